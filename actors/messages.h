@@ -1,0 +1,53 @@
+// Every message type and atom the actors exchange, registered in one place for every node
+// (DESIGN.md §2). Types that may cross the middleman have an inspect() overload; the routing
+// snapshot is a pointer into this process and is marked local-only.
+#pragma once
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+#include <caf/fwd.hpp>
+#include <caf/meta/type_name.hpp>
+
+#include "config/model.h"
+#include "net/routing_snapshot.h"
+
+namespace am::actors {
+
+// discovery source → discovery: the source's whole current view.
+using source_atom = caf::atom_constant<caf::atom("source")>;
+// subscriber → discovery / commander: send me your updates.
+using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
+// discovery → subscribers: merged, versioned endpoint table.
+using endpoints_atom = caf::atom_constant<caf::atom("endpoints")>;
+// commander → subscribers: versioned service policies.
+using services_atom = caf::atom_constant<caf::atom("services")>;
+// sidecar → worker: a new routing snapshot.
+using snapshot_atom = caf::atom_constant<caf::atom("snapshot")>;
+// drain: stop accepting and finish what is in flight; drained: a worker is done.
+using drain_atom = caf::atom_constant<caf::atom("drain")>;
+using drained_atom = caf::atom_constant<caf::atom("drained")>;
+// file source's poll timer.
+using poll_atom = caf::atom_constant<caf::atom("poll")>;
+
+using service_map = std::map<std::string, config::service>;
+
+// Registers every message type with the actor system's config.
+void add_message_types(caf::actor_system_config& cfg);
+
+}  // namespace am::actors
+
+namespace am::config {
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, endpoint& x) {
+  return f(caf::meta::type_name("am.endpoint"), x.address, x.port, x.weight, x.labels);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, service& x) {
+  return f(caf::meta::type_name("am.service"), x.name, x.timeout, x.lb);
+}
+
+}  // namespace am::config
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(am::net::routing_snapshot_ptr)

@@ -1,0 +1,136 @@
+#include "actors/metrics_exposition.h"
+
+#include <prometheus/metric_family.h>
+#include <prometheus/text_serializer.h>
+
+#include <limits>
+#include <sstream>
+
+namespace am::actors {
+
+namespace {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+
+MetricFamily family(std::string name, std::string help, MetricType type) {
+  MetricFamily f;
+  f.name = std::move(name);
+  f.help = std::move(help);
+  f.type = type;
+  return f;
+}
+
+ClientMetric counter(std::vector<ClientMetric::Label> labels, double value) {
+  ClientMetric m;
+  m.label = std::move(labels);
+  m.counter.value = value;
+  return m;
+}
+
+ClientMetric gauge(std::vector<ClientMetric::Label> labels, double value) {
+  ClientMetric m;
+  m.label = std::move(labels);
+  m.gauge.value = value;
+  return m;
+}
+
+double load(const std::atomic<uint64_t>& v) {
+  return static_cast<double>(v.load(std::memory_order_relaxed));
+}
+
+void add_traffic(const net::stats_registry& stats, std::vector<MetricFamily>& out) {
+  auto requests = family("actormesh_requests_total", "Requests by service, direction and status",
+                         MetricType::Counter);
+  auto latency = family("actormesh_request_duration_seconds",
+                        "Request duration from request head to response end",
+                        MetricType::Histogram);
+  auto active = family("actormesh_active_requests", "Requests in flight", MetricType::Gauge);
+  auto bytes = family("actormesh_body_bytes_total", "Body bytes by service, direction and way",
+                      MetricType::Counter);
+  stats.for_each([&](const std::string& service, net::direction d, const net::traffic_stats& s) {
+    std::vector<ClientMetric::Label> base = {{"service", service}, {"direction", to_string(d)}};
+    for (size_t code = 0; code < s.requests_by_status.size(); ++code) {
+      auto n = s.requests_by_status[code].load(std::memory_order_relaxed);
+      if (n != 0) {
+        auto labels = base;
+        labels.push_back({"code", std::to_string(code)});
+        requests.metric.push_back(counter(labels, static_cast<double>(n)));
+      }
+    }
+    ClientMetric h;
+    h.label = base;
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i < s.latency_buckets.size(); ++i) {
+      cumulative += s.latency_buckets[i].load(std::memory_order_relaxed);
+      ClientMetric::Bucket b;
+      b.cumulative_count = cumulative;
+      b.upper_bound = i < net::latency_bounds_us.size()
+                          ? static_cast<double>(net::latency_bounds_us[i]) / 1e6
+                          : std::numeric_limits<double>::infinity();
+      h.histogram.bucket.push_back(b);
+    }
+    h.histogram.sample_count = cumulative;
+    h.histogram.sample_sum = load(s.latency_sum_us) / 1e6;
+    latency.metric.push_back(h);
+    active.metric.push_back(
+        gauge(base, static_cast<double>(s.active.load(std::memory_order_relaxed))));
+    auto in = base;
+    in.push_back({"way", "in"});
+    bytes.metric.push_back(counter(in, load(s.bytes_in)));
+    auto outl = base;
+    outl.push_back({"way", "out"});
+    bytes.metric.push_back(counter(outl, load(s.bytes_out)));
+  });
+  out.push_back(std::move(requests));
+  out.push_back(std::move(latency));
+  out.push_back(std::move(active));
+  out.push_back(std::move(bytes));
+}
+
+void add_proxy(const net::proxy_stats& p, std::vector<MetricFamily>& out) {
+  auto conns = family("actormesh_upstream_connections_total",
+                      "Upstream connections opened, and requests that reused a pooled one",
+                      MetricType::Counter);
+  conns.metric.push_back(counter({{"event", "opened"}}, load(p.upstream_connections_opened)));
+  conns.metric.push_back(counter({{"event", "reused"}}, load(p.upstream_connections_reused)));
+  out.push_back(std::move(conns));
+  auto down = family("actormesh_downstream_connections", "Open client connections",
+                     MetricType::Gauge);
+  down.metric.push_back(
+      gauge({}, static_cast<double>(p.downstream_connections.load(std::memory_order_relaxed))));
+  out.push_back(std::move(down));
+}
+
+void add_actors(const actor_metrics_registry& actors, std::vector<MetricFamily>& out) {
+  auto messages = family("actormesh_actor_messages_total", "Messages handled, per actor",
+                         MetricType::Counter);
+  auto mailbox = family("actormesh_actor_mailbox_size",
+                        "Mailbox size seen by the last handled message, per actor",
+                        MetricType::Gauge);
+  auto busy = family("actormesh_actor_processing_seconds_total",
+                     "Time spent in message handlers, per actor", MetricType::Counter);
+  actors.for_each([&](const actor_stats& s) {
+    messages.metric.push_back(counter({{"actor", s.name}}, load(s.messages)));
+    mailbox.metric.push_back(gauge({{"actor", s.name}}, load(s.mailbox)));
+    busy.metric.push_back(counter({{"actor", s.name}}, load(s.busy_ns) / 1e9));
+  });
+  out.push_back(std::move(messages));
+  out.push_back(std::move(mailbox));
+  out.push_back(std::move(busy));
+}
+
+}  // namespace
+
+std::string render_metrics(const net::stats_registry& stats, const actor_metrics_registry& actors) {
+  std::vector<MetricFamily> families;
+  add_traffic(stats, families);
+  add_proxy(stats.proxy(), families);
+  add_actors(actors, families);
+  std::ostringstream out;
+  prometheus::TextSerializer{}.Serialize(out, families);
+  return out.str();
+}
+
+}  // namespace am::actors

@@ -1,0 +1,111 @@
+#include "actors/node.h"
+
+#include <csignal>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+
+#include "actors/admin.h"
+#include "actors/commander.h"
+#include "actors/discovery.h"
+#include "actors/file_source.h"
+#include "actors/log.h"
+#include "actors/sidecar.h"
+
+namespace am::actors {
+
+namespace {
+
+constexpr auto file_poll_interval = std::chrono::milliseconds{250};
+
+sigset_t shutdown_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  return set;
+}
+
+int wait_for_shutdown_signal() {
+  auto set = shutdown_signals();
+  int sig = 0;
+  sigwait(&set, &sig);
+  return sig;
+}
+
+// Drains the sidecar: stop accepting, finish in-flight requests up to the drain timeout.
+void drain(caf::actor_system& sys, const sidecar_actor& sidecar, const config::node& node) {
+  caf::scoped_actor self{sys};
+  auto deadline = node.sidecar.drain_timeout + std::chrono::seconds{2};
+  self->request(sidecar, deadline, drain_atom::value)
+      .receive([](bool ok) { log_info(ok ? "drained" : "drain deadline reached"); },
+               [](caf::error& e) {
+                 log_warn("drain did not finish: " + caf::to_string(e));
+               });
+}
+
+}  // namespace
+
+void block_shutdown_signals() {
+  auto set = shutdown_signals();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+}
+
+int run_node(const config::node& node) {
+  caf::actor_system_config cfg;
+  add_message_types(cfg);
+  cfg.set("scheduler.max-threads", size_t{2});
+  node_context ctx{node};
+  caf::actor_system sys{cfg};
+
+  discovery_actor discovery;
+  commander_actor commander;
+  sidecar_actor sidecar;
+  file_source_actor file_source;
+  if (node.has(config::role::discovery)) {
+    discovery = spawn_discovery(sys, ctx);
+    caf::anon_send(discovery, source_atom::value, std::string{"inline"}, node.inline_endpoints);
+    if (!node.endpoints_file.empty()) {
+      file_source = spawn_file_source(sys, ctx, node.endpoints_file, discovery, file_poll_interval);
+    }
+  }
+  if (node.has(config::role::commander)) {
+    commander = spawn_commander(sys, ctx, node.services);
+  }
+  if (node.has(config::role::sidecar)) {
+    std::string error;
+    if (!spawn_sidecar(sys, ctx, sidecar, error)) {
+      log_error("sidecar: cannot start: " + error);
+      caf::anon_send_exit(discovery, caf::exit_reason::user_shutdown);
+      caf::anon_send_exit(file_source, caf::exit_reason::user_shutdown);
+      caf::anon_send_exit(commander, caf::exit_reason::user_shutdown);
+      return 1;
+    }
+    caf::anon_send(discovery, subscribe_atom::value, endpoints_sink{sidecar});
+    caf::anon_send(commander, subscribe_atom::value, services_sink{sidecar});
+  }
+  admin_listener admin{ctx, [] { kill(getpid(), SIGTERM); }};
+  std::string error;
+  if (!admin.start(error)) {
+    log_error("admin: cannot start: " + error);
+    kill(getpid(), SIGTERM);
+  }
+  log_info("node " + node.name + " up");
+
+  auto sig = wait_for_shutdown_signal();
+  log_info(std::string{"received "} + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ", draining");
+  ctx.status.set_draining();
+  if (sidecar) {
+    drain(sys, sidecar, node);
+  }
+  caf::anon_send_exit(sidecar, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(file_source, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(commander, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(discovery, caf::exit_reason::user_shutdown);
+  return error.empty() ? 0 : 1;
+}
+
+}  // namespace am::actors

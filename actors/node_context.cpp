@@ -1,0 +1,58 @@
+#include "actors/node_context.h"
+
+namespace am::actors {
+
+void node_status::set_endpoints(uint64_t version, std::string json) {
+  std::lock_guard<std::mutex> guard{mutex_};
+  endpoints_version_ = version;
+  endpoints_json_ = std::move(json);
+}
+
+void node_status::set_services(uint64_t version) {
+  std::lock_guard<std::mutex> guard{mutex_};
+  services_version_ = version;
+}
+
+void node_status::set_workers_running(bool running) {
+  std::lock_guard<std::mutex> guard{mutex_};
+  workers_running_ = running;
+}
+
+void node_status::set_draining() {
+  std::lock_guard<std::mutex> guard{mutex_};
+  draining_ = true;
+}
+
+bool node_status::ready(std::string& why) const {
+  std::lock_guard<std::mutex> guard{mutex_};
+  if (draining_) {
+    why = "draining";
+  } else if (!workers_running_) {
+    why = "workers not running";
+  } else if (services_version_ == 0) {
+    why = "no service config yet";
+  } else if (endpoints_version_ == 0) {
+    why = "no endpoints yet";
+  } else {
+    why = "ready";
+    return true;
+  }
+  return false;
+}
+
+bool node_status::draining() const {
+  std::lock_guard<std::mutex> guard{mutex_};
+  return draining_;
+}
+
+std::string node_status::endpoints_json() const {
+  std::lock_guard<std::mutex> guard{mutex_};
+  return endpoints_json_;
+}
+
+uint64_t node_status::endpoints_version() const {
+  std::lock_guard<std::mutex> guard{mutex_};
+  return endpoints_version_;
+}
+
+}  // namespace am::actors

@@ -1,0 +1,53 @@
+// What every actor of one node shares: the config it started with, the counters the data
+// path records, and the status the admin listener reports. Owned by the node; outlives
+// every actor and worker thread.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "actors/actor_metrics.h"
+#include "config/model.h"
+#include "net/access_log.h"
+#include "net/traffic_stats.h"
+
+namespace am::actors {
+
+// Written by actors, read by the admin thread.
+class node_status {
+ public:
+  void set_endpoints(uint64_t version, std::string json);
+  void set_services(uint64_t version);
+  void set_workers_running(bool running);
+  void set_draining();
+
+  // Ready when the workers run and both the services and the endpoints have arrived.
+  bool ready(std::string& why) const;
+  bool draining() const;
+  std::string endpoints_json() const;
+  uint64_t endpoints_version() const;
+
+ private:
+  mutable std::mutex mutex_;
+  uint64_t endpoints_version_ = 0;
+  uint64_t services_version_ = 0;
+  std::string endpoints_json_ = "{}";
+  bool workers_running_ = false;
+  bool draining_ = false;
+};
+
+struct node_context {
+  explicit node_context(config::node n)
+      : config(std::move(n)),
+        access_log(std::make_unique<net::access_log_writer>(
+            config.sidecar.access_log.enabled ? config.sidecar.access_log.path : "")) {}
+
+  const config::node config;
+  net::stats_registry stats;
+  actor_metrics_registry actor_metrics;
+  std::unique_ptr<net::access_log_writer> access_log;
+  node_status status;
+};
+
+}  // namespace am::actors

@@ -1,0 +1,133 @@
+#include "actors/sidecar.h"
+
+#include <caf/actor_system.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <thread>
+
+#include "actors/log.h"
+#include "actors/worker.h"
+#include "config/json.h"
+#include "net/proxy_worker.h"
+
+namespace am::actors {
+
+namespace {
+
+constexpr auto drain_grace = std::chrono::seconds{1};
+
+struct sidecar_state {
+  node_context* ctx = nullptr;
+  std::vector<worker_actor> workers;
+  service_map services;
+  uint64_t services_version = 0;
+  config::endpoint_table endpoints;
+  uint64_t endpoints_version = 0;
+  uint64_t snapshot_version = 0;
+  actor_stats* stats = nullptr;
+};
+
+void publish(sidecar_actor::stateful_pointer<sidecar_state> self) {
+  auto& st = self->state;
+  if (st.services_version == 0 || st.endpoints_version == 0) {
+    return;  // starting: wait for both halves
+  }
+  auto snapshot = net::build_routing_snapshot(++st.snapshot_version, st.services, st.endpoints,
+                                              st.ctx->stats);
+  for (auto& w : st.workers) {
+    self->send(w, snapshot_atom::value, snapshot);
+  }
+}
+
+sidecar_actor::behavior_type sidecar(sidecar_actor::stateful_pointer<sidecar_state> self,
+                                     node_context* ctx, std::vector<worker_actor> workers) {
+  self->state.ctx = ctx;
+  self->state.workers = std::move(workers);
+  self->state.stats = ctx->actor_metrics.get("sidecar");
+  for (auto& w : self->state.workers) {
+    self->link_to(w);  // a worker that dies takes the sidecar down, and the reverse
+  }
+  return {
+      [self](endpoints_atom, uint64_t version, const config::endpoint_table& table) {
+        metered_handler m{self->state.stats, self->mailbox().size()};
+        self->state.endpoints = table;
+        self->state.endpoints_version = version;
+        self->state.ctx->status.set_endpoints(version, config::to_json(table));
+        publish(self);
+      },
+      [self](services_atom, uint64_t version, const service_map& services) {
+        metered_handler m{self->state.stats, self->mailbox().size()};
+        self->state.services = services;
+        self->state.services_version = version;
+        self->state.ctx->status.set_services(version);
+        publish(self);
+      },
+      [self](drain_atom) -> caf::result<bool> {
+        metered_handler m{self->state.stats, self->mailbox().size()};
+        auto& st = self->state;
+        st.ctx->status.set_draining();
+        auto promise = self->make_response_promise<bool>();
+        auto remaining = std::make_shared<size_t>(st.workers.size());
+        auto all_ok = std::make_shared<bool>(true);
+        if (*remaining == 0) {
+          promise.deliver(true);
+          return promise;
+        }
+        auto deadline = st.ctx->config.sidecar.drain_timeout + drain_grace;
+        for (auto& w : st.workers) {
+          self->request(w, deadline, drain_atom::value)
+              .then(
+                  [=](bool ok) mutable {
+                    *all_ok = *all_ok && ok;
+                    if (--*remaining == 0) {
+                      promise.deliver(*all_ok);
+                    }
+                  },
+                  [=](caf::error&) mutable {
+                    *all_ok = false;
+                    if (--*remaining == 0) {
+                      promise.deliver(false);
+                    }
+                  });
+        }
+        return promise;
+      },
+  };
+}
+
+}  // namespace
+
+bool spawn_sidecar(caf::actor_system& sys, node_context& ctx, sidecar_actor& out,
+                   std::string& error) {
+  auto count = ctx.config.sidecar.workers;
+  if (count == 0) {
+    count = std::max(1u, std::thread::hardware_concurrency());
+  }
+  std::vector<std::shared_ptr<net::proxy_worker>> started;
+  for (unsigned i = 0; i < count; ++i) {
+    auto w = std::make_shared<net::proxy_worker>(ctx.config.sidecar, ctx.stats,
+                                                 ctx.access_log.get());
+    if (!w->open_listeners(error)) {
+      return false;
+    }
+    started.push_back(std::move(w));
+  }
+  std::vector<worker_actor> workers;
+  for (auto& w : started) {
+    w->start();
+    workers.push_back(spawn_worker(sys, ctx, w));
+  }
+  ctx.status.set_workers_running(true);
+  log_info("sidecar: " + std::to_string(count) + " workers; outbound " +
+           ctx.config.sidecar.outbound.address + ":" +
+           std::to_string(ctx.config.sidecar.outbound.port) +
+           (ctx.config.sidecar.inbound.port != 0
+                ? ", inbound " + ctx.config.sidecar.inbound.address + ":" +
+                      std::to_string(ctx.config.sidecar.inbound.port)
+                : std::string{}));
+  out = sys.spawn(sidecar, &ctx, std::move(workers));
+  return true;
+}
+
+}  // namespace am::actors

@@ -1,0 +1,27 @@
+// A worker actor is the facade of one data-plane worker (net::proxy_worker): it owns the
+// worker and its event-loop thread (joined when the actor's state is destroyed) and turns
+// control messages into posts to the loop. No request ever waits on this actor.
+#pragma once
+
+#include <memory>
+
+#include <caf/typed_actor.hpp>
+
+#include "actors/messages.h"
+#include "actors/node_context.h"
+
+namespace am::net {
+class proxy_worker;
+}
+
+namespace am::actors {
+
+using worker_actor = caf::typed_actor<caf::reacts_to<snapshot_atom, net::routing_snapshot_ptr>,
+                                      caf::replies_to<drain_atom>::with<bool>,
+                                      caf::reacts_to<drained_atom>>;
+
+// `worker` has its listeners open and its thread started.
+worker_actor spawn_worker(caf::actor_system& sys, node_context& ctx,
+                          std::shared_ptr<net::proxy_worker> worker);
+
+}  // namespace am::actors

@@ -1,0 +1,457 @@
+#include "config/load.h"
+
+#include <arpa/inet.h>
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+#include <fstream>
+#include <functional>
+#include <sstream>
+
+namespace am::config {
+
+namespace {
+
+// Walks one YAML mapping, remembering its path, collecting errors and flagging unknown keys
+// (a typo in a key must not be silently ignored).
+class reader {
+ public:
+  reader(const YAML::Node& node, std::string path, std::vector<config_error>& errors)
+      : node_(node), path_(std::move(path)), errors_(errors) {}
+
+  bool is_map() {
+    if (node_ && !node_.IsMap() && !node_.IsNull()) {
+      fail(path_, "must be a mapping");
+      return false;
+    }
+    return true;
+  }
+
+  std::string child_path(const std::string& key) const {
+    return path_.empty() ? key : path_ + "." + key;
+  }
+
+  YAML::Node get(const std::string& key) {
+    known_.insert(key);
+    if (!node_ || !node_.IsMap()) {
+      return YAML::Node{YAML::NodeType::Undefined};
+    }
+    const YAML::Node& map = node_;  // const lookup: never inserts the key
+    return map[key];
+  }
+
+  // A reader for the mapping under `key`, sharing this reader's error list.
+  reader child(const std::string& key) { return reader{get(key), child_path(key), errors_}; }
+
+  void fail(const std::string& path, const std::string& reason) {
+    errors_.push_back({path, reason});
+  }
+
+  void read_string(const std::string& key, std::string& out) {
+    auto n = get(key);
+    if (!n) {
+      return;
+    }
+    if (!n.IsScalar()) {
+      fail(child_path(key), "must be a string");
+      return;
+    }
+    out = n.Scalar();
+  }
+
+  void read_bool(const std::string& key, bool& out) {
+    auto n = get(key);
+    if (!n) {
+      return;
+    }
+    if (!n.IsScalar() || !YAML::convert<bool>::decode(n, out)) {
+      fail(child_path(key), "must be true or false");
+    }
+  }
+
+  template <class Int>
+  void read_uint(const std::string& key, Int& out, uint64_t min, uint64_t max) {
+    auto n = get(key);
+    if (!n) {
+      return;
+    }
+    uint64_t v = 0;
+    const auto& s = n.IsScalar() ? n.Scalar() : std::string{};
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (s.empty() || ec != std::errc{} || end != s.data() + s.size() || v < min || v > max) {
+      fail(child_path(key),
+           "must be " + std::to_string(min) + ".." + std::to_string(max) + ", got '" + s + "'");
+      return;
+    }
+    out = static_cast<Int>(v);
+  }
+
+  void read_duration(const std::string& key, millis& out, millis min) {
+    auto n = get(key);
+    if (!n) {
+      return;
+    }
+    millis v{};
+    if (!n.IsScalar() || !parse_duration(n.Scalar(), v)) {
+      fail(child_path(key), "must be a duration such as 250ms, 5s or 2m");
+      return;
+    }
+    if (v < min) {
+      fail(child_path(key), "must be at least " + std::to_string(min.count()) + "ms");
+      return;
+    }
+    out = v;
+  }
+
+  void read_ipv4(const std::string& key, std::string& out) {
+    auto n = get(key);
+    if (!n) {
+      return;
+    }
+    in_addr a{};
+    if (!n.IsScalar() || inet_pton(AF_INET, n.Scalar().c_str(), &a) != 1) {
+      fail(child_path(key), "must be a numeric IPv4 address");
+      return;
+    }
+    out = n.Scalar();
+  }
+
+  // Reports every key of the mapping that no read_* call asked for.
+  void reject_unknown_keys() {
+    if (!node_ || !node_.IsMap()) {
+      return;
+    }
+    for (const auto& kv : node_) {
+      auto key = kv.first.Scalar();
+      if (!known_.count(key)) {
+        fail(child_path(key), "unknown field");
+      }
+    }
+  }
+
+ private:
+  YAML::Node node_;
+  std::string path_;
+  std::vector<config_error>& errors_;
+  std::set<std::string> known_;
+};
+
+bool valid_name(const std::string& s) {
+  if (s.empty() || s.size() > 63) {
+    return false;
+  }
+  for (char c : s) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+endpoint read_endpoint(const YAML::Node& n, const std::string& path,
+                       std::vector<config_error>& errors) {
+  endpoint ep;
+  reader r{n, path, errors};
+  if (!r.is_map()) {
+    return ep;
+  }
+  r.read_ipv4("address", ep.address);
+  r.read_uint("port", ep.port, 1, 65535);
+  r.read_uint("weight", ep.weight, 1, 10000);
+  if (ep.address.empty() && !r.get("address")) {
+    r.fail(r.child_path("address"), "is required");
+  }
+  if (ep.port == 0 && !r.get("port")) {
+    r.fail(r.child_path("port"), "is required");
+  }
+  auto labels = r.get("labels");
+  if (labels) {
+    if (!labels.IsMap()) {
+      r.fail(r.child_path("labels"), "must be a mapping of strings");
+    } else {
+      for (const auto& kv : labels) {
+        if (!kv.second.IsScalar()) {
+          r.fail(r.child_path("labels") + "." + kv.first.Scalar(), "must be a string");
+        } else {
+          ep.labels[kv.first.Scalar()] = kv.second.Scalar();
+        }
+      }
+    }
+  }
+  r.reject_unknown_keys();
+  return ep;
+}
+
+std::vector<endpoint> read_endpoint_list(const YAML::Node& n, const std::string& path,
+                                         std::vector<config_error>& errors) {
+  std::vector<endpoint> out;
+  if (!n) {
+    return out;
+  }
+  if (!n.IsSequence()) {
+    errors.push_back({path, "must be a list"});
+    return out;
+  }
+  for (size_t i = 0; i < n.size(); ++i) {
+    out.push_back(read_endpoint(n[i], path + "[" + std::to_string(i) + "]", errors));
+  }
+  return out;
+}
+
+// Calls `fn(name, node, path)` for each entry of the `services` mapping.
+void for_each_service(reader& parent, const std::function<void(const std::string&, const YAML::Node&,
+                                                                const std::string&)>& fn) {
+  auto services = parent.get("services");
+  if (!services) {
+    return;
+  }
+  auto path = parent.child_path("services");
+  if (!services.IsMap()) {
+    parent.fail(path, "must be a mapping of service names");
+    return;
+  }
+  for (const auto& kv : services) {
+    auto name = kv.first.Scalar();
+    auto spath = path + "." + name;
+    if (!valid_name(name)) {
+      parent.fail(spath, "service names are 1..63 letters, digits, '-', '.' or '_'");
+      continue;
+    }
+    fn(name, kv.second, spath);
+  }
+}
+
+}  // namespace
+
+bool parse_duration(const std::string& text, millis& out) {
+  uint64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc{} || end == text.data()) {
+    return false;
+  }
+  std::string unit{end, text.data() + text.size()};
+  if (unit == "ms") {
+    out = millis{v};
+  } else if (unit == "s") {
+    out = millis{v * 1000};
+  } else if (unit == "m") {
+    out = millis{v * 60'000};
+  } else {
+    return false;
+  }
+  return true;
+}
+
+
+namespace {
+
+void read_listener(reader r, listener& out) {
+  if (!r.is_map()) {
+    return;
+  }
+  r.read_ipv4("address", out.address);
+  r.read_uint("port", out.port, 0, 65535);
+  r.reject_unknown_keys();
+}
+
+void read_inbound(reader r, inbound_listener& out) {
+  if (!r.is_map()) {
+    return;
+  }
+  r.read_ipv4("address", out.address);
+  r.read_uint("port", out.port, 0, 65535);
+  r.read_ipv4("app_address", out.app_address);
+  r.read_uint("app_port", out.app_port, 1, 65535);
+  if (out.port != 0 && out.app_port == 0) {
+    r.fail(r.child_path("app_port"), "is required when the inbound listener is enabled");
+  }
+  r.reject_unknown_keys();
+}
+
+void read_sidecar(reader r, sidecar_settings& s) {
+  if (!r.is_map()) {
+    return;
+  }
+  r.read_string("service_name", s.service_name);
+  r.read_uint("workers", s.workers, 0, 64);
+  read_listener(r.child("outbound"), s.outbound);
+  read_inbound(r.child("inbound"), s.inbound);
+  read_listener(r.child("admin"), s.admin);
+  std::string unknown;
+  r.read_string("unknown_hosts", unknown);
+  if (unknown == "reject") {
+    s.unknown_hosts = unknown_host_policy::reject;
+  } else if (!unknown.empty() && unknown != "passthrough") {
+    r.fail(r.child_path("unknown_hosts"), "must be passthrough or reject");
+  }
+  r.read_duration("drain_timeout", s.drain_timeout, millis{0});
+  r.read_duration("header_timeout", s.header_timeout, millis{10});
+  r.read_duration("idle_timeout", s.idle_timeout, millis{10});
+  r.read_uint("max_header_bytes", s.max_header_bytes, 1024, 1024 * 1024);
+  auto log = r.child("access_log");
+  if (log.is_map()) {
+    log.read_bool("enabled", s.access_log.enabled);
+    log.read_string("path", s.access_log.path);
+    log.reject_unknown_keys();
+  }
+  r.reject_unknown_keys();
+}
+
+void read_roles(reader& r, std::set<role>& roles) {
+  auto n = r.get("roles");
+  auto path = r.child_path("roles");
+  if (!n) {
+    r.fail(path, "is required (a list of sidecar, discovery, commander)");
+    return;
+  }
+  if (!n.IsSequence() || n.size() == 0) {
+    r.fail(path, "must be a non-empty list of sidecar, discovery, commander");
+    return;
+  }
+  for (size_t i = 0; i < n.size(); ++i) {
+    auto v = n[i].IsScalar() ? n[i].Scalar() : std::string{};
+    if (v == "sidecar") {
+      roles.insert(role::sidecar);
+    } else if (v == "discovery") {
+      roles.insert(role::discovery);
+    } else if (v == "commander") {
+      roles.insert(role::commander);
+    } else {
+      r.fail(path + "[" + std::to_string(i) + "]",
+             "unknown role '" + v + "' (sidecar, discovery, commander)");
+    }
+  }
+}
+
+void read_service(reader r, const std::string& name, node& out) {
+  service svc;
+  svc.name = name;
+  if (!r.is_map()) {
+    return;
+  }
+  r.read_duration("timeout", svc.timeout, millis{1});
+  std::string lb;
+  r.read_string("lb", lb);
+  if (!lb.empty() && lb != "round_robin") {
+    r.fail(r.child_path("lb"), "must be round_robin");
+  }
+  auto eps = r.get("endpoints");
+  if (eps) {
+    std::vector<config_error> errors;
+    out.inline_endpoints[name] = read_endpoint_list(eps, r.child_path("endpoints"), errors);
+    for (auto& e : errors) {
+      r.fail(e.path, e.reason);
+    }
+  }
+  r.reject_unknown_keys();
+  out.services[name] = svc;
+}
+
+std::string read_file(const std::string& path, std::string& error) {
+  std::ifstream in{path};
+  if (!in) {
+    error = "cannot open file";
+    return {};
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Parses YAML text, turning yaml-cpp's exceptions into a config error with the line.
+bool parse_yaml(const std::string& text, YAML::Node& out, std::vector<config_error>& errors) {
+  try {
+    out = YAML::Load(text);
+    return true;
+  } catch (const YAML::Exception& e) {
+    errors.push_back({"line " + std::to_string(e.mark.line + 1), e.msg});
+    return false;
+  }
+}
+
+template <class T, class Parse>
+parsed<T> load_file(const std::string& path, Parse parse) {
+  std::string error;
+  auto text = read_file(path, error);
+  if (!error.empty()) {
+    return {std::nullopt, {{"", error}}};
+  }
+  return parse(text);
+}
+
+}  // namespace
+
+parsed<node> parse_node(const std::string& yaml_text) {
+  parsed<node> result;
+  YAML::Node root;
+  if (!parse_yaml(yaml_text, root, result.errors)) {
+    return result;
+  }
+  node n;
+  reader r{root, "", result.errors};
+  if (!root.IsMap()) {
+    result.errors.push_back({"", "the document must be a mapping"});
+    return result;
+  }
+  r.read_string("name", n.name);
+  read_roles(r, n.roles);
+  read_sidecar(r.child("sidecar"), n.sidecar);
+  auto discovery = r.child("discovery");
+  if (discovery.is_map()) {
+    discovery.read_string("endpoints_file", n.endpoints_file);
+    discovery.reject_unknown_keys();
+  }
+  for_each_service(r, [&](const std::string& name, const YAML::Node& svc, const std::string& path) {
+    read_service(reader{svc, path, result.errors}, name, n);
+  });
+  r.reject_unknown_keys();
+  if (n.has(role::sidecar) && (!n.has(role::discovery) || !n.has(role::commander))) {
+    result.errors.push_back(
+        {"roles", "a sidecar needs the discovery and commander roles in the same node (attaching "
+                  "to a remote control plane is not supported yet)"});
+  }
+  if (n.has(role::sidecar) && n.sidecar.outbound.port == 0 && n.sidecar.inbound.port == 0) {
+    result.errors.push_back({"sidecar", "a sidecar needs an outbound or an inbound port"});
+  }
+  if (result.errors.empty()) {
+    result.value = std::move(n);
+  }
+  return result;
+}
+
+parsed<node> load_node_file(const std::string& path) {
+  return load_file<node>(path, parse_node);
+}
+
+parsed<endpoint_table> parse_endpoints(const std::string& yaml_text) {
+  parsed<endpoint_table> result;
+  YAML::Node root;
+  if (!parse_yaml(yaml_text, root, result.errors)) {
+    return result;
+  }
+  if (!root.IsMap()) {
+    result.errors.push_back({"", "the document must be a mapping with a services field"});
+    return result;
+  }
+  endpoint_table table;
+  reader r{root, "", result.errors};
+  for_each_service(r, [&](const std::string& name, const YAML::Node& svc, const std::string& path) {
+    reader sr{svc, path, result.errors};
+    if (!sr.is_map()) {
+      return;
+    }
+    table[name] = read_endpoint_list(sr.get("endpoints"), sr.child_path("endpoints"), result.errors);
+    sr.reject_unknown_keys();
+  });
+  r.reject_unknown_keys();
+  if (result.errors.empty()) {
+    result.value = std::move(table);
+  }
+  return result;
+}
+
+parsed<endpoint_table> load_endpoints_file(const std::string& path) {
+  return load_file<endpoint_table>(path, parse_endpoints);
+}
+
+}  // namespace am::config

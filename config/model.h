@@ -1,0 +1,88 @@
+// The validated configuration model: plain structs, built once by config/load.h and then
+// shared read-only. Nothing here knows about YAML, CAF or sockets.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace am::config {
+
+using millis = std::chrono::milliseconds;
+
+// -- endpoints and services --------------------------------------------------------------------
+
+struct endpoint {
+  std::string address;  // numeric IPv4 address
+  uint16_t port = 0;
+  uint32_t weight = 1;
+  std::map<std::string, std::string> labels;  // version, zone, node, ...
+
+  friend bool operator==(const endpoint&, const endpoint&) = default;
+};
+
+// Endpoints per service name, as one discovery source knows them.
+using endpoint_table = std::map<std::string, std::vector<endpoint>>;
+
+enum class lb_policy { round_robin };
+
+struct service {
+  std::string name;
+  millis timeout{15000};  // from dispatch to the upstream response head
+  lb_policy lb = lb_policy::round_robin;
+};
+
+// -- the node ----------------------------------------------------------------------------------
+
+struct listener {
+  std::string address = "127.0.0.1";
+  uint16_t port = 0;  // 0: listener disabled
+};
+
+struct inbound_listener : listener {
+  std::string app_address = "127.0.0.1";  // the local application behind the sidecar
+  uint16_t app_port = 0;
+};
+
+// What the outbound listener does with a host that names no mesh service.
+enum class unknown_host_policy { passthrough, reject };
+
+struct access_log_settings {
+  bool enabled = true;
+  std::string path = "stdout";  // "stdout" or a file path
+};
+
+struct sidecar_settings {
+  std::string service_name = "unknown";  // identity of the local service, for inbound metrics
+  unsigned workers = 0;                  // 0: one per core
+  listener outbound{"127.0.0.1", 15001};
+  inbound_listener inbound;
+  listener admin{"127.0.0.1", 15000};
+  unknown_host_policy unknown_hosts = unknown_host_policy::passthrough;
+  millis drain_timeout{10000};
+  millis header_timeout{10000};  // a client must finish its request head within this
+  millis idle_timeout{60000};    // keep-alive connections idle longer than this are closed
+  uint32_t max_header_bytes = 64 * 1024;
+  access_log_settings access_log;
+};
+
+enum class role { sidecar, discovery, commander };
+
+struct node {
+  std::string name = "actormesh";
+  std::set<role> roles;
+  sidecar_settings sidecar;
+  std::string endpoints_file;  // watched static endpoint file; empty: none
+  std::map<std::string, service> services;
+  endpoint_table inline_endpoints;  // endpoints written in the node file itself
+
+  bool has(role r) const { return roles.count(r) > 0; }
+};
+
+const char* to_string(role r);
+const char* to_string(unknown_host_policy p);
+
+}  // namespace am::config

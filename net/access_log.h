@@ -1,0 +1,70 @@
+// The access log: one JSON line per request. Workers format a line into a private buffer and
+// hand full buffers to a writer thread, so the request path never waits on a file write.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+namespace am::net {
+
+struct access_record {
+  int64_t start_unix_ms = 0;
+  std::string_view request_id;
+  std::string_view method;
+  std::string_view authority;
+  std::string_view path;
+  int status = 0;
+  uint64_t bytes_in = 0;
+  uint64_t bytes_out = 0;
+  uint64_t duration_us = 0;
+  std::string_view upstream;
+  std::string_view error;
+  std::string_view service;
+  std::string_view direction;
+};
+
+class access_log_writer {
+ public:
+  // `path` is "stdout" or a file opened for appending; an empty path disables the log.
+  explicit access_log_writer(const std::string& path);
+  ~access_log_writer();
+  access_log_writer(const access_log_writer&) = delete;
+  access_log_writer& operator=(const access_log_writer&) = delete;
+
+  bool enabled() const { return fd_ >= 0; }
+
+  // Takes a batch of complete lines; callable from any thread.
+  void submit(std::string&& lines);
+
+ private:
+  void run();
+
+  int fd_ = -1;
+  bool owns_fd_ = false;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::vector<std::string> queue_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+// A worker's buffer: append() formats, flush() hands the batch to the writer.
+class access_log_buffer {
+ public:
+  explicit access_log_buffer(access_log_writer* writer) : writer_(writer) {}
+
+  bool enabled() const { return writer_ != nullptr && writer_->enabled(); }
+  void append(const access_record& r);
+  void flush();
+
+ private:
+  access_log_writer* writer_;
+  std::string pending_;
+};
+
+}  // namespace am::net

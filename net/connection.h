@@ -1,0 +1,72 @@
+// A non-blocking TCP connection on an event loop: buffered reads and writes, read pausing for
+// backpressure, and deferred deletion. Protocol classes derive from it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "net/byte_buffer.h"
+#include "net/event_loop.h"
+
+namespace am::net {
+
+class connection : public io_handler {
+ public:
+  // Above this much unsent output the side feeding this connection stops reading.
+  static constexpr size_t high_watermark = 256 * 1024;
+
+  connection(event_loop& loop, int fd, bool connecting);
+  ~connection() override;
+
+  void on_io(uint32_t events) final;
+
+  bool closed() const { return fd_ < 0; }
+  size_t pending_output() const { return out_.size(); }
+  bool over_high_watermark() const { return out_.size() > high_watermark; }
+
+  // Queues `data` and writes as much as the socket takes now.
+  void send(std::string_view data);
+
+  // Stops or restarts reading from the socket (backpressure, or waiting for a response).
+  void pause_reading(bool paused);
+
+  // Closes the socket and hands the object to the loop for deletion at the end of the batch.
+  // Safe to call more than once and from inside the object's own handlers.
+  void close();
+
+  // Takes the socket out of this object (for a tunnel) with the bytes read but not handled
+  // and the bytes queued but not written; the object is then closed without the fd.
+  int detach_fd(std::string& unread, std::string& unsent);
+
+  // Sends FIN once queued output is written (the caller waits for on_drained()).
+  void shutdown_write();
+
+ protected:
+  // New bytes are in in_.
+  virtual void on_data() = 0;
+  // The peer closed its side (read returned 0) or the socket failed (`error` != 0).
+  virtual void on_eof(int error) = 0;
+  // Output fully written.
+  virtual void on_drained() {}
+  // A non-blocking connect finished; `error` is 0 on success.
+  virtual void on_connected(int /*error*/) {}
+  // Called once by close(), before the object is retired.
+  virtual void on_closed() {}
+
+  event_loop& loop_;
+  byte_buffer in_;
+  byte_buffer out_;
+
+ private:
+  void handle_read();
+  void handle_write();
+  void update_interest();
+
+  int fd_;
+  bool connecting_;
+  bool read_paused_ = false;
+  uint32_t interest_ = 0;
+};
+
+}  // namespace am::net

@@ -1,0 +1,661 @@
+#include "net/downstream_connection.h"
+
+#include <cstring>
+
+#include "net/proxy_worker.h"
+#include "net/socket.h"
+
+namespace am::net {
+
+namespace {
+
+constexpr int64_t linger_ms = 2000;
+constexpr int64_t passthrough_timeout_ms = 15000;
+constexpr size_t max_request_id = 128;
+
+void append_number(std::string& out, uint64_t v) {
+  char buf[24];
+  auto n = std::snprintf(buf, sizeof buf, "%llu", static_cast<unsigned long long>(v));
+  out.append(buf, static_cast<size_t>(n));
+}
+
+void append_chunk(std::string& out, const char* data, size_t size) {
+  char buf[24];
+  auto n = std::snprintf(buf, sizeof buf, "%zx\r\n", size);
+  out.append(buf, static_cast<size_t>(n));
+  out.append(data, size);
+  out += "\r\n";
+}
+
+int64_t unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+downstream_connection::downstream_connection(proxy_worker& worker, int fd, listener_side side)
+    : connection(worker.loop(), fd, false),
+      worker_(worker),
+      side_(side),
+      parser_(http1_parser::kind::request, *this, worker.settings().max_header_bytes),
+      client_ip_(peer_ip(fd)),
+      wait_timer_(&downstream_connection::on_wait_timer, this),
+      request_timer_(&downstream_connection::on_request_timer, this) {
+  worker_.on_downstream_opened(this);
+  arm_wait(wait_mode::idle);
+}
+
+downstream_connection::~downstream_connection() = default;
+
+void downstream_connection::drain() {
+  drain_requested_ = true;
+  if (!active_ && in_.empty()) {
+    close();
+  }
+}
+
+// -- timers ------------------------------------------------------------------------------------
+
+void downstream_connection::arm_wait(wait_mode mode) {
+  wait_mode_ = mode;
+  const auto& s = worker_.settings();
+  auto delay = mode == wait_mode::idle   ? s.idle_timeout.count()
+               : mode == wait_mode::head ? s.header_timeout.count()
+                                         : linger_ms;
+  loop_.schedule(wait_timer_, delay);
+}
+
+void downstream_connection::on_wait_timer(void* p) {
+  auto* self = static_cast<downstream_connection*>(p);
+  if (self->wait_mode_ == wait_mode::head) {
+    self->send_error(proxy_error::header_timeout, "request head not received within " +
+                                                      std::to_string(
+                                                          self->worker_.settings()
+                                                              .header_timeout.count()) +
+                                                      "ms");
+  } else {
+    self->close();
+  }
+}
+
+void downstream_connection::on_request_timer(void* p) {
+  auto* self = static_cast<downstream_connection*>(p);
+  self->send_error(proxy_error::upstream_timeout,
+                   self->upstream_key_ + " sent no response head within " +
+                       std::to_string(self->timeout_ms_) + "ms");
+}
+
+// -- reading requests --------------------------------------------------------------------------
+
+void downstream_connection::on_data() {
+  if (closing_) {
+    in_.clear();  // lingering: discard what the client still sends
+    return;
+  }
+  process_input();
+}
+
+void downstream_connection::process_input() {
+  while (!in_.empty() && !closed() && !closing_) {
+    if (parser_.stopped_at_message_end() || parser_.upgraded()) {
+      break;  // the next request waits for this response (or the tunnel takes the bytes)
+    }
+    if (!parser_.in_message() && wait_mode_ == wait_mode::idle) {
+      arm_wait(wait_mode::head);  // first byte of a request head: the head clock starts
+    }
+    auto used = parser_.feed(in_.data(), in_.size());
+    if (closed() || closing_) {
+      return;
+    }
+    in_.consume(used);
+    if (parser_.error() != parse_error::none) {
+      auto e = parser_.error() == parse_error::header_too_large ? proxy_error::header_too_large
+               : parser_.error() == parse_error::bad_framing    ? proxy_error::bad_framing
+                                                                : proxy_error::bad_request;
+      send_error(e, parser_.error_detail());
+      return;
+    }
+    if (used == 0) {
+      break;
+    }
+  }
+  update_reading();
+}
+
+void downstream_connection::update_reading() {
+  if (closed() || closing_) {
+    return;
+  }
+  bool wait_for_response = parser_.stopped_at_message_end() || parser_.upgraded();
+  bool upstream_full = upstream_ != nullptr && upstream_->over_high_watermark();
+  bool buffer_full = pending_body_.size() > high_watermark;
+  pause_reading(wait_for_response || upstream_full || buffer_full);
+}
+
+bool downstream_connection::on_head(message_head& head) {
+  loop_.cancel(wait_timer_);
+  begin_exchange(head);
+  if (head.method == "CONNECT") {
+    start_connect(head);
+  } else {
+    route(head);
+  }
+  return false;
+}
+
+void downstream_connection::on_body(const char* data, size_t size) {
+  bytes_in_ += size;
+  if (upstream_ != nullptr) {
+    upstream_->send_body(data, size);
+  } else if (active_ && !closing_) {
+    if (request_chunked_) {
+      append_chunk(pending_body_, data, size);
+    } else {
+      pending_body_.append(data, size);
+    }
+  }
+}
+
+void downstream_connection::on_message_complete() {
+  request_done_ = true;
+  if (upstream_ != nullptr) {
+    upstream_->finish_request();
+  }
+}
+
+// -- choosing the upstream ---------------------------------------------------------------------
+
+void downstream_connection::begin_exchange(const message_head& head) {
+  active_ = true;
+  recorded_ = false;
+  start_ = std::chrono::steady_clock::now();
+  start_unix_ms_ = unix_ms();
+  method_ = head.method;
+  path_.clear();
+  authority_.clear();
+  upstream_key_.clear();
+  error_.clear();
+  pending_body_.clear();
+  status_ = 0;
+  bytes_in_ = bytes_out_ = 0;
+  counted_active_ = false;
+  request_done_ = false;
+  request_chunked_ = head.chunked;
+  request_has_body_ = head.chunked || head.content_length > 0;
+  head_request_ = head.method == "HEAD";
+  response_started_ = false;
+  chunk_response_ = false;
+  client_keep_alive_ = head.keep_alive;
+  client_minor_ = head.version_minor;
+  close_after_response_ = drain_requested_;
+  retried_ = false;
+  stats_ = nullptr;
+  auto* id = head.find("x-request-id");
+  if (id != nullptr && !id->empty() && id->size() <= max_request_id) {
+    request_id_ = *id;
+  } else {
+    worker_.make_request_id(request_id_);
+  }
+}
+
+void downstream_connection::route(const message_head& head) {
+  const auto* host_field = head.find("host");
+  std::string_view authority = host_field != nullptr ? std::string_view{*host_field} : "";
+  std::string_view path = head.target;
+  if (side_ == listener_side::inbound) {
+    stats_ = worker_.inbound_stats();
+    timeout_ms_ = passthrough_timeout_ms;
+    upstream_key_ = worker_.app_key();
+    build_upstream_head(head, authority, path);
+    dispatch(worker_.app_address());
+    return;
+  }
+  if (!split_absolute_form(head.target, authority, path)) {
+    if (head.target.empty() || head.target.front() != '/') {
+      send_error(proxy_error::bad_request, "request target must be absolute-form or origin-form");
+      return;
+    }
+    if (authority.empty()) {
+      send_error(proxy_error::bad_request, "origin-form request without Host");
+      return;
+    }
+  }
+  build_upstream_head(head, authority, path);
+  route_outbound(head, authority);
+}
+
+void downstream_connection::route_outbound(const message_head&, std::string_view authority) {
+  std::string_view host;
+  uint16_t port = 80;
+  if (!split_authority(authority, 80, host, port)) {
+    send_error(proxy_error::bad_request, "bad authority '" + std::string{authority} + "'");
+    return;
+  }
+  if (const auto* svc = worker_.routes().find(host)) {
+    stats_ = svc->stats;
+    timeout_ms_ = svc->timeout_ms;
+    auto index = worker_.pick(*svc);
+    if (!index) {
+      send_error(proxy_error::no_endpoint, "service " + svc->name + " has no endpoints");
+      return;
+    }
+    const auto& ep = svc->endpoints[*index];
+    upstream_key_ = ep.key;
+    dispatch(ep.address);
+    return;
+  }
+  stats_ = worker_.passthrough_stats();
+  if (worker_.settings().unknown_hosts == config::unknown_host_policy::reject) {
+    send_error(proxy_error::unknown_service, "host " + std::string{host} + " is no mesh service");
+    return;
+  }
+  timeout_ms_ = passthrough_timeout_ms;
+  resolve_then(host, port, &downstream_connection::dispatch);
+}
+
+// Numeric hosts go on at once; names are resolved off the loop and the connection continues
+// when the answer comes back (if it is still open).
+void downstream_connection::resolve_then(std::string_view host, uint16_t port,
+                                         void (downstream_connection::*next)(const sockaddr_in&)) {
+  sockaddr_in address{};
+  std::string host_text{host};
+  if (make_address(host_text, port, address)) {
+    upstream_key_ = to_string(address);
+    (this->*next)(address);
+    return;
+  }
+  resolve_token_ = std::make_shared<downstream_connection*>(this);
+  std::weak_ptr<downstream_connection*> token = resolve_token_;
+  worker_.dns().resolve(host_text, port, [token, next, host_text](bool ok, const sockaddr_in& a,
+                                                                   const std::string& error) {
+    auto alive = token.lock();
+    if (!alive || *alive == nullptr) {
+      return;
+    }
+    auto* self = *alive;
+    self->resolve_token_.reset();
+    if (!ok) {
+      self->send_error(proxy_error::resolve_failed, host_text + ": " + error);
+      return;
+    }
+    self->upstream_key_ = to_string(a);
+    (self->*next)(a);
+  });
+}
+
+void downstream_connection::build_upstream_head(const message_head& head,
+                                                std::string_view authority,
+                                                std::string_view path) {
+  authority_.assign(authority);
+  path_.assign(path);
+  auto& out = upstream_head_;
+  out.clear();
+  out += head.method;
+  out += ' ';
+  out += path;
+  out += " HTTP/1.1\r\nHost: ";
+  out += authority;
+  out += "\r\n";
+  const std::string* forwarded_for = nullptr;
+  for (size_t i = 0; i < head.count; ++i) {
+    const auto& f = head.fields[i];
+    if (iequals(f.name, "x-forwarded-for")) {
+      forwarded_for = &f.value;
+    } else if (!is_hop_by_hop(head, f.name) && !iequals(f.name, "host") &&
+               !iequals(f.name, "x-request-id")) {
+      out += f.name;
+      out += ": ";
+      out += f.value;
+      out += "\r\n";
+    }
+  }
+  out += "X-Forwarded-For: ";
+  if (forwarded_for != nullptr) {
+    out += *forwarded_for;
+    out += ", ";
+  }
+  out += client_ip_;
+  out += "\r\nx-request-id: ";
+  out += request_id_;
+  out += "\r\n";
+  if (head.upgrade) {
+    const auto* upgrade = head.find("upgrade");
+    out += "Connection: Upgrade\r\nUpgrade: ";
+    out += upgrade != nullptr ? *upgrade : std::string{};
+    out += "\r\n";
+  }
+  if (head.chunked) {
+    out += "Transfer-Encoding: chunked\r\n";
+  } else if (head.has_content_length) {
+    out += "Content-Length: ";
+    append_number(out, head.content_length);
+    out += "\r\n";
+  }
+  out += "\r\n";
+}
+
+void downstream_connection::dispatch(const sockaddr_in& address) {
+  upstream_address_ = address;
+  std::string error;
+  upstream_ = worker_.pool().acquire(address, upstream_key_, error);
+  if (upstream_ == nullptr) {
+    send_error(proxy_error::upstream_connect_failed, upstream_key_ + ": " + error);
+    return;
+  }
+  if (stats_ != nullptr && !counted_active_) {
+    counted_active_ = true;
+    stats_->active.fetch_add(1, std::memory_order_relaxed);
+  }
+  upstream_->start(this, upstream_head_, head_request_, request_chunked_);
+  if (!pending_body_.empty()) {
+    upstream_->send(pending_body_);  // already framed for the upstream
+    pending_body_.clear();
+  }
+  if (request_done_) {
+    upstream_->finish_request();
+  }
+  loop_.schedule(request_timer_, timeout_ms_);
+  update_reading();
+}
+
+// -- CONNECT -----------------------------------------------------------------------------------
+
+void downstream_connection::start_connect(const message_head& head) {
+  stats_ = worker_.passthrough_stats();
+  authority_ = head.target;
+  path_.clear();
+  std::string_view host;
+  uint16_t port = 443;
+  if (!split_authority(head.target, 443, host, port)) {
+    send_error(proxy_error::bad_request, "CONNECT target must be host:port");
+    return;
+  }
+  resolve_then(host, port, &downstream_connection::connect_tunnel);
+}
+
+void downstream_connection::connect_tunnel(const sockaddr_in& address) {
+  std::string error;
+  int fd = connect_tcp(address, error);
+  if (fd < 0) {
+    send_error(proxy_error::upstream_connect_failed, upstream_key_ + ": " + error);
+    return;
+  }
+  pending_tunnel_ = new tunnel_end(loop_, fd, true, this);
+  loop_.schedule(request_timer_, passthrough_timeout_ms);
+}
+
+void downstream_connection::on_tunnel_connected(tunnel_end& end, int error) {
+  pending_tunnel_ = nullptr;
+  loop_.cancel(request_timer_);
+  if (error != 0) {
+    send_error(proxy_error::upstream_connect_failed, upstream_key_ + ": " + std::strerror(error));
+    return;
+  }
+  status_ = 200;
+  record_exchange();
+  send("HTTP/1.1 200 Connection Established\r\n\r\n");
+  std::string unread, unsent;
+  int fd = detach_fd(unread, unsent);
+  auto* client = new tunnel_end(loop_, fd, false, nullptr);
+  client->send(unsent);
+  client->preload_input(unread);
+  tunnel_end::join(*client, end);
+}
+
+// -- the response ------------------------------------------------------------------------------
+
+void downstream_connection::on_upstream_head(message_head& head) {
+  if (head.status >= 100 && head.status < 200 && head.status != 101) {
+    if (client_minor_ >= 1) {  // HTTP/1.0 clients get no interim responses (RFC 9110 §15.2)
+      scratch_.clear();
+      scratch_ += "HTTP/1.1 ";
+      append_number(scratch_, static_cast<uint64_t>(head.status));
+      scratch_ += ' ';
+      scratch_ += head.reason;
+      scratch_ += "\r\n";
+      append_end_to_end_fields(head, scratch_);
+      scratch_ += "\r\n";
+      send(scratch_);
+    }
+    return;
+  }
+  loop_.cancel(request_timer_);
+  status_ = head.status;
+  response_started_ = true;
+  auto& out = scratch_;
+  out.clear();
+  out += "HTTP/1.1 ";
+  append_number(out, static_cast<uint64_t>(head.status));
+  out += ' ';
+  out += head.reason;
+  out += "\r\n";
+  append_end_to_end_fields(head, out);
+  if (head.status == 101) {
+    const auto* upgrade = head.find("upgrade");
+    out += "Connection: Upgrade\r\nUpgrade: ";
+    out += upgrade != nullptr ? *upgrade : std::string{};
+    out += "\r\n\r\n";
+    send(out);
+    return;
+  }
+  bool no_body = head_request_ || head.status == 204 || head.status == 304;
+  if (head.has_content_length) {
+    out += "Content-Length: ";
+    append_number(out, head.content_length);
+    out += "\r\n";
+  } else if (!no_body) {
+    // Chunked upstream, or a body that ends with the upstream's close: re-frame as chunked
+    // for HTTP/1.1 clients; HTTP/1.0 clients read until we close.
+    if (client_minor_ >= 1) {
+      chunk_response_ = true;
+      out += "Transfer-Encoding: chunked\r\n";
+    } else {
+      close_after_response_ = true;
+    }
+  }
+  if (!client_keep_alive_ || parser_.upgraded() || worker_.draining() || !request_done_) {
+    close_after_response_ = true;
+  }
+  if (close_after_response_) {
+    out += "Connection: close\r\n";
+  }
+  out += "\r\n";
+  send(out);
+}
+
+void downstream_connection::on_upstream_body(const char* data, size_t size) {
+  bytes_out_ += size;
+  if (chunk_response_) {
+    scratch_.clear();
+    append_chunk(scratch_, data, size);
+    send(scratch_);
+  } else {
+    send({data, size});
+  }
+  if (over_high_watermark() && upstream_ != nullptr) {
+    upstream_->pause_reading(true);
+  }
+}
+
+void downstream_connection::on_upstream_complete() {
+  if (chunk_response_) {
+    send("0\r\n\r\n");
+  }
+  finish_exchange();
+}
+
+void downstream_connection::on_upstream_error(proxy_error e, const std::string& detail,
+                                              bool retryable) {
+  upstream_ = nullptr;
+  if (retryable && !retried_ && !request_has_body_ && !response_started_) {
+    // A keep-alive connection the upstream closed as we reused it: nothing reached the
+    // application, so the request goes once more on a fresh connection.
+    retried_ = true;
+    loop_.cancel(request_timer_);
+    dispatch(upstream_address_);
+    return;
+  }
+  if (response_started_) {
+    error_ = name_of(e);
+    record_exchange();
+    close();
+    return;
+  }
+  send_error(e, detail);
+}
+
+void downstream_connection::on_upstream_drained() {
+  update_reading();
+}
+
+void downstream_connection::on_upstream_switched(upstream_connection& c) {
+  upstream_ = nullptr;
+  record_exchange();
+  std::string up_unread, up_unsent, unread, unsent;
+  int upstream_fd = c.detach_fd(up_unread, up_unsent);
+  int fd = detach_fd(unread, unsent);
+  auto* client = new tunnel_end(loop_, fd, false, nullptr);
+  auto* server = new tunnel_end(loop_, upstream_fd, false, nullptr);
+  client->send(unsent);
+  server->send(up_unsent);
+  client->preload_input(unread);
+  server->preload_input(up_unread);
+  tunnel_end::join(*client, *server);
+}
+
+void downstream_connection::finish_exchange() {
+  record_exchange();
+  if (upstream_ != nullptr) {
+    upstream_->release();
+    upstream_ = nullptr;
+  }
+  active_ = false;
+  if (close_after_response_ || drain_requested_) {
+    close_gracefully();
+    return;
+  }
+  parser_.resume();
+  arm_wait(wait_mode::idle);
+  process_input();
+}
+
+// -- errors, logging, closing ------------------------------------------------------------------
+
+void downstream_connection::send_error(proxy_error e, const std::string& detail) {
+  loop_.cancel(request_timer_);
+  if (upstream_ != nullptr) {
+    upstream_->release();  // incomplete: the pool closes it
+    upstream_ = nullptr;
+  }
+  status_ = status_of(e);
+  error_ = name_of(e);
+  if (!active_) {
+    begin_exchange(parser_.head());
+    method_.clear();
+  }
+  auto body = error_ + ": " + detail + "\n";
+  auto& out = scratch_;
+  out.clear();
+  out += "HTTP/1.1 ";
+  append_number(out, static_cast<uint64_t>(status_));
+  out += ' ';
+  out += reason_phrase(status_);
+  out += "\r\nContent-Type: text/plain\r\nContent-Length: ";
+  append_number(out, body.size());
+  out += "\r\nx-actormesh-error: ";
+  out += error_;
+  out += "\r\nConnection: close\r\n\r\n";
+  out += body;
+  send(out);
+  record_exchange();
+  close_gracefully();
+}
+
+void downstream_connection::record_exchange() {
+  if (recorded_) {
+    return;
+  }
+  recorded_ = true;
+  auto elapsed = std::chrono::steady_clock::now() - start_;
+  auto us = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count());
+  auto* stats = stats_ != nullptr ? stats_ : worker_.unrouted_stats(side_);
+  stats->record(status_, us, bytes_in_, bytes_out_);
+  if (counted_active_) {
+    counted_active_ = false;
+    stats->active.fetch_sub(1, std::memory_order_relaxed);
+  }
+  auto& log = worker_.access_log();
+  if (log.enabled()) {
+    access_record r;
+    r.start_unix_ms = start_unix_ms_;
+    r.request_id = request_id_;
+    r.method = method_;
+    r.authority = authority_;
+    r.path = path_;
+    r.status = status_;
+    r.bytes_in = bytes_in_;
+    r.bytes_out = bytes_out_;
+    r.duration_us = us;
+    r.upstream = upstream_key_;
+    r.error = error_;
+    r.service = stats->service;
+    r.direction = to_string(stats->dir);
+    log.append(r);
+  }
+}
+
+// Half-closes after the last byte and reads until the client closes (or a linger timeout), so
+// that the client reads our response instead of a reset caused by its own unread bytes.
+void downstream_connection::close_gracefully() {
+  if (closing_ || closed()) {
+    return;
+  }
+  closing_ = true;
+  active_ = false;
+  arm_wait(wait_mode::linger);
+  pause_reading(false);
+  if (pending_output() == 0) {
+    shutdown_write();
+  }
+}
+
+void downstream_connection::on_drained() {
+  if (closing_) {
+    shutdown_write();
+    return;
+  }
+  if (upstream_ != nullptr) {
+    upstream_->pause_reading(false);
+  }
+}
+
+void downstream_connection::on_eof(int) {
+  if (active_ && !recorded_) {
+    error_ = "client_closed";
+    record_exchange();
+  }
+  close();
+}
+
+void downstream_connection::on_closed() {
+  loop_.cancel(wait_timer_);
+  loop_.cancel(request_timer_);
+  if (upstream_ != nullptr) {
+    upstream_->release();
+    upstream_ = nullptr;
+  }
+  if (pending_tunnel_ != nullptr) {
+    pending_tunnel_->forget_waiter();
+    pending_tunnel_->close();
+    pending_tunnel_ = nullptr;
+  }
+  if (resolve_token_) {
+    *resolve_token_ = nullptr;
+  }
+  worker_.on_downstream_closed(this);
+}
+
+}  // namespace am::net

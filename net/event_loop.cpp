@@ -1,0 +1,142 @@
+#include "net/event_loop.h"
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <ctime>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+
+namespace am::net {
+
+namespace {
+
+// The wake-up eventfd's handler: drains the counter; posted work runs after the batch.
+class wake_handler final : public io_handler {
+ public:
+  explicit wake_handler(int fd) : fd_(fd) {}
+  void on_io(uint32_t) override {
+    uint64_t n;
+    while (::read(fd_, &n, sizeof n) > 0) {
+    }
+  }
+
+ private:
+  int fd_;
+};
+
+[[noreturn]] void throw_errno(const char* what) {
+  throw std::system_error(errno, std::generic_category(), what);
+}
+
+}  // namespace
+
+event_loop::event_loop() {
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  if (epoll_fd_ < 0) {
+    throw_errno("epoll_create1");
+  }
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake_fd_ < 0) {
+    throw_errno("eventfd");
+  }
+  wake_ = std::make_unique<wake_handler>(wake_fd_);
+  add(wake_fd_, EPOLLIN, wake_.get());
+  read_clock();
+}
+
+event_loop::~event_loop() {
+  retired_.clear();
+  // Handlers may retire one another as they are destroyed; take them one at a time.
+  while (!owned_.empty()) {
+    auto* h = *owned_.begin();
+    owned_.erase(owned_.begin());
+    delete h;
+  }
+  ::close(wake_fd_);
+  ::close(epoll_fd_);
+}
+
+void event_loop::add(int fd, uint32_t events, io_handler* h) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.ptr = h;
+  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+    throw_errno("epoll_ctl(ADD)");
+  }
+}
+
+void event_loop::modify(int fd, uint32_t events, io_handler* h) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.ptr = h;
+  if (epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev) != 0) {
+    throw_errno("epoll_ctl(MOD)");
+  }
+}
+
+void event_loop::remove(int fd) {
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+}
+
+void event_loop::retire(io_handler* h) {
+  if (owned_.erase(h) > 0) {
+    retired_.emplace_back(h);
+  }
+}
+
+void event_loop::post(std::function<void()> fn) {
+  {
+    std::lock_guard<std::mutex> guard{posted_mutex_};
+    posted_.push_back(std::move(fn));
+  }
+  uint64_t one = 1;
+  [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
+}
+
+void event_loop::stop() {
+  post([this] { stopping_ = true; });
+}
+
+void event_loop::read_clock() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  now_ms_ = static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
+}
+
+void event_loop::run_posted() {
+  std::vector<std::function<void()>> work;
+  {
+    std::lock_guard<std::mutex> guard{posted_mutex_};
+    work.swap(posted_);
+  }
+  for (auto& fn : work) {
+    fn();
+  }
+}
+
+void event_loop::run() {
+  constexpr int max_events = 256;
+  epoll_event events[max_events];
+  while (!stopping_) {
+    // Wake at least once a tick so that the timing wheel advances.
+    int n = epoll_wait(epoll_fd_, events, max_events, static_cast<int>(timer_wheel::tick_ms));
+    if (n < 0 && errno != EINTR) {
+      throw_errno("epoll_wait");
+    }
+    read_clock();
+    for (int i = 0; i < n; ++i) {
+      static_cast<io_handler*>(events[i].data.ptr)->on_io(events[i].events);
+    }
+    run_posted();
+    timers_.advance(now_ms_);
+    retired_.clear();
+  }
+  run_posted();
+  retired_.clear();
+}
+
+}  // namespace am::net

@@ -1,0 +1,79 @@
+// One epoll event loop, owned by one thread. Handlers and timers are called on that thread
+// only; post() and stop() are the only calls other threads may make.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <unordered_set>
+#include <vector>
+
+#include "net/timer_wheel.h"
+
+namespace am::net {
+
+class io_handler {
+ public:
+  virtual ~io_handler() = default;
+
+  // Called with the epoll event bits (EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLHUP, ...).
+  virtual void on_io(uint32_t events) = 0;
+};
+
+class event_loop {
+ public:
+  event_loop();
+  ~event_loop();
+  event_loop(const event_loop&) = delete;
+  event_loop& operator=(const event_loop&) = delete;
+
+  // -- file descriptors --------------------------------------------------------------------------
+
+  void add(int fd, uint32_t events, io_handler* h);
+  void modify(int fd, uint32_t events, io_handler* h);
+  void remove(int fd);
+
+  // The loop owns adopted handlers: it deletes those still alive when it is destroyed.
+  void adopt(io_handler* h) { owned_.insert(h); }
+
+  // Deletes an adopted handler after the current batch of events, so that a handler closed
+  // by another handler of the same batch is never called after it is freed.
+  void retire(io_handler* h);
+
+  // -- timers ------------------------------------------------------------------------------------
+
+  void schedule(timer& t, int64_t delay_ms) { timers_.schedule(t, now_ms_ + delay_ms); }
+  void cancel(timer& t) { timers_.cancel(t); }
+
+  // Milliseconds on the monotonic clock, read once per loop iteration.
+  int64_t now_ms() const { return now_ms_; }
+
+  // -- cross-thread ------------------------------------------------------------------------------
+
+  // Runs `fn` on the loop thread; callable from any thread.
+  void post(std::function<void()> fn);
+
+  // Makes run() return after the current iteration; callable from any thread.
+  void stop();
+
+  // Runs until stop().
+  void run();
+
+ private:
+  void read_clock();
+  void run_posted();
+
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;
+  int64_t now_ms_ = 0;
+  bool stopping_ = false;
+  timer_wheel timers_;
+  std::unique_ptr<io_handler> wake_;
+  std::unordered_set<io_handler*> owned_;
+  std::vector<std::unique_ptr<io_handler>> retired_;
+  std::mutex posted_mutex_;
+  std::vector<std::function<void()>> posted_;
+};
+
+}  // namespace am::net

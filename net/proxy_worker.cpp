@@ -1,0 +1,189 @@
+#include "net/proxy_worker.h"
+
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "net/socket.h"
+
+namespace am::net {
+
+// A listening socket: accepts every pending connection on each readiness event.
+class listener_socket final : public io_handler {
+ public:
+  listener_socket(proxy_worker& w, int fd, listener_side side) : worker_(w), fd_(fd), side_(side) {}
+  ~listener_socket() override { close_socket(); }
+
+  void on_io(uint32_t) override { worker_.on_accept(fd_, side_); }
+  void watch(event_loop& loop) { loop.add(fd_, EPOLLIN, this); }
+  void close_socket() {
+    if (fd_ >= 0) {
+      worker_.loop().remove(fd_);
+      ::close(fd_);
+      fd_ = -1;
+    }
+  }
+
+ private:
+  proxy_worker& worker_;
+  int fd_;
+  listener_side side_;
+};
+
+namespace {
+
+constexpr int64_t log_flush_ms = 50;
+
+}  // namespace
+
+proxy_worker::proxy_worker(config::sidecar_settings settings, stats_registry& stats,
+                           access_log_writer* log)
+    : settings_(std::move(settings)),
+      stats_(stats),
+      pool_(loop_, stats.proxy(), settings_.max_header_bytes, settings_.idle_timeout.count()),
+      resolver_(loop_),
+      log_buffer_(log),
+      flush_timer_(&proxy_worker::on_flush_timer, this),
+      routes_(std::make_shared<routing_snapshot>()),
+      inbound_stats_(stats.get(settings_.service_name, direction::inbound)),
+      passthrough_stats_(stats.get("passthrough", direction::outbound)),
+      unrouted_stats_(stats.get("unrouted", direction::outbound)),
+      rng_(std::random_device{}()) {
+  make_address(settings_.inbound.app_address, settings_.inbound.app_port, app_address_);
+  app_key_ = to_string(app_address_);
+}
+
+proxy_worker::~proxy_worker() {
+  stop();
+  log_buffer_.flush();
+  listeners_.clear();
+  pool_.close_idle();
+}
+
+bool proxy_worker::open_listeners(std::string& error) {
+  auto open = [&](const config::listener& l, listener_side side) {
+    if (l.port == 0) {
+      return true;
+    }
+    sockaddr_in address{};
+    make_address(l.address, l.port, address);
+    int fd = listen_tcp(address, true, error);
+    if (fd < 0) {
+      return false;
+    }
+    listeners_.push_back(std::make_unique<listener_socket>(*this, fd, side));
+    listeners_.back()->watch(loop_);
+    return true;
+  };
+  return open(settings_.outbound, listener_side::outbound) &&
+         open(settings_.inbound, listener_side::inbound);
+}
+
+void proxy_worker::start() {
+  loop_.schedule(flush_timer_, log_flush_ms);
+  thread_ = std::thread{[this] { loop_.run(); }};
+}
+
+void proxy_worker::stop() {
+  if (thread_.joinable()) {
+    loop_.stop();
+    thread_.join();
+  }
+}
+
+void proxy_worker::publish(routing_snapshot_ptr snapshot) {
+  loop_.post([this, s = std::move(snapshot)]() mutable { install(std::move(s)); });
+}
+
+void proxy_worker::install(routing_snapshot_ptr snapshot) {
+  // Pickers restart with each snapshot: the endpoint set may have changed under them.
+  std::vector<lb::round_robin_picker> pickers(snapshot->services.size(),
+                                              lb::round_robin_picker{{}});
+  for (const auto& [name, svc] : snapshot->services) {
+    pickers[svc.index] = lb::round_robin_picker{svc.weights};
+  }
+  pickers_ = std::move(pickers);
+  routes_ = std::move(snapshot);
+}
+
+std::optional<size_t> proxy_worker::pick(const route_service& svc) {
+  return pickers_[svc.index].pick();
+}
+
+void proxy_worker::drain(std::function<void()> done) {
+  loop_.post([this, done = std::move(done)]() mutable {
+    draining_ = true;
+    on_drained_ = std::move(done);
+    listeners_.clear();
+    // drain() may close the connection, which erases it from the set: iterate a copy.
+    std::vector<downstream_connection*> open(downstreams_.begin(), downstreams_.end());
+    for (auto* c : open) {
+      c->drain();
+    }
+    pool_.close_idle();
+    check_drained();
+  });
+}
+
+void proxy_worker::check_drained() {
+  if (draining_ && downstreams_.empty() && on_drained_) {
+    log_buffer_.flush();
+    auto done = std::move(on_drained_);
+    on_drained_ = nullptr;
+    done();
+  }
+}
+
+void proxy_worker::make_request_id(std::string& out) {
+  // A random (version 4) UUID.
+  uint64_t hi = rng_();
+  uint64_t lo = rng_();
+  hi = (hi & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;
+  lo = (lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
+                static_cast<unsigned>((hi >> 16) & 0xffff), static_cast<unsigned>(hi & 0xffff),
+                static_cast<unsigned>(lo >> 48),
+                static_cast<unsigned long long>(lo & 0xffffffffffffULL));
+  out.assign(buf);
+}
+
+void proxy_worker::on_accept(int listen_fd, listener_side side) {
+  for (int i = 0; i < 64; ++i) {
+    int fd = accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED) {
+        std::fprintf(stderr, "actormesh: accept: %s\n", std::strerror(errno));
+      }
+      return;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    new downstream_connection(*this, fd, side);  // owned by the loop (adopted)
+  }
+}
+
+void proxy_worker::on_downstream_opened(downstream_connection* c) {
+  downstreams_.insert(c);
+  stats_.proxy().downstream_connections.fetch_add(1, std::memory_order_relaxed);
+}
+
+void proxy_worker::on_downstream_closed(downstream_connection* c) {
+  if (downstreams_.erase(c) > 0) {
+    stats_.proxy().downstream_connections.fetch_sub(1, std::memory_order_relaxed);
+  }
+  check_drained();
+}
+
+void proxy_worker::on_flush_timer(void* p) {
+  auto* self = static_cast<proxy_worker*>(p);
+  self->log_buffer_.flush();
+  self->loop_.schedule(self->flush_timer_, log_flush_ms);
+}
+
+}  // namespace am::net

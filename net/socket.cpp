@@ -1,0 +1,99 @@
+#include "net/socket.h"
+
+#include <arpa/inet.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace am::net {
+
+namespace {
+
+std::string describe(const char* call) {
+  return std::string{call} + ": " + std::strerror(errno);
+}
+
+void set_nodelay(int fd) {
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+}  // namespace
+
+bool make_address(const std::string& ip, uint16_t port, sockaddr_in& out) {
+  out = {};
+  out.sin_family = AF_INET;
+  out.sin_port = htons(port);
+  return inet_pton(AF_INET, ip.c_str(), &out.sin_addr) == 1;
+}
+
+std::string to_string(const sockaddr_in& addr) {
+  char buf[INET_ADDRSTRLEN] = {};
+  inet_ntop(AF_INET, &addr.sin_addr, buf, sizeof buf);
+  return std::string{buf} + ":" + std::to_string(ntohs(addr.sin_port));
+}
+
+int listen_tcp(const sockaddr_in& addr, bool reuse_port, std::string& error) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    error = describe("socket");
+    return -1;
+  }
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (reuse_port) {
+    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  }
+  if (bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+    error = describe("bind") + " (" + to_string(addr) + ")";
+    ::close(fd);
+    return -1;
+  }
+  if (listen(fd, 1024) != 0) {
+    error = describe("listen");
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+int connect_tcp(const sockaddr_in& addr, std::string& error) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    error = describe("socket");
+    return -1;
+  }
+  set_nodelay(fd);
+  if (connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0 &&
+      errno != EINPROGRESS) {
+    error = describe("connect");
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+int socket_error(int fd) {
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
+    return errno;
+  }
+  return err;
+}
+
+std::string peer_ip(int fd) {
+  sockaddr_in addr{};
+  socklen_t len = sizeof addr;
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0 || addr.sin_family != AF_INET) {
+    return {};
+  }
+  char buf[INET_ADDRSTRLEN] = {};
+  inet_ntop(AF_INET, &addr.sin_addr, buf, sizeof buf);
+  return buf;
+}
+
+}  // namespace am::net

@@ -1,0 +1,70 @@
+#include "net/timer_wheel.h"
+
+namespace am::net {
+
+timer_wheel::timer_wheel() {
+  for (auto& h : heads_) {
+    h.prev_ = h.next_ = &h;
+  }
+}
+
+timer_wheel::~timer_wheel() {
+  // Timers that outlive the wheel must not point into it.
+  for (auto& h : heads_) {
+    while (h.next_ != &h) {
+      h.next_->unlink();
+    }
+    h.prev_ = h.next_ = nullptr;
+  }
+}
+
+void timer_wheel::schedule(timer& t, int64_t deadline_ms) {
+  t.unlink();
+  t.deadline_ms_ = deadline_ms;
+  if (last_tick_ < 0) {
+    last_tick_ = deadline_ms / tick_ms - 1;
+  }
+  // A deadline in the past lands in the next slot to be visited.
+  auto tick = deadline_ms / tick_ms;
+  if (tick <= last_tick_) {
+    tick = last_tick_ + 1;
+  }
+  t.link_after(heads_[tick % slots]);
+}
+
+void timer_wheel::advance(int64_t now_ms) {
+  auto now_tick = now_ms / tick_ms;
+  if (last_tick_ < 0) {
+    last_tick_ = now_tick;
+    return;
+  }
+  // Visit at most one revolution: later slots hold only timers of later revolutions.
+  auto first = last_tick_ + 1;
+  if (now_tick - first >= slots) {
+    first = now_tick - slots + 1;
+  }
+  for (auto tick = first; tick <= now_tick; ++tick) {
+    auto& head = heads_[tick % slots];
+    // Move the due timers to a private ring first: a callback may cancel or schedule timers,
+    // including ones in this slot.
+    timer due{nullptr, nullptr};
+    due.prev_ = due.next_ = &due;
+    for (auto* t = head.next_; t != &head;) {
+      auto* next = t->next_;
+      if (t->deadline_ms_ <= now_ms) {
+        t->unlink();
+        t->link_after(due);
+      }
+      t = next;
+    }
+    while (due.next_ != &due) {
+      auto* t = due.next_;
+      t->unlink();
+      t->cb_(t->owner_);
+    }
+    due.prev_ = due.next_ = nullptr;
+  }
+  last_tick_ = now_tick;
+}
+
+}  // namespace am::net

@@ -1,0 +1,67 @@
+// A hashed timing wheel with intrusive timers: scheduling and cancelling are O(1) and
+// allocation-free, and a timer cancels itself when its owner is destroyed. Resolution is one
+// tick (10 ms), which is all that request, header and idle timeouts need.
+#pragma once
+
+#include <cstdint>
+
+namespace am::net {
+
+class timer {
+ public:
+  using callback = void (*)(void* owner);
+
+  timer() = default;  // a list head inside the wheel
+  timer(callback cb, void* owner) : cb_(cb), owner_(owner) {}
+  ~timer() { unlink(); }
+  timer(const timer&) = delete;
+  timer& operator=(const timer&) = delete;
+
+  bool armed() const { return next_ != nullptr; }
+
+ private:
+  friend class timer_wheel;
+
+  void unlink() {
+    if (next_ != nullptr) {
+      prev_->next_ = next_;
+      next_->prev_ = prev_;
+      next_ = prev_ = nullptr;
+    }
+  }
+  void link_after(timer& head) {
+    prev_ = &head;
+    next_ = head.next_;
+    head.next_->prev_ = this;
+    head.next_ = this;
+  }
+
+  callback cb_ = nullptr;
+  void* owner_ = nullptr;
+  timer* prev_ = nullptr;
+  timer* next_ = nullptr;
+  int64_t deadline_ms_ = 0;
+};
+
+class timer_wheel {
+ public:
+  static constexpr int64_t tick_ms = 10;
+  static constexpr int64_t slots = 1024;
+
+  timer_wheel();
+  ~timer_wheel();
+  timer_wheel(const timer_wheel&) = delete;
+  timer_wheel& operator=(const timer_wheel&) = delete;
+
+  void schedule(timer& t, int64_t deadline_ms);
+  void cancel(timer& t) { t.unlink(); }
+
+  // Fires every timer whose deadline is at or before `now_ms`.
+  void advance(int64_t now_ms);
+
+ private:
+  timer heads_[slots];
+  int64_t last_tick_ = -1;
+};
+
+}  // namespace am::net

@@ -1,0 +1,66 @@
+// Counters the data path records and the admin listener reads. Each worker records with
+// relaxed atomic adds into objects that live as long as the process, so a request never
+// allocates, locks or sends a message to be counted (DESIGN.md §3: the data path records).
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+namespace am::net {
+
+enum class direction { outbound, inbound };
+
+const char* to_string(direction d);
+
+// Latency bucket upper bounds, in microseconds (the last bucket is +Inf).
+inline constexpr std::array<uint64_t, 14> latency_bounds_us = {
+    250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000,
+    10000000};
+
+struct traffic_stats {
+  traffic_stats(std::string svc, direction d) : service(std::move(svc)), dir(d) {}
+
+  const std::string service;
+  const direction dir;
+  std::array<std::atomic<uint64_t>, 600> requests_by_status{};  // index: status code
+  std::array<std::atomic<uint64_t>, latency_bounds_us.size() + 1> latency_buckets{};
+  std::atomic<uint64_t> latency_sum_us{0};
+  std::atomic<int64_t> active{0};
+  std::atomic<uint64_t> bytes_in{0};
+  std::atomic<uint64_t> bytes_out{0};
+
+  void record(int status, uint64_t latency_us, uint64_t in, uint64_t out);
+};
+
+// Process-wide counters that belong to no service.
+struct proxy_stats {
+  std::atomic<uint64_t> upstream_connections_opened{0};
+  std::atomic<uint64_t> upstream_connections_reused{0};
+  std::atomic<int64_t> downstream_connections{0};
+};
+
+// Owns every traffic_stats object; get() is for the control path (it locks), the returned
+// pointer stays valid for the registry's lifetime and is what the data path uses.
+class stats_registry {
+ public:
+  traffic_stats* get(const std::string& service, direction d);
+
+  void for_each(const std::function<void(const std::string&, direction, const traffic_stats&)>& fn)
+      const;
+
+  proxy_stats& proxy() { return proxy_; }
+  const proxy_stats& proxy() const { return proxy_; }
+
+ private:
+  mutable std::mutex mutex_;
+  std::map<std::pair<std::string, direction>, std::unique_ptr<traffic_stats>> stats_;
+  proxy_stats proxy_;
+};
+
+}  // namespace am::net

@@ -1,0 +1,91 @@
+// One HTTP/1.1 connection to an upstream endpoint. It carries one request/response exchange
+// at a time for an owner (the downstream stream it serves) and goes back to its pool when the
+// exchange ends cleanly. The owner interface is per stream, so an HTTP/2 downstream can own
+// many of these at once.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "net/connection.h"
+#include "net/http1_parser.h"
+#include "net/proxy_error.h"
+#include "net/timer_wheel.h"
+
+namespace am::net {
+
+class upstream_pool;
+class upstream_connection;
+
+// What an upstream connection reports to the stream it serves.
+class upstream_events {
+ public:
+  virtual void on_upstream_head(message_head& head) = 0;
+  virtual void on_upstream_body(const char* data, size_t size) = 0;
+  virtual void on_upstream_complete() = 0;
+  // The exchange failed. `retryable` is true when nothing reached the upstream's application
+  // for sure (a reused keep-alive connection closed before any response byte).
+  virtual void on_upstream_error(proxy_error e, const std::string& detail, bool retryable) = 0;
+  // The upstream took all the request bytes queued so far.
+  virtual void on_upstream_drained() = 0;
+  // The upstream answered 101 and switched protocols; the owner takes the connection over
+  // (detach_fd()) to tunnel it.
+  virtual void on_upstream_switched(upstream_connection& c) = 0;
+
+ protected:
+  ~upstream_events() = default;
+};
+
+class upstream_connection final : public connection, private http1_parser::sink {
+ public:
+  upstream_connection(event_loop& loop, int fd, upstream_pool& pool, std::string key,
+                      size_t max_header_bytes);
+  ~upstream_connection() override;
+
+  const std::string& key() const { return key_; }
+  bool reused() const { return reused_; }
+
+  // Begins an exchange: queues the request head; body bytes follow via send_body().
+  void start(upstream_events* owner, std::string_view request_head, bool head_request,
+             bool chunked_body);
+  void send_body(const char* data, size_t size);
+  void finish_request();
+
+  // Ends the owner's use: back to the pool when the exchange completed on a reusable
+  // connection, closed otherwise. The owner gets no further events.
+  void release();
+
+  // Marks a pooled connection as idle with an idle deadline.
+  void park(int64_t idle_timeout_ms);
+
+ private:
+  bool on_head(message_head& head) override;
+  void on_body(const char* data, size_t size) override;
+  void on_message_complete() override;
+
+  void on_data() override;
+  void on_eof(int error) override;
+  void on_drained() override;
+  void on_connected(int error) override;
+  void on_closed() override;
+
+  void fail(proxy_error e, const std::string& detail);
+  static void on_idle_timeout(void* self);
+
+  upstream_pool& pool_;
+  std::string key_;
+  http1_parser parser_;
+  upstream_events* owner_ = nullptr;
+  timer idle_timer_;
+  bool parsing_ = false;
+  bool release_pending_ = false;
+  bool reused_ = false;
+  bool head_request_ = false;
+  bool chunked_body_ = false;
+  bool request_done_ = false;
+  bool response_done_ = false;
+  bool got_response_bytes_ = false;
+  bool keep_alive_ = true;
+};
+
+}  // namespace am::net

@@ -1,0 +1,69 @@
+#include "net/upstream_pool.h"
+
+#include <algorithm>
+
+#include "net/socket.h"
+#include "net/upstream_connection.h"
+
+namespace am::net {
+
+upstream_pool::upstream_pool(event_loop& loop, proxy_stats& stats, size_t max_header_bytes,
+                             int64_t idle_timeout_ms)
+    : loop_(loop),
+      stats_(stats),
+      max_header_bytes_(max_header_bytes),
+      idle_timeout_ms_(idle_timeout_ms) {}
+
+upstream_pool::~upstream_pool() {
+  close_idle();
+}
+
+upstream_connection* upstream_pool::acquire(const sockaddr_in& address, const std::string& key,
+                                            std::string& error) {
+  auto i = idle_.find(key);
+  if (i != idle_.end() && !i->second.empty()) {
+    auto* c = i->second.back();
+    i->second.pop_back();
+    stats_.upstream_connections_reused.fetch_add(1, std::memory_order_relaxed);
+    return c;
+  }
+  int fd = connect_tcp(address, error);
+  if (fd < 0) {
+    return nullptr;
+  }
+  stats_.upstream_connections_opened.fetch_add(1, std::memory_order_relaxed);
+  return new upstream_connection(loop_, fd, *this, key, max_header_bytes_);
+}
+
+void upstream_pool::give_back(upstream_connection* c) {
+  c->park(idle_timeout_ms_);
+  idle_[c->key()].push_back(c);
+}
+
+void upstream_pool::forget(upstream_connection* c) {
+  auto i = idle_.find(c->key());
+  if (i != idle_.end()) {
+    auto& v = i->second;
+    v.erase(std::remove(v.begin(), v.end(), c), v.end());
+  }
+}
+
+void upstream_pool::close_idle() {
+  auto idle = std::move(idle_);
+  idle_.clear();
+  for (auto& [key, conns] : idle) {
+    for (auto* c : conns) {
+      c->close();
+    }
+  }
+}
+
+size_t upstream_pool::idle_count() const {
+  size_t n = 0;
+  for (const auto& [key, conns] : idle_) {
+    n += conns.size();
+  }
+  return n;
+}
+
+}  // namespace am::net

@@ -1,0 +1,51 @@
+// Keep-alive connections to upstream endpoints, per worker and per endpoint. acquire() hands
+// out an idle connection (most recently used first, so surplus ones age out) or opens one.
+#pragma once
+
+#include <netinet/in.h>
+
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "net/event_loop.h"
+#include "net/routing_snapshot.h"
+#include "net/traffic_stats.h"
+
+namespace am::net {
+
+class upstream_connection;
+
+class upstream_pool {
+ public:
+  upstream_pool(event_loop& loop, proxy_stats& stats, size_t max_header_bytes,
+                int64_t idle_timeout_ms);
+  ~upstream_pool();
+  upstream_pool(const upstream_pool&) = delete;
+  upstream_pool& operator=(const upstream_pool&) = delete;
+
+  // A connection to `address`, or nullptr with `error` set when no socket could be made.
+  upstream_connection* acquire(const sockaddr_in& address, const std::string& key,
+                               std::string& error);
+
+  // Called by a connection whose exchange ended cleanly and that may be reused.
+  void give_back(upstream_connection* c);
+
+  // Called by a connection as it closes, so the pool forgets it.
+  void forget(upstream_connection* c);
+
+  // Closes every idle connection (drain, shutdown).
+  void close_idle();
+
+  size_t idle_count() const;
+
+ private:
+  event_loop& loop_;
+  proxy_stats& stats_;
+  size_t max_header_bytes_;
+  int64_t idle_timeout_ms_;
+  std::unordered_map<std::string, std::vector<upstream_connection*>, string_hash, std::equal_to<>>
+      idle_;
+};
+
+}  // namespace am::net
