@@ -44,6 +44,8 @@ void timer_wheel::advance(int64_t now_ms) {
     first = now_tick - slots + 1;
   }
   for (auto tick = first; tick <= now_tick; ++tick) {
+    // Timers scheduled by the callbacks below land in a later slot, never in this one.
+    last_tick_ = tick;
     auto& head = heads_[tick % slots];
     // Move the due timers to a private ring first: a callback may cancel or schedule timers,
     // including ones in this slot.

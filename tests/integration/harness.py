@@ -1,0 +1,345 @@
+"""Shared pieces of the integration tests: a scriptable upstream, the real actormesh binary
+on loopback ports, curl and raw sockets. Python's standard library only.
+
+Every server binds to 127.0.0.1; every process started here is stopped by PID."""
+
+import argparse
+import http.server
+import json
+import os
+import signal
+import socket
+import socketserver
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+import urllib.request
+
+ARGS = None
+
+
+def parse_args():
+    global ARGS
+    p = argparse.ArgumentParser()
+    p.add_argument("--binary", required=True)
+    p.add_argument("-k", default="", help="run only tests whose name contains this")
+    ARGS = p.parse_args()
+    return ARGS
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# -- the scriptable upstream ----------------------------------------------------------------------
+
+class UpstreamHandler(http.server.BaseHTTPRequestHandler):
+    """Answers by path:
+      /status/N            status N, empty body
+      /slow/MS             waits MS milliseconds, then 200
+      /download/N          N bytes of body (Content-Length), streamed in 1 MiB writes
+      /chunked/N           N bytes, chunked
+      /close/N             N bytes, no framing: the body ends when the connection closes
+      /header/NAME/VALUE   200 with that response header
+      /smuggle             a response with both Content-Length and Transfer-Encoding
+      /upgrade             101 Switching Protocols, then echoes raw bytes
+      anything else        200, JSON of method, path, headers and body length and a checksum
+    """
+    protocol_version = "HTTP/1.1"
+    server_version = "upstream"
+
+    def log_message(self, *args):
+        pass
+
+    def read_body(self):
+        total, checksum = 0, 0
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            while True:
+                size = int(self.rfile.readline().strip().split(b";")[0], 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    break
+                left = size
+                while left:
+                    piece = self.rfile.read(min(left, 1 << 20))
+                    total += len(piece)
+                    checksum = (checksum + sum(piece[::4096])) % 1000003
+                    left -= len(piece)
+                self.rfile.readline()
+        else:
+            left = int(self.headers.get("Content-Length", "0"))
+            while left:
+                piece = self.rfile.read(min(left, 1 << 20))
+                if not piece:
+                    break
+                total += len(piece)
+                checksum = (checksum + sum(piece[::4096])) % 1000003
+                left -= len(piece)
+        return total, checksum
+
+    def send_plain(self, status, body=b"", headers=()):
+        self.send_response(status)
+        for k, v in headers:
+            self.send_header(k, v)
+        if status not in (204, 304) and not (100 <= status < 200):
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def handle_any(self):
+        self.server.requests.append((self.command, self.path, dict(self.headers)))
+        parts = self.path.split("?")[0].strip("/").split("/")
+        body_len, checksum = self.read_body()
+        kind = parts[0]
+        if kind == "status":
+            self.send_plain(int(parts[1]))
+        elif kind == "slow":
+            time.sleep(int(parts[1]) / 1000)
+            self.send_plain(200, b"slow done\n")
+        elif kind in ("download", "chunked", "close"):
+            n = int(parts[1])
+            block = b"x" * (1 << 20)
+            self.send_response(200)
+            if kind == "download":
+                self.send_header("Content-Length", str(n))
+            elif kind == "chunked":
+                self.send_header("Transfer-Encoding", "chunked")
+            else:
+                self.send_header("Connection", "close")
+                self.close_connection = True
+            self.end_headers()
+            while n:
+                piece = block[: min(n, len(block))]
+                if kind == "chunked":
+                    self.wfile.write(b"%x\r\n" % len(piece) + piece + b"\r\n")
+                else:
+                    self.wfile.write(piece)
+                n -= len(piece)
+            if kind == "chunked":
+                self.wfile.write(b"0\r\n\r\n")
+        elif kind == "header":
+            self.send_plain(200, b"ok\n", [(parts[1], parts[2])])
+        elif kind == "smuggle":
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n"
+                             b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+            self.close_connection = True
+        elif kind == "upgrade":
+            self.wfile.write(b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n"
+                             b"Upgrade: " + self.headers.get("Upgrade", "x").encode() + b"\r\n\r\n")
+            self.wfile.flush()
+            while True:
+                data = self.connection.recv(65536)
+                if not data:
+                    break
+                self.connection.sendall(data)
+            self.close_connection = True
+        else:
+            reply = {"method": self.command, "path": self.path, "headers": dict(self.headers),
+                     "body_bytes": body_len, "checksum": checksum, "name": self.server.name}
+            self.send_plain(200, json.dumps(reply).encode(), [("Content-Type", "application/json")])
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = handle_any
+
+
+class Upstream(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, name="upstream", port=None):
+        self.name = name
+        self.requests = []
+        super().__init__(("127.0.0.1", port or free_port()), UpstreamHandler)
+        self.port = self.server_address[1]
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.shutdown()
+        self.server_close()
+
+
+# -- the real actormesh node ----------------------------------------------------------------------
+
+class Mesh:
+    """actormesh --config FILE with the given node YAML (ports filled in), or `demo`."""
+
+    def __init__(self, yaml_text=None, demo=False, extra_files=None, expect_ready=True):
+        self.outbound = free_port()
+        self.admin = free_port()
+        self.inbound = free_port()
+        self.dir = tempfile.mkdtemp(prefix="actormesh-test-")
+        self.access_log = os.path.join(self.dir, "access.log")
+        self.stderr_path = os.path.join(self.dir, "stderr.log")
+        for name, text in (extra_files or {}).items():
+            with open(os.path.join(self.dir, name), "w") as f:
+                f.write(text)
+        if demo:
+            self.upstream_base = free_port_block(3)
+            cmd = [ARGS.binary, "demo", "--outbound-port", str(self.outbound), "--admin-port",
+                   str(self.admin), "--upstream-port-base", str(self.upstream_base),
+                   "--access-log", self.access_log]
+        else:
+            text = yaml_text.format(outbound=self.outbound, admin=self.admin,
+                                    inbound=self.inbound, dir=self.dir,
+                                    access_log=self.access_log)
+            self.config_path = os.path.join(self.dir, "node.yaml")
+            with open(self.config_path, "w") as f:
+                f.write(text)
+            cmd = [ARGS.binary, "--config", self.config_path]
+        self.stderr = open(self.stderr_path, "w")
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=self.stderr)
+        if expect_ready:
+            self.wait_ready()
+
+    @property
+    def proxy(self):
+        return "http://127.0.0.1:%d" % self.outbound
+
+    def admin_get(self, path):
+        try:
+            with urllib.request.urlopen("http://127.0.0.1:%d%s" % (self.admin, path), timeout=5) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+
+    def wait_ready(self, timeout=15):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError("actormesh exited with %s:\n%s" % (self.proc.returncode, self.log()))
+            try:
+                if self.admin_get("/ready")[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise AssertionError("actormesh not ready after %ss:\n%s" % (timeout, self.log()))
+
+    def log(self):
+        self.stderr.flush()
+        with open(self.stderr_path) as f:
+            return f.read()
+
+    def metric(self, name, **labels):
+        """Sum of the samples of `name` whose labels include `labels`."""
+        _, text = self.admin_get("/metrics")
+        total = 0.0
+        for line in text.splitlines():
+            if line.startswith("#") or not line.startswith(name):
+                continue
+            head, value = line.rsplit(" ", 1)
+            if head.split("{")[0] != name:
+                continue
+            if all('%s="%s"' % (k, v) in head for k, v in labels.items()):
+                total += float(value)
+        return total
+
+    def status(self, key):
+        with open("/proc/%d/status" % self.proc.pid) as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+        return 0
+
+    def stop(self, sig=signal.SIGTERM, timeout=20):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError("actormesh did not exit within %ss" % timeout)
+        finally:
+            self.stderr.close()
+
+
+def free_port_block(n):
+    """A base port whose next n ports are free right now."""
+    for _ in range(50):
+        base = free_port()
+        if base + n > 65535:
+            continue
+        socks = []
+        try:
+            for i in range(n):
+                s = socket.socket()
+                s.bind(("127.0.0.1", base + i))
+                socks.append(s)
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no free port block")
+
+
+# -- clients ------------------------------------------------------------------------------------
+
+def curl(*args, proxy=None, timeout=30, env_proxy=None):
+    """Runs curl; returns (exit code, stdout bytes, stderr text). `env_proxy` sets http_proxy."""
+    env = dict(os.environ)
+    for k in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "no_proxy", "NO_PROXY"):
+        env.pop(k, None)
+    if env_proxy:
+        env["http_proxy"] = env_proxy
+        env["HTTPS_PROXY"] = env_proxy
+    cmd = ["curl", "-sS", "--max-time", str(timeout)]
+    if proxy:
+        cmd += ["-x", proxy]
+    r = subprocess.run(cmd + list(args), capture_output=True, env=env, timeout=timeout + 10)
+    return r.returncode, r.stdout, r.stderr.decode(errors="replace")
+
+
+def raw_exchange(port, payload, timeout=5.0, shut=False):
+    """Sends raw bytes and reads until the server closes; returns (bytes, closed_cleanly)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(payload)
+        if shut:
+            s.shutdown(socket.SHUT_WR)
+        data = b""
+        try:
+            while True:
+                piece = s.recv(65536)
+                if not piece:
+                    return data, True
+                data += piece
+        except ConnectionResetError:
+            return data, False
+        except socket.timeout:
+            return data, False
+
+
+def status_of(response_bytes):
+    line = response_bytes.split(b"\r\n", 1)[0]
+    parts = line.split(b" ")
+    return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+
+
+# -- a tiny runner ------------------------------------------------------------------------------
+
+def run(tests):
+    """Runs the given test functions; prints one line each and 'N passed, M failed'."""
+    parse_args()
+    passed = failed = 0
+    for t in tests:
+        if ARGS.k and ARGS.k not in t.__name__:
+            continue
+        start = time.time()
+        try:
+            t()
+            passed += 1
+            print("ok   %-60s %.2fs" % (t.__name__, time.time() - start), flush=True)
+        except Exception:
+            failed += 1
+            print("FAIL %s" % t.__name__, flush=True)
+            traceback.print_exc()
+    print("%d passed, %d failed" % (passed, failed))
+    sys.exit(1 if failed else 0)

@@ -1,0 +1,130 @@
+#include <catch2/catch.hpp>
+
+#include "config/load.h"
+
+using namespace am::config;
+
+namespace {
+
+std::string first_error(const std::string& yaml) {
+  auto r = parse_node(yaml);
+  REQUIRE_FALSE(r.ok());
+  REQUIRE_FALSE(r.errors.empty());
+  return r.errors.front().to_string();
+}
+
+const char* minimal = R"(
+roles: [sidecar, discovery, commander]
+services:
+  echo:
+    timeout: 250ms
+    endpoints:
+      - {address: 127.0.0.1, port: 8080, weight: 3, labels: {version: v2}}
+)";
+
+}  // namespace
+
+TEST_CASE("a minimal node file parses with defaults filled in") {
+  auto r = parse_node(minimal);
+  REQUIRE(r.ok());
+  const auto& n = *r.value;
+  CHECK(n.has(role::sidecar));
+  CHECK(n.sidecar.outbound.port == 15001);
+  CHECK(n.sidecar.admin.port == 15000);
+  CHECK(n.sidecar.max_header_bytes == 65536);
+  CHECK(n.services.at("echo").timeout == millis{250});
+  const auto& ep = n.inline_endpoints.at("echo").at(0);
+  CHECK(ep.port == 8080);
+  CHECK(ep.weight == 3);
+  CHECK(ep.labels.at("version") == "v2");
+}
+
+TEST_CASE("an out-of-range port names the field path") {
+  auto e = first_error(R"(
+roles: [sidecar, discovery, commander]
+services:
+  echo:
+    endpoints:
+      - {address: 127.0.0.1, port: 1}
+      - {address: 127.0.0.1, port: 2}
+      - {address: 127.0.0.1, port: 70000}
+)");
+  CHECK(e == "services.echo.endpoints[2].port: must be 1..65535, got '70000'");
+}
+
+TEST_CASE("every error of a document is reported, and none yields a value") {
+  auto r = parse_node(R"(
+roles: [sidecar, discovery, commander, gateway]
+sidecar:
+  outbound: {address: localhost, port: 15001}
+  header_timeout: soon
+  unknown_hosts: maybe
+  colour: blue
+)");
+  REQUIRE_FALSE(r.ok());
+  std::vector<std::string> paths;
+  for (const auto& e : r.errors) {
+    paths.push_back(e.path);
+  }
+  CHECK_THAT(paths, Catch::Matchers::VectorContains(std::string{"roles[3]"}));
+  CHECK_THAT(paths, Catch::Matchers::VectorContains(std::string{"sidecar.outbound.address"}));
+  CHECK_THAT(paths, Catch::Matchers::VectorContains(std::string{"sidecar.header_timeout"}));
+  CHECK_THAT(paths, Catch::Matchers::VectorContains(std::string{"sidecar.unknown_hosts"}));
+  CHECK_THAT(paths, Catch::Matchers::VectorContains(std::string{"sidecar.colour"}));
+}
+
+TEST_CASE("a YAML syntax error reports its line") {
+  auto e = first_error("roles: [sidecar\nfoo: : :\n");
+  CHECK(e.rfind("line ", 0) == 0);
+}
+
+TEST_CASE("a sidecar without the control-plane roles is refused") {
+  auto e = first_error("roles: [sidecar]\n");
+  CHECK(e.rfind("roles: a sidecar needs", 0) == 0);
+}
+
+TEST_CASE("an enabled inbound listener needs the application's port") {
+  auto e = first_error(R"(
+roles: [sidecar, discovery, commander]
+sidecar:
+  inbound: {port: 15006}
+)");
+  CHECK(e == "sidecar.inbound.app_port: is required when the inbound listener is enabled");
+}
+
+TEST_CASE("endpoint files parse and reject bad entries whole") {
+  auto ok = parse_endpoints("services:\n  a:\n    endpoints:\n      - {address: 10.0.0.1, port: 80}\n");
+  REQUIRE(ok.ok());
+  CHECK(ok.value->at("a").size() == 1);
+
+  auto bad = parse_endpoints(
+      "services:\n  a:\n    endpoints:\n      - {address: 10.0.0.1}\n      - {port: 80, "
+      "address: x}\n");
+  REQUIRE_FALSE(bad.ok());
+  REQUIRE(bad.errors.size() == 2);
+  CHECK(bad.errors[0].to_string() == "services.a.endpoints[0].port: is required");
+  CHECK(bad.errors[1].to_string() == "services.a.endpoints[1].address: must be a numeric IPv4 address");
+}
+
+TEST_CASE("durations take ms, s and m and nothing else") {
+  millis v{};
+  CHECK(parse_duration("250ms", v));
+  CHECK(v == millis{250});
+  CHECK(parse_duration("5s", v));
+  CHECK(v == millis{5000});
+  CHECK(parse_duration("2m", v));
+  CHECK(v == millis{120000});
+  CHECK_FALSE(parse_duration("5", v));
+  CHECK_FALSE(parse_duration("s", v));
+  CHECK_FALSE(parse_duration("5h", v));
+  CHECK_FALSE(parse_duration("-5s", v));
+}
+
+TEST_CASE("the shipped example files are valid") {
+  auto demo = load_node_file(std::string{ACTORMESH_SOURCE_DIR} + "/config/examples/demo.yaml");
+  CHECK(demo.describe("demo.yaml").empty());
+  auto sidecar = load_node_file(std::string{ACTORMESH_SOURCE_DIR} + "/config/examples/sidecar.yaml");
+  CHECK(sidecar.describe("sidecar.yaml").empty());
+  auto eps = load_endpoints_file(std::string{ACTORMESH_SOURCE_DIR} + "/config/examples/endpoints.yaml");
+  CHECK(eps.describe("endpoints.yaml").empty());
+}

@@ -1,0 +1,83 @@
+#include <catch2/catch.hpp>
+
+#include "net/timer_wheel.h"
+
+using namespace am::net;
+
+namespace {
+
+struct counter {
+  int fired = 0;
+  static void fire(void* self) { ++static_cast<counter*>(self)->fired; }
+};
+
+}  // namespace
+
+TEST_CASE("a timer fires once its deadline has passed, not before") {
+  timer_wheel wheel;
+  counter c;
+  timer t{&counter::fire, &c};
+  wheel.advance(1000);
+  wheel.schedule(t, 1100);
+  wheel.advance(1090);
+  CHECK(c.fired == 0);
+  wheel.advance(1100);
+  CHECK(c.fired == 1);
+  CHECK_FALSE(t.armed());
+  wheel.advance(5000);
+  CHECK(c.fired == 1);
+}
+
+TEST_CASE("a cancelled or destroyed timer never fires") {
+  timer_wheel wheel;
+  counter c;
+  wheel.advance(0);
+  timer t{&counter::fire, &c};
+  wheel.schedule(t, 50);
+  wheel.cancel(t);
+  {
+    timer gone{&counter::fire, &c};
+    wheel.schedule(gone, 50);
+  }
+  wheel.advance(100);
+  CHECK(c.fired == 0);
+}
+
+TEST_CASE("deadlines beyond one revolution wait for their own turn") {
+  timer_wheel wheel;
+  counter c;
+  timer t{&counter::fire, &c};
+  wheel.advance(0);
+  auto far = timer_wheel::tick_ms * timer_wheel::slots * 2 + 30;
+  wheel.schedule(t, far);
+  for (int64_t now = 0; now < far; now += 100) {
+    wheel.advance(now);
+  }
+  CHECK(c.fired == 0);
+  wheel.advance(far);
+  CHECK(c.fired == 1);
+}
+
+TEST_CASE("a callback may re-arm its own timer") {
+  timer_wheel wheel;
+  struct rearm {
+    timer_wheel* w;
+    timer* t;
+    int fired = 0;
+    static void fire(void* p) {
+      auto* self = static_cast<rearm*>(p);
+      if (++self->fired < 3) {
+        self->w->schedule(*self->t, 0);  // "now": runs on the next advance
+      }
+    }
+  } r;
+  timer t{&rearm::fire, &r};
+  r.w = &wheel;
+  r.t = &t;
+  wheel.advance(0);
+  wheel.schedule(t, 10);
+  wheel.advance(10);
+  wheel.advance(20);
+  wheel.advance(30);
+  CHECK(r.fired == 3);
+}
