@@ -549,12 +549,11 @@ void downstream_connection::send_error(proxy_error e, const std::string& detail)
     upstream_->release();  // incomplete: the pool closes it
     upstream_ = nullptr;
   }
-  status_ = status_of(e);
-  error_ = name_of(e);
   if (!active_) {
     begin_exchange(parser_.head());
-    method_.clear();
   }
+  status_ = status_of(e);
+  error_ = name_of(e);
   auto body = error_ + ": " + detail + "\n";
   auto& out = scratch_;
   out.clear();

@@ -1,6 +1,8 @@
 #include "net/http1_parser.h"
 
+#include <cctype>
 #include <charconv>
+#include <cstring>
 
 namespace am::net {
 
@@ -18,6 +20,33 @@ std::string_view trim(std::string_view s) {
     s.remove_suffix(1);
   }
   return s;
+}
+
+// RFC 9110 §5.6.2 tchar.
+bool is_token(std::string_view s) {
+  if (s.empty()) {
+    return false;
+  }
+  for (unsigned char c : s) {
+    bool ok = std::isalnum(c) || std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
+    if (!ok || c == 0) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// A CR not followed by LF inside a message head. http-parser (non-strict) takes it as a line
+// end; other parsers take it as part of a field, which is a request-smuggling vector.
+bool has_bare_cr(std::string_view data) {
+  auto end = data.find("\r\n\r\n");
+  auto head = data.substr(0, end == std::string_view::npos ? data.size() : end);
+  for (auto i = head.find('\r'); i != std::string_view::npos; i = head.find('\r', i + 1)) {
+    if (i + 1 < data.size() && data[i + 1] != '\n') {
+      return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace
@@ -39,6 +68,10 @@ http1_parser::http1_parser(kind k, sink& s, size_t max_header_bytes)
 
 size_t http1_parser::feed(const char* data, size_t size) {
   if (error_ != parse_error::none || stopped_ || size == 0) {
+    return 0;
+  }
+  if (!headers_done_ && has_bare_cr({data, size})) {
+    fail(parse_error::malformed, "bare CR in the message head");
     return 0;
   }
   auto used = http_parser_execute(&parser_, &settings_, data, size);
@@ -81,6 +114,23 @@ bool http1_parser::add_head_bytes(size_t n) {
     fail(parse_error::header_too_large, "header block over " + std::to_string(max_header_bytes_) +
                                             " bytes");
     return false;
+  }
+  return true;
+}
+
+// http-parser, as Debian builds it, is lenient (HTTP_PARSER_STRICT=0): it takes any major
+// version, HTTP/0.9 request lines and odd bytes in field names. A proxy must not forward what
+// the next parser could read differently, so those are refused here.
+bool http1_parser::check_syntax() {
+  if (parser_.http_major != 1 || parser_.http_minor > 1) {
+    fail(parse_error::malformed, "unsupported HTTP version");
+    return false;
+  }
+  for (size_t i = 0; i < head_.count; ++i) {
+    if (!is_token(head_.fields[i].name)) {
+      fail(parse_error::malformed, "invalid header field name");
+      return false;
+    }
   }
   return true;
 }
@@ -189,7 +239,7 @@ int http1_parser::on_headers_complete(http_parser* p) {
     h.status = static_cast<int>(p->status_code);
     h.upgrade = h.status == 101;
   }
-  if (!s->check_framing()) {
+  if (!s->check_syntax() || !s->check_framing()) {
     return -1;
   }
   return s->sink_.on_head(h) ? 1 : 0;

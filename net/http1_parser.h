@@ -70,6 +70,7 @@ class http1_parser {
   static int on_message_complete(http_parser* p);
 
   bool add_head_bytes(size_t n);
+  bool check_syntax();
   bool check_framing();
   void fail(parse_error e, std::string detail);
 
