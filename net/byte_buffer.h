@@ -16,6 +16,9 @@ class byte_buffer {
   bool empty() const { return begin_ == end_; }
 
   void append(const char* p, size_t n) {
+    if (n == 0) {
+      return;
+    }
     reserve_back(n);
     std::memcpy(storage_.data() + end_, p, n);
     end_ += n;

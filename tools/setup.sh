@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The two set-up commands of the README. Run from anywhere, as root on Debian 12:
+#   tools/setup.sh demo   install what is missing, build, start the embedded default mesh
+#   tools/setup.sh test   install what is missing, build, run every test, then the
+#                         AddressSanitizer + UndefinedBehaviorSanitizer build of the tests
+# Both are idempotent: installed packages are skipped and builds are incremental (ccache).
+set -Eeuo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+mode=${1:-}
+case "$mode" in
+  demo|test|build) ;;
+  *) echo "usage: tools/setup.sh demo|test|build" >&2; exit 2 ;;
+esac
+
+packages=(
+  build-essential cmake ninja-build pkg-config ccache python3 curl ca-certificates
+  libcaf-dev libhttp-parser-dev libyaml-cpp-dev prometheus-cpp-dev catch2
+)
+
+install_missing() {
+  local missing=()
+  for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+  done
+  if ((${#missing[@]})); then
+    echo "setup: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+# build DIR [cmake options...]
+build() {
+  local dir=$1
+  shift
+  cmake -S "$root" -B "$root/$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+  ninja -C "$root/$dir"
+}
+
+install_missing
+build build
+
+case "$mode" in
+  build) ;;
+  demo)
+    echo "setup: starting the demo mesh; try: curl -x http://127.0.0.1:15001 http://echo/hello"
+    exec "$root/build/tools/actormesh" demo
+    ;;
+  test)
+    ctest --test-dir "$root/build" --output-on-failure --timeout 600
+    echo "setup: the same tests under AddressSanitizer + UndefinedBehaviorSanitizer"
+    build build-asan -DACTORMESH_SANITIZE=ON
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+      ctest --test-dir "$root/build-asan" --output-on-failure --timeout 900
+    ;;
+esac
