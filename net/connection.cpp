@@ -43,6 +43,10 @@ void connection::on_io(uint32_t events) {
       int err = socket_error(fd_);
       if (err == 0) {
         update_interest();
+        if (!out_.empty()) {  // what was queued while connecting
+          flush_queued_ = true;
+          loop_.flush_later(this);
+        }
       }
       on_connected(err);
     }
@@ -104,9 +108,16 @@ void connection::send(std::string_view data) {
   if (closed() || data.empty()) {
     return;
   }
-  bool was_empty = out_.empty();
   out_.append(data);
-  if (was_empty && !connecting_) {
+  if (!flush_queued_ && !connecting_) {
+    flush_queued_ = true;
+    loop_.flush_later(this);
+  }
+}
+
+void connection::on_flush() {
+  flush_queued_ = false;
+  if (!closed() && !connecting_ && !out_.empty()) {
     handle_write();
   }
 }

@@ -25,8 +25,11 @@ class connection : public io_handler {
   size_t pending_output() const { return out_.size(); }
   bool over_high_watermark() const { return out_.size() > high_watermark; }
 
-  // Queues `data` and writes as much as the socket takes now.
+  // Queues `data`; it is written when the loop finishes the current batch of events, together
+  // with whatever else the batch queues for this socket.
   void send(std::string_view data);
+
+  void on_flush() final;
 
   // Stops or restarts reading from the socket (backpressure, or waiting for a response).
   void pause_reading(bool paused);
@@ -66,6 +69,7 @@ class connection : public io_handler {
   int fd_;
   bool connecting_;
   bool read_paused_ = false;
+  bool flush_queued_ = false;
   uint32_t interest_ = 0;
 };
 

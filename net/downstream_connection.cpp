@@ -12,17 +12,11 @@ namespace {
 constexpr int64_t linger_ms = 2000;
 constexpr int64_t passthrough_timeout_ms = 15000;
 constexpr size_t max_request_id = 128;
-
-void append_number(std::string& out, uint64_t v) {
-  char buf[24];
-  auto n = std::snprintf(buf, sizeof buf, "%llu", static_cast<unsigned long long>(v));
-  out.append(buf, static_cast<size_t>(n));
-}
+constexpr size_t pipeline_backlog = 64 * 1024;
 
 void append_chunk(std::string& out, const char* data, size_t size) {
-  char buf[24];
-  auto n = std::snprintf(buf, sizeof buf, "%zx\r\n", size);
-  out.append(buf, static_cast<size_t>(n));
+  append_hex(out, size);
+  out += "\r\n";
   out.append(data, size);
   out += "\r\n";
 }
@@ -128,10 +122,13 @@ void downstream_connection::update_reading() {
   if (closed() || closing_) {
     return;
   }
-  bool wait_for_response = parser_.stopped_at_message_end() || parser_.upgraded();
+  // While a request waits for its response, later bytes (a pipelined request, or the first
+  // bytes of a tunnel) stay in in_; reading goes on until that backlog is large, so that the
+  // common request-response cycle never touches the epoll interest set.
+  bool backlog_full = in_.size() > pipeline_backlog;
   bool upstream_full = upstream_ != nullptr && upstream_->over_high_watermark();
   bool buffer_full = pending_body_.size() > high_watermark;
-  pause_reading(wait_for_response || upstream_full || buffer_full);
+  pause_reading(backlog_full || upstream_full || buffer_full);
 }
 
 bool downstream_connection::on_head(message_head& head) {
@@ -299,11 +296,12 @@ void downstream_connection::build_upstream_head(const message_head& head,
   out += authority;
   out += "\r\n";
   const std::string* forwarded_for = nullptr;
+  const auto* connection_field = head.find("connection");
   for (size_t i = 0; i < head.count; ++i) {
     const auto& f = head.fields[i];
     if (iequals(f.name, "x-forwarded-for")) {
       forwarded_for = &f.value;
-    } else if (!is_hop_by_hop(head, f.name) && !iequals(f.name, "host") &&
+    } else if (!is_hop_by_hop(connection_field, f.name) && !iequals(f.name, "host") &&
                !iequals(f.name, "x-request-id")) {
       out += f.name;
       out += ": ";
@@ -330,7 +328,7 @@ void downstream_connection::build_upstream_head(const message_head& head,
     out += "Transfer-Encoding: chunked\r\n";
   } else if (head.has_content_length) {
     out += "Content-Length: ";
-    append_number(out, head.content_length);
+    append_decimal(out, head.content_length);
     out += "\r\n";
   }
   out += "\r\n";
@@ -411,7 +409,7 @@ void downstream_connection::on_upstream_head(message_head& head) {
     if (client_minor_ >= 1) {  // HTTP/1.0 clients get no interim responses (RFC 9110 §15.2)
       scratch_.clear();
       scratch_ += "HTTP/1.1 ";
-      append_number(scratch_, static_cast<uint64_t>(head.status));
+      append_decimal(scratch_, static_cast<uint64_t>(head.status));
       scratch_ += ' ';
       scratch_ += head.reason;
       scratch_ += "\r\n";
@@ -427,7 +425,7 @@ void downstream_connection::on_upstream_head(message_head& head) {
   auto& out = scratch_;
   out.clear();
   out += "HTTP/1.1 ";
-  append_number(out, static_cast<uint64_t>(head.status));
+  append_decimal(out, static_cast<uint64_t>(head.status));
   out += ' ';
   out += head.reason;
   out += "\r\n";
@@ -443,7 +441,7 @@ void downstream_connection::on_upstream_head(message_head& head) {
   bool no_body = head_request_ || head.status == 204 || head.status == 304;
   if (head.has_content_length) {
     out += "Content-Length: ";
-    append_number(out, head.content_length);
+    append_decimal(out, head.content_length);
     out += "\r\n";
   } else if (!no_body) {
     // Chunked upstream, or a body that ends with the upstream's close: re-frame as chunked
@@ -558,11 +556,11 @@ void downstream_connection::send_error(proxy_error e, const std::string& detail)
   auto& out = scratch_;
   out.clear();
   out += "HTTP/1.1 ";
-  append_number(out, static_cast<uint64_t>(status_));
+  append_decimal(out, static_cast<uint64_t>(status_));
   out += ' ';
   out += reason_phrase(status_);
   out += "\r\nContent-Type: text/plain\r\nContent-Length: ";
-  append_number(out, body.size());
+  append_decimal(out, body.size());
   out += "\r\nx-actormesh-error: ";
   out += error_;
   out += "\r\nConnection: close\r\n\r\n";

@@ -118,6 +118,18 @@ void event_loop::run_posted() {
   }
 }
 
+void event_loop::run_flushes() {
+  // Retired handlers are still alive here (they are freed after this), and a flush may queue
+  // further flushes (an error closes a peer): take the list until it stays empty.
+  while (!pending_flush_.empty()) {
+    auto batch = std::move(pending_flush_);
+    pending_flush_.clear();
+    for (auto* h : batch) {
+      h->on_flush();
+    }
+  }
+}
+
 void event_loop::run() {
   constexpr int max_events = 256;
   epoll_event events[max_events];
@@ -133,9 +145,11 @@ void event_loop::run() {
     }
     run_posted();
     timers_.advance(now_ms_);
+    run_flushes();
     retired_.clear();
   }
   run_posted();
+  run_flushes();
   retired_.clear();
 }
 

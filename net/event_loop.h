@@ -19,6 +19,9 @@ class io_handler {
 
   // Called with the epoll event bits (EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLHUP, ...).
   virtual void on_io(uint32_t events) = 0;
+
+  // Called once after a batch of events for handlers that asked with flush_later().
+  virtual void on_flush() {}
 };
 
 class event_loop {
@@ -40,6 +43,10 @@ class event_loop {
   // Deletes an adopted handler after the current batch of events, so that a handler closed
   // by another handler of the same batch is never called after it is freed.
   void retire(io_handler* h);
+
+  // Calls h->on_flush() once the current batch of events is handled, so that everything a
+  // batch queues for one socket goes out in one write (a response head and its body, say).
+  void flush_later(io_handler* h) { pending_flush_.push_back(h); }
 
   // -- timers ------------------------------------------------------------------------------------
 
@@ -63,6 +70,7 @@ class event_loop {
  private:
   void read_clock();
   void run_posted();
+  void run_flushes();
 
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
@@ -72,6 +80,7 @@ class event_loop {
   std::unique_ptr<io_handler> wake_;
   std::unordered_set<io_handler*> owned_;
   std::vector<std::unique_ptr<io_handler>> retired_;
+  std::vector<io_handler*> pending_flush_;
   std::mutex posted_mutex_;
   std::vector<std::function<void()>> posted_;
 };

@@ -1,7 +1,5 @@
 #include "net/http1_message.h"
 
-#include <algorithm>
-#include <cctype>
 #include <charconv>
 
 namespace am::net {
@@ -21,10 +19,18 @@ void message_head::reset() {
 }
 
 bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
+  // ASCII only, inline: header names are compared several times per request, and libc's
+  // locale-aware tolower() showed up in profiles.
+  auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c | 0x20) : c; };
+  if (a.size() != b.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (lower(a[i]) != lower(b[i])) {
+      return false;
+    }
+  }
+  return true;
 }
 
 const std::string* message_head::find(std::string_view name) const {
@@ -69,20 +75,24 @@ bool list_contains(std::string_view list, std::string_view name) {
 }  // namespace
 
 bool is_hop_by_hop(const message_head& head, std::string_view name) {
+  return is_hop_by_hop(head.find("connection"), name);
+}
+
+bool is_hop_by_hop(const std::string* connection, std::string_view name) {
   // content-length is listed because the proxy writes framing itself.
   for (auto h : hop_by_hop_fields) {
     if (iequals(h, name)) {
       return true;
     }
   }
-  auto* connection = head.find("connection");
   return connection != nullptr && list_contains(*connection, name);
 }
 
 void append_end_to_end_fields(const message_head& head, std::string& out) {
+  const auto* connection = head.find("connection");
   for (size_t i = 0; i < head.count; ++i) {
     const auto& f = head.fields[i];
-    if (is_hop_by_hop(head, f.name)) {
+    if (is_hop_by_hop(connection, f.name)) {
       continue;
     }
     out += f.name;
@@ -90,6 +100,18 @@ void append_end_to_end_fields(const message_head& head, std::string& out) {
     out += f.value;
     out += "\r\n";
   }
+}
+
+void append_decimal(std::string& out, uint64_t v) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, end);
+}
+
+void append_hex(std::string& out, uint64_t v) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, 16);
+  out.append(buf, end);
 }
 
 bool split_absolute_form(std::string_view target, std::string_view& authority,

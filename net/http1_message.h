@@ -41,9 +41,15 @@ bool iequals(std::string_view a, std::string_view b);
 
 // Whether the field must not be forwarded (hop-by-hop, or named in `Connection`).
 bool is_hop_by_hop(const message_head& head, std::string_view name);
+// The same with the head's Connection value looked up once (null when absent).
+bool is_hop_by_hop(const std::string* connection, std::string_view name);
 
 // Writes each end-to-end field of `head` as "Name: value\r\n".
 void append_end_to_end_fields(const message_head& head, std::string& out);
+
+// Appends `v` in decimal / in hex (chunk sizes), without printf.
+void append_decimal(std::string& out, uint64_t v);
+void append_hex(std::string& out, uint64_t v);
 
 // Splits an absolute-form target "http://host[:port]/path?q" into authority and
 // origin-form path; false when it is not absolute-form http.

@@ -24,8 +24,10 @@ void timer_wheel::schedule(timer& t, int64_t deadline_ms) {
   if (last_tick_ < 0) {
     last_tick_ = deadline_ms / tick_ms - 1;
   }
-  // A deadline in the past lands in the next slot to be visited.
-  auto tick = deadline_ms / tick_ms;
+  // The first tick that starts at or after the deadline: visiting it, the timer is due. (The
+  // tick the deadline falls in may be visited before the deadline, and the timer would then
+  // wait a whole revolution.) A deadline in the past lands in the next slot to be visited.
+  auto tick = (deadline_ms + tick_ms - 1) / tick_ms;
   if (tick <= last_tick_) {
     tick = last_tick_ + 1;
   }

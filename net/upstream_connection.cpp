@@ -1,20 +1,11 @@
 #include "net/upstream_connection.h"
 
+#include <charconv>
 #include <cstring>
 
 #include "net/upstream_pool.h"
 
 namespace am::net {
-
-namespace {
-
-void append_chunk_header(std::string& out, size_t size) {
-  char buf[24];
-  int n = std::snprintf(buf, sizeof buf, "%zx\r\n", size);
-  out.append(buf, static_cast<size_t>(n));
-}
-
-}  // namespace
 
 upstream_connection::upstream_connection(event_loop& loop, int fd, upstream_pool& pool,
                                          std::string key, size_t max_header_bytes)
@@ -47,9 +38,11 @@ void upstream_connection::send_body(const char* data, size_t size) {
     return;
   }
   if (chunked_body_) {
-    std::string header;
-    append_chunk_header(header, size);
-    send(header);
+    char header[24];
+    auto [end, ec] = std::to_chars(header, header + sizeof header - 2, size, 16);
+    *end++ = '\r';
+    *end++ = '\n';
+    send({header, static_cast<size_t>(end - header)});
     send({data, size});
     send("\r\n");
   } else {
@@ -126,10 +119,6 @@ void upstream_connection::on_message_complete() {
 void upstream_connection::on_connected(int error) {
   if (error != 0) {
     fail(proxy_error::upstream_connect_failed, key_ + ": " + std::strerror(error));
-    return;
-  }
-  if (!out_.empty()) {
-    send({});  // flush what was queued while connecting
   }
 }
 

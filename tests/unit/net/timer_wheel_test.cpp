@@ -28,6 +28,20 @@ TEST_CASE("a timer fires once its deadline has passed, not before") {
   CHECK(c.fired == 1);
 }
 
+TEST_CASE("a deadline inside a tick fires within that tick's resolution, not a revolution later") {
+  timer_wheel wheel;
+  counter c;
+  timer t{&counter::fire, &c};
+  wheel.advance(1000);
+  wheel.schedule(t, 1105);
+  wheel.advance(1100);  // the deadline's own tick, before the deadline
+  CHECK(c.fired == 0);
+  wheel.advance(1104);
+  CHECK(c.fired == 0);
+  wheel.advance(1110);
+  CHECK(c.fired == 1);
+}
+
 TEST_CASE("a cancelled or destroyed timer never fires") {
   timer_wheel wheel;
   counter c;
