@@ -7,7 +7,7 @@
 set -Eeuo pipefail
 : "${LISTEN_PORT:?}" "${BACKEND_HOST:?}" "${BACKEND_PORT:?}"
 binary=${ACTORMESH_BINARY:-$(cd "$(dirname "$0")/../.." && pwd)/build/tools/actormesh}
-config=$(mktemp /tmp/actormesh-bench-XXXXXX.yaml)
+config=${TMPDIR:-/tmp}/actormesh-bench-$LISTEN_PORT.yaml  # rewritten on every start
 admin_port=$((LISTEN_PORT + 1000))
 if [ "${PROXY_MODE:-reverse}" = forward ]; then
   listeners="outbound: {address: 127.0.0.1, port: $LISTEN_PORT}"
