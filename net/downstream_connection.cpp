@@ -45,7 +45,7 @@ downstream_connection::~downstream_connection() = default;
 
 void downstream_connection::drain() {
   drain_requested_ = true;
-  if (!active_ && in_.empty()) {
+  if (!active_ && in_.empty() && !parser_.in_message()) {
     close();
   }
 }

@@ -253,6 +253,7 @@ int http1_parser::on_body(http_parser* p, const char* at, size_t n) {
 int http1_parser::on_message_complete(http_parser* p) {
   auto* s = self(p);
   s->in_message_ = false;
+  s->headers_done_ = false;  // the next message's head gets the head-only checks again
   s->stopped_ = true;
   // After a protocol switch http-parser returns by itself, just past the head; pausing here
   // would make it report one byte less.

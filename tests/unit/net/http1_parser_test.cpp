@@ -53,6 +53,16 @@ TEST_CASE_METHOD(fixture, "the parser stops after each pipelined request until r
   CHECK(r.completes == 2);
 }
 
+TEST_CASE_METHOD(fixture, "a pipelined request's head gets the same bare-CR check") {
+  std::string two = "GET /a HTTP/1.1\r\nHost: a\r\n\r\nGET /b HTTP/1.1\r\nHost: a\r\n\rX: 1\r\n\r\n";
+  auto used = feed(two);
+  REQUIRE(r.completes == 1);
+  p.resume();
+  feed(two.substr(used));
+  CHECK(p.error() == parse_error::malformed);
+  CHECK(r.heads == 1);
+}
+
 TEST_CASE_METHOD(fixture, "both Content-Length and Transfer-Encoding is refused as smuggling") {
   feed("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n");
   CHECK(p.error() == parse_error::bad_framing);
