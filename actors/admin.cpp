@@ -8,8 +8,8 @@ namespace am::actors {
 
 admin_listener::admin_listener(node_context& ctx, std::function<void()> quit)
     : ctx_(ctx), quit_(std::move(quit)) {
-  server_ = std::make_unique<net::simple_http_server>(
-      "admin", [this](const net::simple_request& req) {
+  server_ =
+      std::make_unique<net::simple_http_server>("admin", [this](const net::simple_request& req) {
         net::simple_response r;
         const auto& path = req.head.target;
         if (path == "/healthz") {

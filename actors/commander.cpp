@@ -1,10 +1,10 @@
 #include "actors/commander.h"
 
+#include "actors/subscribers.h"
+
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
-
-#include <algorithm>
 
 namespace am::actors {
 
@@ -13,7 +13,7 @@ namespace {
 struct commander_state {
   service_map services;
   uint64_t version = 1;
-  std::vector<services_sink> subscribers;
+  subscriber_list<services_sink> subscribers;
   actor_stats* stats = nullptr;
 };
 
@@ -21,18 +21,12 @@ commander_actor::behavior_type commander(commander_actor::stateful_pointer<comma
                                          node_context* ctx, service_map initial) {
   self->state.services = std::move(initial);
   self->state.stats = ctx->actor_metrics.get("commander");
-  self->set_down_handler([self](const caf::down_msg& msg) {
-    auto& subs = self->state.subscribers;
-    subs.erase(std::remove_if(subs.begin(), subs.end(),
-                              [&](const services_sink& s) { return s.address() == msg.source; }),
-               subs.end());
-  });
+  self->set_down_handler([self](const caf::down_msg& msg) { self->state.subscribers.remove(msg); });
   return {
       [self](subscribe_atom, services_sink sink) {
         metered_handler m{self->state.stats, self->mailbox().size()};
-        self->monitor(sink);
         self->send(sink, services_atom::value, self->state.version, self->state.services);
-        self->state.subscribers.push_back(std::move(sink));
+        self->state.subscribers.add(self, std::move(sink));
       },
   };
 }

@@ -5,9 +5,8 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include <algorithm>
-
 #include "actors/log.h"
+#include "actors/subscribers.h"
 
 namespace am::actors {
 
@@ -17,21 +16,16 @@ struct discovery_state {
   std::map<std::string, config::endpoint_table> sources;
   config::endpoint_table merged;
   uint64_t version = 0;
-  std::vector<endpoints_sink> subscribers;
+  subscriber_list<endpoints_sink> subscribers;
   actor_stats* stats = nullptr;
   node_context* ctx = nullptr;
 };
 
-discovery_actor::behavior_type discovery(
-    discovery_actor::stateful_pointer<discovery_state> self, node_context* ctx) {
+discovery_actor::behavior_type discovery(discovery_actor::stateful_pointer<discovery_state> self,
+                                         node_context* ctx) {
   self->state.ctx = ctx;
   self->state.stats = ctx->actor_metrics.get("discovery");
-  self->set_down_handler([self](const caf::down_msg& msg) {
-    auto& subs = self->state.subscribers;
-    subs.erase(std::remove_if(subs.begin(), subs.end(),
-                              [&](const endpoints_sink& s) { return s.address() == msg.source; }),
-               subs.end());
-  });
+  self->set_down_handler([self](const caf::down_msg& msg) { self->state.subscribers.remove(msg); });
   return {
       [self](source_atom, const std::string& source, const config::endpoint_table& table) {
         metered_handler m{self->state.stats, self->mailbox().size()};
@@ -51,11 +45,10 @@ discovery_actor::behavior_type discovery(
       },
       [self](subscribe_atom, endpoints_sink sink) {
         metered_handler m{self->state.stats, self->mailbox().size()};
-        self->monitor(sink);
         if (self->state.version > 0) {
           self->send(sink, endpoints_atom::value, self->state.version, self->state.merged);
         }
-        self->state.subscribers.push_back(std::move(sink));
+        self->state.subscribers.add(self, std::move(sink));
       },
   };
 }

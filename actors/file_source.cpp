@@ -72,8 +72,7 @@ file_source_actor::behavior_type file_source(
 }  // namespace
 
 file_source_actor spawn_file_source(caf::actor_system& sys, node_context& ctx, std::string path,
-                                    discovery_actor discovery,
-                                    std::chrono::milliseconds interval) {
+                                    discovery_actor discovery, std::chrono::milliseconds interval) {
   return sys.spawn(file_source, &ctx, std::move(path), std::move(discovery), interval);
 }
 

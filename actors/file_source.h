@@ -15,7 +15,6 @@ namespace am::actors {
 using file_source_actor = caf::typed_actor<caf::reacts_to<poll_atom>>;
 
 file_source_actor spawn_file_source(caf::actor_system& sys, node_context& ctx, std::string path,
-                                    discovery_actor discovery,
-                                    std::chrono::milliseconds interval);
+                                    discovery_actor discovery, std::chrono::milliseconds interval);
 
 }  // namespace am::actors

@@ -16,8 +16,7 @@ void write(const char* level, const std::string& line) {
   gmtime_r(&secs, &t);
   char stamp[32];
   std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &t);
-  std::fprintf(stderr, "%s.%03dZ %s %s\n", stamp, static_cast<int>(ms % 1000), level,
-               line.c_str());
+  std::fprintf(stderr, "%s.%03dZ %s %s\n", stamp, static_cast<int>(ms % 1000), level, line.c_str());
 }
 
 }  // namespace

@@ -43,9 +43,9 @@ double load(const std::atomic<uint64_t>& v) {
 void add_traffic(const net::stats_registry& stats, std::vector<MetricFamily>& out) {
   auto requests = family("actormesh_requests_total", "Requests by service, direction and status",
                          MetricType::Counter);
-  auto latency = family("actormesh_request_duration_seconds",
-                        "Request duration from request head to response end",
-                        MetricType::Histogram);
+  auto latency =
+      family("actormesh_request_duration_seconds",
+             "Request duration from request head to response end", MetricType::Histogram);
   auto active = family("actormesh_active_requests", "Requests in flight", MetricType::Gauge);
   auto bytes = family("actormesh_body_bytes_total", "Body bytes by service, direction and way",
                       MetricType::Counter);
@@ -96,19 +96,19 @@ void add_proxy(const net::proxy_stats& p, std::vector<MetricFamily>& out) {
   conns.metric.push_back(counter({{"event", "opened"}}, load(p.upstream_connections_opened)));
   conns.metric.push_back(counter({{"event", "reused"}}, load(p.upstream_connections_reused)));
   out.push_back(std::move(conns));
-  auto down = family("actormesh_downstream_connections", "Open client connections",
-                     MetricType::Gauge);
+  auto down =
+      family("actormesh_downstream_connections", "Open client connections", MetricType::Gauge);
   down.metric.push_back(
       gauge({}, static_cast<double>(p.downstream_connections.load(std::memory_order_relaxed))));
   out.push_back(std::move(down));
 }
 
 void add_actors(const actor_metrics_registry& actors, std::vector<MetricFamily>& out) {
-  auto messages = family("actormesh_actor_messages_total", "Messages handled, per actor",
-                         MetricType::Counter);
-  auto mailbox = family("actormesh_actor_mailbox_size",
-                        "Mailbox size seen by the last handled message, per actor",
-                        MetricType::Gauge);
+  auto messages =
+      family("actormesh_actor_messages_total", "Messages handled, per actor", MetricType::Counter);
+  auto mailbox =
+      family("actormesh_actor_mailbox_size",
+             "Mailbox size seen by the last handled message, per actor", MetricType::Gauge);
   auto busy = family("actormesh_actor_processing_seconds_total",
                      "Time spent in message handlers, per actor", MetricType::Counter);
   actors.for_each([&](const actor_stats& s) {

@@ -41,9 +41,7 @@ void drain(caf::actor_system& sys, const sidecar_actor& sidecar, const config::n
   auto deadline = node.sidecar.drain_timeout + std::chrono::seconds{2};
   self->request(sidecar, deadline, drain_atom::value)
       .receive([](bool ok) { log_info(ok ? "drained" : "drain deadline reached"); },
-               [](caf::error& e) {
-                 log_warn("drain did not finish: " + caf::to_string(e));
-               });
+               [](caf::error& e) { log_warn("drain did not finish: " + caf::to_string(e)); });
 }
 
 }  // namespace

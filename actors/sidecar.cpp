@@ -33,8 +33,8 @@ void publish(sidecar_actor::stateful_pointer<sidecar_state> self) {
   if (st.services_version == 0 || st.endpoints_version == 0) {
     return;  // starting: wait for both halves
   }
-  auto snapshot = net::build_routing_snapshot(++st.snapshot_version, st.services, st.endpoints,
-                                              st.ctx->stats);
+  auto snapshot =
+      net::build_routing_snapshot(++st.snapshot_version, st.services, st.endpoints, st.ctx->stats);
   for (auto& w : st.workers) {
     self->send(w, snapshot_atom::value, snapshot);
   }
@@ -106,8 +106,8 @@ bool spawn_sidecar(caf::actor_system& sys, node_context& ctx, sidecar_actor& out
   }
   std::vector<std::shared_ptr<net::proxy_worker>> started;
   for (unsigned i = 0; i < count; ++i) {
-    auto w = std::make_shared<net::proxy_worker>(ctx.config.sidecar, ctx.stats,
-                                                 ctx.access_log.get());
+    auto w =
+        std::make_shared<net::proxy_worker>(ctx.config.sidecar, ctx.stats, ctx.access_log.get());
     if (!w->open_listeners(error)) {
       return false;
     }

@@ -16,9 +16,9 @@ class proxy_worker;
 
 namespace am::actors {
 
-using worker_actor = caf::typed_actor<caf::reacts_to<snapshot_atom, net::routing_snapshot_ptr>,
-                                      caf::replies_to<drain_atom>::with<bool>,
-                                      caf::reacts_to<drained_atom>>;
+using worker_actor =
+    caf::typed_actor<caf::reacts_to<snapshot_atom, net::routing_snapshot_ptr>,
+                     caf::replies_to<drain_atom>::with<bool>, caf::reacts_to<drained_atom>>;
 
 // `worker` has its listeners open and its thread started.
 worker_actor spawn_worker(caf::actor_system& sys, node_context& ctx,

@@ -199,8 +199,9 @@ std::vector<endpoint> read_endpoint_list(const YAML::Node& n, const std::string&
 }
 
 // Calls `fn(name, node, path)` for each entry of the `services` mapping.
-void for_each_service(reader& parent, const std::function<void(const std::string&, const YAML::Node&,
-                                                                const std::string&)>& fn) {
+void for_each_service(
+    reader& parent,
+    const std::function<void(const std::string&, const YAML::Node&, const std::string&)>& fn) {
   auto services = parent.get("services");
   if (!services) {
     return;
@@ -241,7 +242,6 @@ bool parse_duration(const std::string& text, millis& out) {
   }
   return true;
 }
-
 
 namespace {
 
@@ -407,8 +407,9 @@ parsed<node> parse_node(const std::string& yaml_text) {
   r.reject_unknown_keys();
   if (n.has(role::sidecar) && (!n.has(role::discovery) || !n.has(role::commander))) {
     result.errors.push_back(
-        {"roles", "a sidecar needs the discovery and commander roles in the same node (attaching "
-                  "to a remote control plane is not supported yet)"});
+        {"roles",
+         "a sidecar needs the discovery and commander roles in the same node (attaching "
+         "to a remote control plane is not supported yet)"});
   }
   if (n.has(role::sidecar) && n.sidecar.outbound.port == 0 && n.sidecar.inbound.port == 0) {
     result.errors.push_back({"sidecar", "a sidecar needs an outbound or an inbound port"});
@@ -440,7 +441,8 @@ parsed<endpoint_table> parse_endpoints(const std::string& yaml_text) {
     if (!sr.is_map()) {
       return;
     }
-    table[name] = read_endpoint_list(sr.get("endpoints"), sr.child_path("endpoints"), result.errors);
+    table[name] =
+        read_endpoint_list(sr.get("endpoints"), sr.child_path("endpoints"), result.errors);
     sr.reject_unknown_keys();
   });
   r.reject_unknown_keys();

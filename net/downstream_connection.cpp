@@ -64,11 +64,9 @@ void downstream_connection::arm_wait(wait_mode mode) {
 void downstream_connection::on_wait_timer(void* p) {
   auto* self = static_cast<downstream_connection*>(p);
   if (self->wait_mode_ == wait_mode::head) {
-    self->send_error(proxy_error::header_timeout, "request head not received within " +
-                                                      std::to_string(
-                                                          self->worker_.settings()
-                                                              .header_timeout.count()) +
-                                                      "ms");
+    self->send_error(proxy_error::header_timeout,
+                     "request head not received within " +
+                         std::to_string(self->worker_.settings().header_timeout.count()) + "ms");
   } else {
     self->close();
   }
@@ -76,9 +74,9 @@ void downstream_connection::on_wait_timer(void* p) {
 
 void downstream_connection::on_request_timer(void* p) {
   auto* self = static_cast<downstream_connection*>(p);
-  self->send_error(proxy_error::upstream_timeout,
-                   self->upstream_key_ + " sent no response head within " +
-                       std::to_string(self->timeout_ms_) + "ms");
+  self->send_error(proxy_error::upstream_timeout, self->upstream_key_ +
+                                                      " sent no response head within " +
+                                                      std::to_string(self->timeout_ms_) + "ms");
 }
 
 // -- reading requests --------------------------------------------------------------------------
@@ -265,26 +263,26 @@ void downstream_connection::resolve_then(std::string_view host, uint16_t port,
   }
   resolve_token_ = std::make_shared<downstream_connection*>(this);
   std::weak_ptr<downstream_connection*> token = resolve_token_;
-  worker_.dns().resolve(host_text, port, [token, next, host_text](bool ok, const sockaddr_in& a,
-                                                                   const std::string& error) {
-    auto alive = token.lock();
-    if (!alive || *alive == nullptr) {
-      return;
-    }
-    auto* self = *alive;
-    self->resolve_token_.reset();
-    if (!ok) {
-      self->send_error(proxy_error::resolve_failed, host_text + ": " + error);
-      return;
-    }
-    self->upstream_key_ = to_string(a);
-    (self->*next)(a);
-  });
+  worker_.dns().resolve(
+      host_text, port,
+      [token, next, host_text](bool ok, const sockaddr_in& a, const std::string& error) {
+        auto alive = token.lock();
+        if (!alive || *alive == nullptr) {
+          return;
+        }
+        auto* self = *alive;
+        self->resolve_token_.reset();
+        if (!ok) {
+          self->send_error(proxy_error::resolve_failed, host_text + ": " + error);
+          return;
+        }
+        self->upstream_key_ = to_string(a);
+        (self->*next)(a);
+      });
 }
 
 void downstream_connection::build_upstream_head(const message_head& head,
-                                                std::string_view authority,
-                                                std::string_view path) {
+                                                std::string_view authority, std::string_view path) {
   authority_.assign(authority);
   path_.assign(path);
   auto& out = upstream_head_;
@@ -405,23 +403,10 @@ void downstream_connection::on_tunnel_connected(tunnel_end& end, int error) {
 // -- the response ------------------------------------------------------------------------------
 
 void downstream_connection::on_upstream_head(message_head& head) {
-  if (head.status >= 100 && head.status < 200 && head.status != 101) {
-    if (client_minor_ >= 1) {  // HTTP/1.0 clients get no interim responses (RFC 9110 §15.2)
-      scratch_.clear();
-      scratch_ += "HTTP/1.1 ";
-      append_decimal(scratch_, static_cast<uint64_t>(head.status));
-      scratch_ += ' ';
-      scratch_ += head.reason;
-      scratch_ += "\r\n";
-      append_end_to_end_fields(head, scratch_);
-      scratch_ += "\r\n";
-      send(scratch_);
-    }
-    return;
+  bool interim = head.status >= 100 && head.status < 200 && head.status != 101;
+  if (interim && client_minor_ == 0) {
+    return;  // HTTP/1.0 clients get no interim responses (RFC 9110 §15.2)
   }
-  loop_.cancel(request_timer_);
-  status_ = head.status;
-  response_started_ = true;
   auto& out = scratch_;
   out.clear();
   out += "HTTP/1.1 ";
@@ -430,6 +415,14 @@ void downstream_connection::on_upstream_head(message_head& head) {
   out += head.reason;
   out += "\r\n";
   append_end_to_end_fields(head, out);
+  if (interim) {
+    out += "\r\n";
+    send(out);
+    return;  // the final response follows
+  }
+  loop_.cancel(request_timer_);
+  status_ = head.status;
+  response_started_ = true;
   if (head.status == 101) {
     const auto* upgrade = head.find("upgrade");
     out += "Connection: Upgrade\r\nUpgrade: ";
@@ -576,8 +569,8 @@ void downstream_connection::record_exchange() {
   }
   recorded_ = true;
   auto elapsed = std::chrono::steady_clock::now() - start_;
-  auto us = static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count());
+  auto us =
+      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count());
   auto* stats = stats_ != nullptr ? stats_ : worker_.unrouted_stats(side_);
   stats->record(status_, us, bytes_in_, bytes_out_);
   if (counted_active_) {

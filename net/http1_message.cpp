@@ -45,10 +45,16 @@ const std::string* message_head::find(std::string_view name) const {
 namespace {
 
 // RFC 9110 §7.6.1 plus the proxy-specific fields that never travel past one hop.
-constexpr std::string_view hop_by_hop_fields[] = {
-    "connection",          "keep-alive",         "proxy-connection", "te",
-    "trailer",             "transfer-encoding",  "upgrade",          "proxy-authorization",
-    "proxy-authenticate",  "content-length"};
+constexpr std::string_view hop_by_hop_fields[] = {"connection",
+                                                  "keep-alive",
+                                                  "proxy-connection",
+                                                  "te",
+                                                  "trailer",
+                                                  "transfer-encoding",
+                                                  "upgrade",
+                                                  "proxy-authorization",
+                                                  "proxy-authenticate",
+                                                  "content-length"};
 
 // Whether `name` appears in the comma-separated `list`.
 bool list_contains(std::string_view list, std::string_view name) {

@@ -111,8 +111,8 @@ void http1_parser::fail(parse_error e, std::string detail) {
 bool http1_parser::add_head_bytes(size_t n) {
   head_bytes_ += n;
   if (head_bytes_ > max_header_bytes_) {
-    fail(parse_error::header_too_large, "header block over " + std::to_string(max_header_bytes_) +
-                                            " bytes");
+    fail(parse_error::header_too_large,
+         "header block over " + std::to_string(max_header_bytes_) + " bytes");
     return false;
   }
   return true;

@@ -19,7 +19,8 @@ namespace am::net {
 class resolver {
  public:
   // Called on the loop thread: `ok` false with `error` text when the name did not resolve.
-  using callback = std::function<void(bool ok, const sockaddr_in& address, const std::string& error)>;
+  using callback =
+      std::function<void(bool ok, const sockaddr_in& address, const std::string& error)>;
 
   explicit resolver(event_loop& loop) : loop_(loop) {}
   ~resolver();

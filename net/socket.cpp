@@ -88,7 +88,8 @@ int socket_error(int fd) {
 std::string peer_ip(int fd) {
   sockaddr_in addr{};
   socklen_t len = sizeof addr;
-  if (getpeername(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0 || addr.sin_family != AF_INET) {
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0 ||
+      addr.sin_family != AF_INET) {
     return {};
   }
   char buf[INET_ADDRSTRLEN] = {};

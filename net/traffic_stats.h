@@ -20,8 +20,8 @@ const char* to_string(direction d);
 
 // Latency bucket upper bounds, in microseconds (the last bucket is +Inf).
 inline constexpr std::array<uint64_t, 14> latency_bounds_us = {
-    250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000,
-    10000000};
+    250,   500,    1000,   2500,   5000,    10000,   25000,
+    50000, 100000, 250000, 500000, 1000000, 2500000, 10000000};
 
 struct traffic_stats {
   traffic_stats(std::string svc, direction d) : service(std::move(svc)), dir(d) {}
@@ -51,8 +51,8 @@ class stats_registry {
  public:
   traffic_stats* get(const std::string& service, direction d);
 
-  void for_each(const std::function<void(const std::string&, direction, const traffic_stats&)>& fn)
-      const;
+  void for_each(
+      const std::function<void(const std::string&, direction, const traffic_stats&)>& fn) const;
 
   proxy_stats& proxy() { return proxy_; }
   const proxy_stats& proxy() const { return proxy_; }

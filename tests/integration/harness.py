@@ -272,6 +272,30 @@ class Mesh:
             self.stderr.close()
 
 
+API_NODE = """
+name: test
+roles: [sidecar, discovery, commander]
+sidecar:
+  workers: 1
+  outbound: {{address: 127.0.0.1, port: {outbound}}}
+  admin: {{address: 127.0.0.1, port: {admin}}}
+  access_log: {{enabled: false}}
+%(sidecar)s
+services:
+  api:
+%(service)s
+    endpoints:
+      - {{address: 127.0.0.1, port: %(port)d}}
+"""
+
+
+def api_node(port, sidecar="", service=""):
+    """Node YAML (for Mesh) with one worker and one service, `api`, on 127.0.0.1:port.
+    `sidecar` and `service` are extra lines for those sections, without indentation."""
+    indent = lambda text, n: "\n".join(" " * n + line for line in text.splitlines())
+    return API_NODE % {"port": port, "sidecar": indent(sidecar, 2), "service": indent(service, 4)}
+
+
 def free_port_block(n):
     """A base port whose next n ports are free right now."""
     for _ in range(50):

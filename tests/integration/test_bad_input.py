@@ -11,21 +11,8 @@ sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
 from harness import Mesh, Upstream, curl, raw_exchange, run, status_of  # noqa: E402
 
-NODE = """
-name: test
-roles: [sidecar, discovery, commander]
-sidecar:
-  workers: 1
-  outbound: {{address: 127.0.0.1, port: {outbound}}}
-  admin: {{address: 127.0.0.1, port: {admin}}}
-  header_timeout: 400ms
-  max_header_bytes: 8192
-  access_log: {{enabled: false}}
-services:
-  api:
-    endpoints:
-      - {{address: 127.0.0.1, port: %d}}
-"""
+def node(port):
+    return harness.api_node(port, sidecar="header_timeout: 400ms\nmax_header_bytes: 8192")
 
 # (name, request bytes, expected status, expected error kind)
 CORPUS = [
@@ -63,7 +50,7 @@ CORPUS = [
 
 def test_each_malformed_request_gets_a_4xx_and_a_clean_close():
     up = Upstream()
-    mesh = Mesh(NODE % up.port)
+    mesh = Mesh(node(up.port))
     try:
         for name, payload, status, kind in CORPUS:
             data, clean = raw_exchange(mesh.outbound, payload)
@@ -85,7 +72,7 @@ def test_each_malformed_request_gets_a_4xx_and_a_clean_close():
 
 def test_a_request_after_a_bad_one_on_the_same_connection_is_not_served():
     up = Upstream()
-    mesh = Mesh(NODE % up.port)
+    mesh = Mesh(node(up.port))
     try:
         payload = (b"GET http://api/ HTTP/1.1\r\nHost: api\r\nContent-Length: 1\r\n"
                    b"Content-Length: 2\r\n\r\nxGET http://api/smuggled HTTP/1.1\r\nHost: api\r\n\r\n")
@@ -100,7 +87,7 @@ def test_a_request_after_a_bad_one_on_the_same_connection_is_not_served():
 
 def test_an_ambiguous_response_from_the_upstream_is_502():
     up = Upstream()
-    mesh = Mesh(NODE % up.port)
+    mesh = Mesh(node(up.port))
     try:
         code, out, err = curl("-i", "http://api/smuggle", proxy=mesh.proxy)
         assert out.startswith(b"HTTP/1.1 502"), out
@@ -112,7 +99,7 @@ def test_an_ambiguous_response_from_the_upstream_is_502():
 
 def test_a_client_that_sends_its_head_too_slowly_is_cut():
     up = Upstream()
-    mesh = Mesh(NODE % up.port)
+    mesh = Mesh(node(up.port))
     try:
         with socket.create_connection(("127.0.0.1", mesh.outbound), timeout=5) as s:
             start = time.time()
@@ -146,7 +133,7 @@ def test_a_client_that_sends_its_head_too_slowly_is_cut():
 
 def test_many_bad_connections_leave_no_leak():
     up = Upstream()
-    mesh = Mesh(NODE % up.port)
+    mesh = Mesh(node(up.port))
     try:
         for _ in range(3):
             for name, payload, status, kind in CORPUS:

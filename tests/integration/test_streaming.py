@@ -13,25 +13,13 @@ from harness import Mesh, Upstream, curl, run  # noqa: E402
 GIB = 1 << 30
 RSS_LIMIT_KIB = 40 * 1024  # the proxy buffers at most a few hundred KiB per direction
 
-NODE = """
-name: test
-roles: [sidecar, discovery, commander]
-sidecar:
-  workers: 1
-  outbound: {{address: 127.0.0.1, port: {outbound}}}
-  admin: {{address: 127.0.0.1, port: {admin}}}
-  access_log: {{enabled: false}}
-services:
-  api:
-    timeout: 30s
-    endpoints:
-      - {{address: 127.0.0.1, port: %d}}
-"""
+def node(port):
+    return harness.api_node(port, service="timeout: 30s")
 
 
 def test_one_gib_download_streams_with_bounded_memory():
     up = Upstream()
-    mesh = Mesh(NODE % up.port)
+    mesh = Mesh(node(up.port))
     try:
         code, out, err = curl("-o", "/dev/null", "-w", "%{size_download} %{http_code}",
                               "http://api/download/%d" % GIB, proxy=mesh.proxy, timeout=120)
@@ -46,7 +34,7 @@ def test_one_gib_download_streams_with_bounded_memory():
 
 def test_one_gib_upload_streams_with_bounded_memory():
     up = Upstream()
-    mesh = Mesh(NODE % up.port)
+    mesh = Mesh(node(up.port))
     try:
         # curl streams the body (chunked) from a pipe fed by head -c: none of it is on disk.
         feeder = subprocess.Popen(["head", "-c", str(GIB), "/dev/zero"], stdout=subprocess.PIPE)
@@ -65,7 +53,7 @@ def test_one_gib_upload_streams_with_bounded_memory():
 
 def test_a_slow_reader_pauses_the_upstream_instead_of_filling_memory():
     up = Upstream()
-    mesh = Mesh(NODE % up.port)
+    mesh = Mesh(node(up.port))
     try:
         # curl limited to 2 MB/s reading a 64 MiB body: without backpressure the proxy would
         # hold most of the body within a second.

@@ -8,21 +8,11 @@ import sys
 import threading
 
 sys.path.insert(0, os.path.dirname(__file__))
+import harness  # noqa: E402
 from harness import Mesh, Upstream, curl, run  # noqa: E402
 
-NODE = """
-name: test
-roles: [sidecar, discovery, commander]
-sidecar:
-  workers: 1
-  outbound: {{address: 127.0.0.1, port: {outbound}}}
-  admin: {{address: 127.0.0.1, port: {admin}}}
-  access_log: {{enabled: false}}
-services:
-  api:
-    endpoints:
-      - {{address: 127.0.0.1, port: %d}}
-"""
+def node(port):
+    return harness.api_node(port)
 
 
 class EchoHandler(socketserver.BaseRequestHandler):
@@ -65,7 +55,7 @@ def echo_round_trip(sock, payload):
 def test_connect_tunnels_raw_bytes_to_any_host():
     echo = start_echo_server()
     up = Upstream()
-    mesh = Mesh(NODE % up.port)
+    mesh = Mesh(node(up.port))
     try:
         port = echo.server_address[1]
         with socket.create_connection(("127.0.0.1", mesh.outbound), timeout=5) as s:
@@ -92,7 +82,7 @@ def test_connect_tunnels_raw_bytes_to_any_host():
 
 def test_websocket_upgrade_switches_to_a_tunnel():
     up = Upstream()
-    mesh = Mesh(NODE % up.port)
+    mesh = Mesh(node(up.port))
     try:
         with socket.create_connection(("127.0.0.1", mesh.outbound), timeout=5) as s:
             s.sendall(b"GET http://api/upgrade HTTP/1.1\r\nHost: api\r\nConnection: Upgrade\r\n"

@@ -14,10 +14,10 @@ std::string label(const config::endpoint& ep, const std::string& key) {
 bool demo_upstreams::start(const config::node& node, std::string& error) {
   for (const auto& [service, endpoints] : node.inline_endpoints) {
     for (const auto& ep : endpoints) {
-      auto who = service + " " + label(ep, "version") + " " + ep.address + ":" +
-                 std::to_string(ep.port);
-      auto server = std::make_unique<net::simple_http_server>(
-          who, [who](const net::simple_request& req) {
+      auto who =
+          service + " " + label(ep, "version") + " " + ep.address + ":" + std::to_string(ep.port);
+      auto server =
+          std::make_unique<net::simple_http_server>(who, [who](const net::simple_request& req) {
             net::simple_response r;
             r.body = who + "\n" + req.head.method + " " + req.head.target + "\n";
             for (size_t i = 0; i < req.head.count; ++i) {

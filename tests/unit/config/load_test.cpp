@@ -93,7 +93,8 @@ sidecar:
 }
 
 TEST_CASE("endpoint files parse and reject bad entries whole") {
-  auto ok = parse_endpoints("services:\n  a:\n    endpoints:\n      - {address: 10.0.0.1, port: 80}\n");
+  auto ok =
+      parse_endpoints("services:\n  a:\n    endpoints:\n      - {address: 10.0.0.1, port: 80}\n");
   REQUIRE(ok.ok());
   CHECK(ok.value->at("a").size() == 1);
 
@@ -103,7 +104,8 @@ TEST_CASE("endpoint files parse and reject bad entries whole") {
   REQUIRE_FALSE(bad.ok());
   REQUIRE(bad.errors.size() == 2);
   CHECK(bad.errors[0].to_string() == "services.a.endpoints[0].port: is required");
-  CHECK(bad.errors[1].to_string() == "services.a.endpoints[1].address: must be a numeric IPv4 address");
+  CHECK(bad.errors[1].to_string() ==
+        "services.a.endpoints[1].address: must be a numeric IPv4 address");
 }
 
 TEST_CASE("durations take ms, s and m and nothing else") {
@@ -123,8 +125,10 @@ TEST_CASE("durations take ms, s and m and nothing else") {
 TEST_CASE("the shipped example files are valid") {
   auto demo = load_node_file(std::string{ACTORMESH_SOURCE_DIR} + "/config/examples/demo.yaml");
   CHECK(demo.describe("demo.yaml").empty());
-  auto sidecar = load_node_file(std::string{ACTORMESH_SOURCE_DIR} + "/config/examples/sidecar.yaml");
+  auto sidecar =
+      load_node_file(std::string{ACTORMESH_SOURCE_DIR} + "/config/examples/sidecar.yaml");
   CHECK(sidecar.describe("sidecar.yaml").empty());
-  auto eps = load_endpoints_file(std::string{ACTORMESH_SOURCE_DIR} + "/config/examples/endpoints.yaml");
+  auto eps =
+      load_endpoints_file(std::string{ACTORMESH_SOURCE_DIR} + "/config/examples/endpoints.yaml");
   CHECK(eps.describe("endpoints.yaml").empty());
 }

@@ -32,8 +32,9 @@ struct fixture {
 }  // namespace
 
 TEST_CASE_METHOD(fixture, "a chunked request body is decoded") {
-  std::string req = "POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
-                    "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n";
+  std::string req =
+      "POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n";
   CHECK(feed(req) == req.size());
   CHECK(r.body == "hello world");
   CHECK(r.completes == 1);
@@ -54,7 +55,8 @@ TEST_CASE_METHOD(fixture, "the parser stops after each pipelined request until r
 }
 
 TEST_CASE_METHOD(fixture, "a pipelined request's head gets the same bare-CR check") {
-  std::string two = "GET /a HTTP/1.1\r\nHost: a\r\n\r\nGET /b HTTP/1.1\r\nHost: a\r\n\rX: 1\r\n\r\n";
+  std::string two =
+      "GET /a HTTP/1.1\r\nHost: a\r\n\r\nGET /b HTTP/1.1\r\nHost: a\r\n\rX: 1\r\n\r\n";
   auto used = feed(two);
   REQUIRE(r.completes == 1);
   p.resume();
