@@ -14,8 +14,8 @@ case "$mode" in
 esac
 
 packages=(
-  build-essential cmake ninja-build pkg-config ccache python3 curl ca-certificates
-  libcaf-dev libhttp-parser-dev libyaml-cpp-dev prometheus-cpp-dev catch2
+  build-essential cmake ninja-build pkg-config ccache python3 curl ca-certificates clang-format
+  libcaf-dev libhttp-parser-dev libyaml-cpp-dev prometheus-cpp-dev catch2 libre2-dev
 )
 
 install_missing() {
@@ -49,6 +49,9 @@ case "$mode" in
     exec "$root/build/tools/actormesh" demo
     ;;
   test)
+    echo "setup: checking that the code follows .clang-format"
+    (cd "$root" && find actors config federation lb net policy proto tests tools \
+      \( -name '*.cpp' -o -name '*.h' \) -print0 | xargs -0 clang-format --dry-run --Werror)
     ctest --test-dir "$root/build" --output-on-failure --timeout 600
     echo "setup: the same tests under AddressSanitizer + UndefinedBehaviorSanitizer"
     build build-asan -DACTORMESH_SANITIZE=ON
