@@ -1,0 +1,142 @@
+#include "policy/outlier_detector.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace am::policy {
+
+namespace {
+
+bool is_gateway_error(int status) {
+  return status == 0 || status == 502 || status == 503 || status == 504;
+}
+
+bool is_failure(int status) {
+  return status == 0 || status >= 500;
+}
+
+}  // namespace
+
+outlier_detector::outlier_detector(outlier_spec spec, size_t endpoints)
+    : spec_(spec), hosts_(endpoints) {}
+
+size_t outlier_detector::ejected_count() const {
+  return static_cast<size_t>(std::count_if(hosts_.begin(), hosts_.end(), [](const host& h) {
+    return h.health == endpoint_health::ejected;
+  }));
+}
+
+bool outlier_detector::try_eject(time_ms now, size_t endpoint) {
+  auto ejected = ejected_count();
+  auto cap = hosts_.size() * spec_.max_ejection_percent / 100;
+  if (ejected + 1 > cap || ejected + 1 >= hosts_.size()) {
+    return false;  // the ejection cap: see the header
+  }
+  auto& h = hosts_[endpoint];
+  ++h.ejections;
+  auto shift = std::min<uint32_t>(h.ejections - 1, 20);
+  h.until = now + std::min(spec_.max_ejection_ms, spec_.base_ejection_ms << shift);
+  h.health = endpoint_health::ejected;
+  h.streak_5xx = h.streak_gateway = 0;
+  return true;
+}
+
+bool outlier_detector::record(time_ms now, size_t endpoint, int status) {
+  if (endpoint >= hosts_.size()) {
+    return false;
+  }
+  auto& h = hosts_[endpoint];
+  if (h.health == endpoint_health::ejected) {
+    return false;  // an outcome of a request sent before the ejection
+  }
+  ++h.interval_requests;
+  bool failure = is_failure(status);
+  h.interval_failures += failure ? 1 : 0;
+  if (h.health == endpoint_health::probation) {
+    if (failure) {
+      h.health = endpoint_health::healthy;  // try_eject counts it as in rotation
+      return try_eject(now, endpoint);
+    }
+    h.health = endpoint_health::healthy;
+    return false;
+  }
+  h.streak_5xx = status >= 500 ? h.streak_5xx + 1 : 0;
+  h.streak_gateway = is_gateway_error(status) ? h.streak_gateway + 1 : 0;
+  bool trip = (spec_.consecutive_5xx > 0 && h.streak_5xx >= spec_.consecutive_5xx) ||
+              (spec_.consecutive_gateway_errors > 0 &&
+               h.streak_gateway >= spec_.consecutive_gateway_errors);
+  return trip && try_eject(now, endpoint);
+}
+
+bool outlier_detector::tick(time_ms now) {
+  bool changed = false;
+  for (auto& h : hosts_) {
+    if (h.health == endpoint_health::ejected && now >= h.until) {
+      h.health = endpoint_health::probation;
+      changed = true;
+    }
+  }
+  if (next_interval_ < 0) {
+    next_interval_ = now + spec_.interval_ms;
+  } else if (now >= next_interval_) {
+    next_interval_ = now + spec_.interval_ms;
+    changed = run_interval_detectors(now) || changed;
+  }
+  return changed;
+}
+
+bool outlier_detector::run_interval_detectors(time_ms now) {
+  struct rate {
+    size_t endpoint;
+    double success;
+  };
+  std::vector<rate> sr_hosts;
+  std::vector<rate> fp_hosts;
+  for (size_t i = 0; i < hosts_.size(); ++i) {
+    auto& h = hosts_[i];
+    if (h.health == endpoint_health::healthy && h.ejections > 0) {
+      --h.ejections;  // a healthy interval: the next ejection is shorter again
+    }
+    if (h.health != endpoint_health::ejected && h.interval_requests > 0) {
+      double success =
+          1.0 - static_cast<double>(h.interval_failures) / static_cast<double>(h.interval_requests);
+      if (h.interval_requests >= spec_.success_rate_request_volume) {
+        sr_hosts.push_back({i, success});
+      }
+      if (h.interval_requests >= spec_.failure_percentage_request_volume) {
+        fp_hosts.push_back({i, success});
+      }
+    }
+    h.interval_requests = h.interval_failures = 0;
+  }
+  bool changed = false;
+  if (spec_.success_rate_stdev_factor > 0 && sr_hosts.size() >= spec_.success_rate_min_hosts) {
+    double mean = 0;
+    for (const auto& r : sr_hosts) {
+      mean += r.success;
+    }
+    mean /= static_cast<double>(sr_hosts.size());
+    double var = 0;
+    for (const auto& r : sr_hosts) {
+      var += (r.success - mean) * (r.success - mean);
+    }
+    auto limit = mean - spec_.success_rate_stdev_factor *
+                            std::sqrt(var / static_cast<double>(sr_hosts.size()));
+    for (const auto& r : sr_hosts) {
+      if (r.success < limit && !ejected(r.endpoint)) {
+        changed = try_eject(now, r.endpoint) || changed;
+      }
+    }
+  }
+  if (spec_.failure_percentage_threshold > 0 &&
+      fp_hosts.size() >= spec_.failure_percentage_min_hosts) {
+    for (const auto& r : fp_hosts) {
+      if ((1.0 - r.success) * 100.0 >= spec_.failure_percentage_threshold && !ejected(r.endpoint)) {
+        changed = try_eject(now, r.endpoint) || changed;
+      }
+    }
+  }
+  return changed;
+}
+
+}  // namespace am::policy
