@@ -5,12 +5,11 @@
 
 #include <cstdint>
 
+#include "config/policy_model.h"
+
 namespace am::policy {
 
-struct backoff_spec {
-  int64_t base_ms = 25;
-  int64_t max_ms = 250;
-};
+using config::backoff_spec;
 
 // `retry_index` counts retries from 0; `unit_random` is uniform in [0, 1).
 int64_t backoff_delay_ms(const backoff_spec& spec, unsigned retry_index, double unit_random);

@@ -12,18 +12,12 @@
 
 #include <cstdint>
 
+#include "config/policy_model.h"
 #include "policy/sliding_window.h"
 
 namespace am::policy {
 
-struct breaker_spec {
-  uint32_t consecutive_failures = 5;  // 0: the streak trigger is off
-  double failure_ratio = 0;           // 0: the ratio trigger is off; else in (0, 1]
-  uint32_t min_requests = 20;         // the ratio needs this many requests in the window
-  int64_t window_ms = 10'000;
-  int64_t open_ms = 5'000;
-  uint32_t half_open_probes = 3;  // all must succeed to close
-};
+using config::breaker_spec;
 
 enum class breaker_state { closed, open, half_open };
 

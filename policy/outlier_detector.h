@@ -22,26 +22,12 @@
 #include <cstdint>
 #include <vector>
 
+#include "config/policy_model.h"
 #include "policy/time.h"
 
 namespace am::policy {
 
-struct outlier_spec {
-  uint32_t consecutive_5xx = 5;             // 0: off
-  uint32_t consecutive_gateway_errors = 0;  // 0: off
-  int64_t base_ejection_ms = 30'000;
-  int64_t max_ejection_ms = 300'000;
-  uint32_t max_ejection_percent = 50;
-  int64_t interval_ms = 10'000;
-  // Success rate: off when stdev_factor is 0.
-  double success_rate_stdev_factor = 0;
-  uint32_t success_rate_min_hosts = 5;
-  uint32_t success_rate_request_volume = 100;
-  // Failure percentage: off when threshold is 0.
-  uint32_t failure_percentage_threshold = 0;
-  uint32_t failure_percentage_min_hosts = 5;
-  uint32_t failure_percentage_request_volume = 50;
-};
+using config::outlier_spec;
 
 enum class endpoint_health { healthy, ejected, probation };
 

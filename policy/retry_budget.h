@@ -9,15 +9,12 @@
 
 #include <cstdint>
 
+#include "config/policy_model.h"
 #include "policy/sliding_window.h"
 
 namespace am::policy {
 
-struct retry_budget_spec {
-  double ratio = 0.2;
-  uint32_t min_per_second = 10;
-  int64_t window_ms = 10'000;
-};
+using config::retry_budget_spec;
 
 class retry_budget {
  public:

@@ -10,31 +10,10 @@
 #include "policy/backoff.h"
 #include "policy/header_source.h"
 
-namespace re2 {
-class RE2;
-}
-
 namespace am::policy {
 
-struct header_rule {
-  std::string name;
-  std::shared_ptr<const re2::RE2> pattern;  // the whole value must match
-};
-
-struct retry_spec {
-  unsigned attempts = 1;           // tries in all, the first included; 1 = no retries
-  int64_t per_try_timeout_ms = 0;  // 0: only the request timeout applies
-  backoff_spec backoff;
-  bool on_connect_failure = true;  // nothing reached the upstream: always safe
-  bool on_reset = false;           // the connection broke before a response head
-  bool on_timeout = false;         // a try ran past per_try_timeout
-  bool on_5xx = false;
-  bool on_gateway_error = false;  // 502, 503, 504
-  std::vector<int> statuses;
-  std::vector<header_rule> header_rules;
-  bool non_idempotent = false;        // also retry POST, PATCH (and CONNECT never)
-  size_t max_body_bytes = 64 * 1024;  // a larger request body is sent once
-};
+using config::header_rule;
+using config::retry_spec;
 
 enum class attempt_failure { none, connect_failure, reset, timeout };
 
