@@ -8,8 +8,6 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<config::endpoint>("am.endpoint");
   cfg.add_message_type<std::vector<config::endpoint>>("am.endpoint_list");
   cfg.add_message_type<config::endpoint_table>("am.endpoint_table");
-  cfg.add_message_type<config::service>("am.service");
-  cfg.add_message_type<service_map>("am.service_map");
 }
 
 }  // namespace am::actors

@@ -1,6 +1,6 @@
 // Every message type and atom the actors exchange, registered in one place for every node
 // (DESIGN.md §2). Types that may cross the middleman have an inspect() overload; the routing
-// snapshot is a pointer into this process and is marked local-only.
+// snapshot and the service policies are marked local-only.
 #pragma once
 
 #include <caf/allowed_unsafe_message_type.hpp>
@@ -43,11 +43,9 @@ typename Inspector::result_type inspect(Inspector& f, endpoint& x) {
   return f(caf::meta::type_name("am.endpoint"), x.address, x.port, x.weight, x.labels);
 }
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, service& x) {
-  return f(caf::meta::type_name("am.service"), x.name, x.timeout, x.lb);
-}
-
 }  // namespace am::config
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(am::net::routing_snapshot_ptr)
+// Service policies hold compiled regular expressions; they stay in-process. Across the
+// middleman (control-plane issue) the commander will send the validated document instead.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(am::actors::service_map)

@@ -5,9 +5,12 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
+
+#include "config/policy_model.h"
 
 namespace am::config {
 
@@ -29,10 +32,27 @@ using endpoint_table = std::map<std::string, std::vector<endpoint>>;
 
 enum class lb_policy { round_robin };
 
+// Concurrency limits of a service, per sidecar; 0 is unlimited. Over a limit a request gets
+// 503 with the limit's name.
+struct concurrency_limits {
+  uint32_t max_connections = 0;  // upstream connections open
+  uint32_t max_pending = 0;      // requests waiting for a connection
+  uint32_t max_requests = 0;     // requests in flight
+  uint32_t max_retries = 0;      // retries in flight
+};
+
 struct service {
   std::string name;
-  millis timeout{15000};  // from dispatch to the upstream response head
+  millis timeout{15000};  // the whole request, every retry included, to the response head
+  millis connect_timeout{2000};
   lb_policy lb = lb_policy::round_robin;
+  retry_spec retry;
+  retry_budget_spec retry_budget;
+  std::optional<breaker_spec> breaker;
+  concurrency_limits limits;
+  std::optional<outlier_spec> outlier;
+  std::vector<route_spec> routes;
+  access_spec access;
 };
 
 // -- the node ----------------------------------------------------------------------------------

@@ -1,0 +1,122 @@
+#include <re2/re2.h>
+#include <catch2/catch.hpp>
+
+#include "config/load.h"
+
+using namespace am::config;
+
+namespace {
+
+parsed<node> parse_service(const std::string& body) {
+  return parse_node("roles: [sidecar, discovery, commander]\nservices:\n  api:\n" + body);
+}
+
+std::vector<std::string> error_texts(const parsed<node>& r) {
+  std::vector<std::string> out;
+  for (const auto& e : r.errors) {
+    out.push_back(e.to_string());
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a full policy set parses") {
+  auto r = parse_service(R"(    connect_timeout: 250ms
+    retry:
+      attempts: 3
+      per_try_timeout: 200ms
+      backoff: {base: 10ms, max: 100ms}
+      on: [reset, gateway_error]
+      statuses: [429]
+      headers: [{name: x-retry-hint, regex: "^(busy|later)$"}]
+    retry_budget: {percent: 25, min_per_second: 5}
+    breaker: {consecutive_failures: 4, failure_percent: 50, min_requests: 10, open: 2s, half_open_probes: 2}
+    limits: {max_requests: 100, max_pending: 10}
+    outlier:
+      consecutive_5xx: 3
+      base_ejection: 1s
+      max_ejection_percent: 40
+      failure_percentage: {threshold: 80}
+    routes:
+      - name: alice-to-v2
+        match: {headers: [{name: x-user-id, exact: alice}]}
+        targets: [{subset: {version: v2}}]
+      - name: canary
+        match: {path: {prefix: /api}, methods: [GET, HEAD], query: [{name: beta, present: true}]}
+        targets: [{subset: {version: v1}, weight: 90}, {subset: {version: v2}, weight: 10}]
+        hash: {header: x-user-id}
+        request_headers: {set: {x-route: canary}, remove: [x-debug]}
+        response_headers: {set: {x-served: mesh}}
+        fault: {delay: {percent: 10, duration: 50ms}, abort: {percent: 1, status: 500}}
+        mirror: {subset: {version: shadow}, percent: 5}
+        timeout: 1s
+    access: {allow: [frontend], deny: [batch]}
+)");
+  INFO(r.describe("node.yaml"));
+  REQUIRE(r.ok());
+  const auto& s = r.value->services.at("api");
+  CHECK(s.connect_timeout == millis{250});
+  CHECK(s.retry.attempts == 3);
+  CHECK(s.retry.per_try_timeout_ms == 200);
+  CHECK(s.retry.on_reset);
+  CHECK(s.retry.on_gateway_error);
+  CHECK_FALSE(s.retry.on_connect_failure);  // a given list replaces the default
+  CHECK(s.retry.statuses == std::vector<int>{429});
+  REQUIRE(s.retry.header_rules.size() == 1);
+  CHECK(RE2::FullMatch("later", *s.retry.header_rules[0].pattern));
+  CHECK(s.retry_budget.ratio == Approx(0.25));
+  REQUIRE(s.breaker);
+  CHECK(s.breaker->failure_ratio == Approx(0.5));
+  CHECK(s.breaker->open_ms == 2000);
+  CHECK(s.limits.max_requests == 100);
+  REQUIRE(s.outlier);
+  CHECK(s.outlier->failure_percentage_threshold == 80);
+  REQUIRE(s.routes.size() == 2);
+  const auto& canary = s.routes[1];
+  CHECK(canary.targets.size() == 2);
+  CHECK(canary.targets[1].subset.at("version") == "v2");
+  CHECK(canary.targets[1].weight == 10);
+  CHECK(canary.methods == std::vector<std::string>{"GET", "HEAD"});
+  CHECK(canary.query.at(0).match.how == string_match::kind::present);
+  CHECK(canary.hash_header == "x-user-id");
+  CHECK(canary.request_headers.remove == std::vector<std::string>{"x-debug"});
+  CHECK(canary.fault.delay_ms == 50);
+  CHECK(canary.fault.abort_status == 500);
+  CHECK(canary.mirror.percent == Approx(5));
+  CHECK(canary.timeout_ms == 1000);
+  CHECK(s.access.allow == std::vector<std::string>{"frontend"});
+}
+
+TEST_CASE("policy errors name their field path and reject the whole file") {
+  auto r = parse_service(R"(    retry:
+      attempts: 0
+      on: [sometimes]
+      headers: [{name: x-hint, regex: "(unclosed"}]
+    breaker: {consecutive_failures: 0, open: 1s}
+    routes:
+      - match: {path: {exact: /a, prefix: /b}}
+        targets: [{subset: {version: v1}, weight: 0}]
+        fault: {abort: {percent: 150}}
+)");
+  REQUIRE_FALSE(r.ok());
+  auto errors = error_texts(r);
+  CHECK_THAT(errors, Catch::Matchers::VectorContains(
+                         std::string{"services.api.retry.attempts: must be 1..10, got '0'"}));
+  CHECK_THAT(errors, Catch::Matchers::VectorContains(
+                         std::string{"services.api.retry.on[0]: unknown condition 'sometimes' "
+                                     "(connect_failure, reset, timeout, 5xx, gateway_error)"}));
+  CHECK_THAT(errors, Catch::Matchers::VectorContains(
+                         std::string{"services.api.retry.headers[0].regex: bad regular expression: "
+                                     "missing ): (unclosed"}));
+  CHECK_THAT(errors, Catch::Matchers::VectorContains(std::string{
+                         "services.api.breaker: needs consecutive_failures or failure_percent"}));
+  CHECK_THAT(errors,
+             Catch::Matchers::VectorContains(std::string{
+                 "services.api.routes[0].match.path: needs exactly one of exact, prefix, regex, "
+                 "present"}));
+  CHECK_THAT(errors, Catch::Matchers::VectorContains(
+                         std::string{"services.api.routes[0].targets: weights must not all be 0"}));
+  CHECK_THAT(errors, Catch::Matchers::VectorContains(std::string{
+                         "services.api.routes[0].fault.abort.percent: must be a number 0..100"}));
+}
