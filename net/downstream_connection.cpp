@@ -14,6 +14,42 @@ constexpr int64_t passthrough_timeout_ms = 15000;
 constexpr size_t max_request_id = 128;
 constexpr size_t pipeline_backlog = 64 * 1024;
 
+// Set by the caller's sidecar on requests to mesh services; read by the callee's inbound
+// listener for access control. An application's own value is always replaced.
+constexpr std::string_view caller_header = "x-actormesh-caller";
+// The attempt number (1 for the first try), so upstreams can see retries.
+constexpr std::string_view attempt_header = "x-actormesh-attempt";
+
+// Whether a header operation sets or removes field `name` (so the original is dropped).
+bool touched_by(const config::header_ops* ops, std::string_view name) {
+  if (ops == nullptr) {
+    return false;
+  }
+  for (const auto& [k, v] : ops->set) {
+    if (iequals(k, name)) {
+      return true;
+    }
+  }
+  for (const auto& k : ops->remove) {
+    if (iequals(k, name)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+void append_set_fields(const config::header_ops* ops, std::string& out) {
+  if (ops == nullptr) {
+    return;
+  }
+  for (const auto& [k, v] : ops->set) {
+    out += k;
+    out += ": ";
+    out += v;
+    out += "\r\n";
+  }
+}
+
 void append_chunk(std::string& out, const char* data, size_t size) {
   append_hex(out, size);
   out += "\r\n";
@@ -36,7 +72,9 @@ downstream_connection::downstream_connection(proxy_worker& worker, int fd, liste
       parser_(http1_parser::kind::request, *this, worker.settings().max_header_bytes),
       client_ip_(peer_ip(fd)),
       wait_timer_(&downstream_connection::on_wait_timer, this),
-      request_timer_(&downstream_connection::on_request_timer, this) {
+      request_timer_(&downstream_connection::on_request_timer, this),
+      deadline_timer_(&downstream_connection::on_deadline_timer, this),
+      backoff_timer_(&downstream_connection::on_backoff_timer, this) {
   worker_.on_downstream_opened(this);
   arm_wait(wait_mode::idle);
 }
@@ -74,9 +112,24 @@ void downstream_connection::on_wait_timer(void* p) {
 
 void downstream_connection::on_request_timer(void* p) {
   auto* self = static_cast<downstream_connection*>(p);
+  if (self->try_retry({policy::attempt_failure::timeout, 0, nullptr})) {
+    return;
+  }
   self->send_error(proxy_error::upstream_timeout, self->upstream_key_ +
                                                       " sent no response head within " +
                                                       std::to_string(self->timeout_ms_) + "ms");
+}
+
+void downstream_connection::on_deadline_timer(void* p) {
+  auto* self = static_cast<downstream_connection*>(p);
+  self->send_error(proxy_error::upstream_timeout,
+                   "no response head within the request timeout of " +
+                       std::to_string(self->decision_.timeout_ms) + "ms (" +
+                       std::to_string(self->attempts_) + " attempts)");
+}
+
+void downstream_connection::on_backoff_timer(void* p) {
+  static_cast<downstream_connection*>(p)->start_attempt();
 }
 
 // -- reading requests --------------------------------------------------------------------------
@@ -142,9 +195,22 @@ bool downstream_connection::on_head(message_head& head) {
 
 void downstream_connection::on_body(const char* data, size_t size) {
   bytes_in_ += size;
+  bool keep_for_retry = service_ != nullptr && body_replayable_ && decision_.retry != nullptr &&
+                        decision_.retry->attempts > 1;
+  if (keep_for_retry) {
+    if (request_chunked_) {
+      append_chunk(retry_body_, data, size);
+    } else {
+      retry_body_.append(data, size);
+    }
+    if (retry_body_.size() > decision_.retry->max_body_bytes) {
+      body_replayable_ = false;  // too large to keep: this request is sent once
+      std::string{}.swap(retry_body_);
+    }
+  }
   if (upstream_ != nullptr) {
     upstream_->send_body(data, size);
-  } else if (active_ && !closing_) {
+  } else if (active_ && !closing_ && !keep_for_retry) {
     if (request_chunked_) {
       append_chunk(pending_body_, data, size);
     } else {
@@ -187,6 +253,11 @@ void downstream_connection::begin_exchange(const message_head& head) {
   close_after_response_ = drain_requested_;
   retried_ = false;
   stats_ = nullptr;
+  service_ = nullptr;
+  decision_ = route_decision{};
+  attempts_ = 0;
+  retry_body_.clear();
+  body_replayable_ = true;
   auto* id = head.find("x-request-id");
   if (id != nullptr && !id->empty() && id->size() <= max_request_id) {
     request_id_ = *id;
@@ -203,7 +274,11 @@ void downstream_connection::route(const message_head& head) {
     stats_ = worker_.inbound_stats();
     timeout_ms_ = passthrough_timeout_ms;
     upstream_key_ = worker_.app_key();
-    build_upstream_head(head, authority, path);
+    if (!admit_inbound(head)) {
+      return;
+    }
+    build_upstream_head(head, authority, path, nullptr, false);
+    loop_.schedule(request_timer_, timeout_ms_);
     dispatch(worker_.app_address());
     return;
   }
@@ -217,11 +292,12 @@ void downstream_connection::route(const message_head& head) {
       return;
     }
   }
-  build_upstream_head(head, authority, path);
+  path_.assign(path);
+  authority_.assign(authority);
   route_outbound(head, authority);
 }
 
-void downstream_connection::route_outbound(const message_head&, std::string_view authority) {
+void downstream_connection::route_outbound(const message_head& head, std::string_view authority) {
   std::string_view host;
   uint16_t port = 80;
   if (!split_authority(authority, 80, host, port)) {
@@ -229,16 +305,7 @@ void downstream_connection::route_outbound(const message_head&, std::string_view
     return;
   }
   if (const auto* svc = worker_.routes().find(host)) {
-    stats_ = svc->stats;
-    timeout_ms_ = svc->timeout_ms;
-    auto index = worker_.pick(*svc);
-    if (!index) {
-      send_error(proxy_error::no_endpoint, "service " + svc->name + " has no endpoints");
-      return;
-    }
-    const auto& ep = svc->endpoints[*index];
-    upstream_key_ = ep.key;
-    dispatch(ep.address);
+    route_to_service(*svc, head);
     return;
   }
   stats_ = worker_.passthrough_stats();
@@ -247,7 +314,84 @@ void downstream_connection::route_outbound(const message_head&, std::string_view
     return;
   }
   timeout_ms_ = passthrough_timeout_ms;
+  build_upstream_head(head, authority_, path_, nullptr, false);
+  loop_.schedule(request_timer_, timeout_ms_);
   resolve_then(host, port, &downstream_connection::dispatch);
+}
+
+// A request to a mesh service: its route decides the endpoint subset, the headers, the
+// timeouts and retries; the snapshot it uses is held until the exchange ends.
+void downstream_connection::route_to_service(const route_service& svc, const message_head& head) {
+  snapshot_id_ = worker_.hold_snapshot();
+  holds_snapshot_ = true;
+  service_ = &svc;
+  stats_ = svc.stats;
+  decision_ = decide_route(worker_, svc, head, path_);
+  worker_.count_request(svc);
+  if (decision_.fault_abort_status != 0) {
+    status_ = decision_.fault_abort_status;
+    send_error(proxy_error::fault_injected,
+               "route " + decision_.route->name + " aborted the request (fault injection)");
+    return;
+  }
+  build_upstream_head(head, authority_, path_,
+                      decision_.route != nullptr ? &decision_.route->request_headers : nullptr,
+                      true);
+  loop_.schedule(deadline_timer_, decision_.timeout_ms);
+  if (decision_.fault_delay_ms > 0) {
+    loop_.schedule(backoff_timer_, decision_.fault_delay_ms);
+    return;
+  }
+  start_attempt();
+}
+
+// One try of a mesh request: an endpoint of the decided subset, then dispatch.
+void downstream_connection::start_attempt() {
+  auto index = worker_.pick(*decision_.subset);
+  if (!index) {
+    std::string which;
+    for (const auto& [k, v] : decision_.subset->labels) {
+      which += (which.empty() ? " " : ",") + k + "=" + v;
+    }
+    send_error(proxy_error::no_endpoint, "service " + service_->name + " has no endpoints" +
+                                             (which.empty() ? "" : " with" + which));
+    return;
+  }
+  const auto& ep = service_->endpoints[*index];
+  upstream_key_ = ep.key;
+  timeout_ms_ = decision_.retry->per_try_timeout_ms;
+  if (timeout_ms_ > 0) {
+    loop_.schedule(request_timer_, timeout_ms_);
+  }
+  dispatch(ep.address);
+}
+
+// Whether the caller (named by its sidecar in x-actormesh-caller) may call the local
+// service; answers 403 naming the rule when not.
+bool downstream_connection::admit_inbound(const message_head& head) {
+  const auto* local = worker_.routes().find(worker_.settings().service_name);
+  if (local == nullptr) {
+    return true;
+  }
+  const auto& access = local->policy.access;
+  const auto* caller_field = head.find(caller_header);
+  std::string caller = caller_field != nullptr ? *caller_field : std::string{};
+  auto rule_path = "services." + local->name + ".access.";
+  for (size_t i = 0; i < access.deny.size(); ++i) {
+    if (access.deny[i] == caller) {
+      send_error(proxy_error::access_denied, "caller '" + caller + "' denied by " + rule_path +
+                                                 "deny[" + std::to_string(i) + "]");
+      return false;
+    }
+  }
+  if (!access.allow.empty() &&
+      std::find(access.allow.begin(), access.allow.end(), caller) == access.allow.end()) {
+    send_error(proxy_error::access_denied, "caller '" +
+                                               (caller.empty() ? std::string{"(none)"} : caller) +
+                                               "' is not in " + rule_path + "allow");
+    return false;
+  }
+  return true;
 }
 
 // Numeric hosts go on at once; names are resolved off the loop and the connection continues
@@ -282,7 +426,8 @@ void downstream_connection::resolve_then(std::string_view host, uint16_t port,
 }
 
 void downstream_connection::build_upstream_head(const message_head& head,
-                                                std::string_view authority, std::string_view path) {
+                                                std::string_view authority, std::string_view path,
+                                                const config::header_ops* ops, bool mark_caller) {
   authority_.assign(authority);
   path_.assign(path);
   auto& out = upstream_head_;
@@ -300,13 +445,16 @@ void downstream_connection::build_upstream_head(const message_head& head,
     if (iequals(f.name, "x-forwarded-for")) {
       forwarded_for = &f.value;
     } else if (!is_hop_by_hop(connection_field, f.name) && !iequals(f.name, "host") &&
-               !iequals(f.name, "x-request-id")) {
+               !iequals(f.name, "x-request-id") &&
+               !(side_ == listener_side::outbound && iequals(f.name, caller_header)) &&
+               !iequals(f.name, attempt_header) && !touched_by(ops, f.name)) {
       out += f.name;
       out += ": ";
       out += f.value;
       out += "\r\n";
     }
   }
+  append_set_fields(ops, out);
   out += "X-Forwarded-For: ";
   if (forwarded_for != nullptr) {
     out += *forwarded_for;
@@ -316,6 +464,13 @@ void downstream_connection::build_upstream_head(const message_head& head,
   out += "\r\nx-request-id: ";
   out += request_id_;
   out += "\r\n";
+  if (mark_caller) {
+    // The caller's identity is what this sidecar says, never what the application set.
+    out += caller_header;
+    out += ": ";
+    out += worker_.settings().service_name;
+    out += "\r\n";
+  }
   if (head.upgrade) {
     const auto* upgrade = head.find("upgrade");
     out += "Connection: Upgrade\r\nUpgrade: ";
@@ -329,7 +484,7 @@ void downstream_connection::build_upstream_head(const message_head& head,
     append_decimal(out, head.content_length);
     out += "\r\n";
   }
-  out += "\r\n";
+  // The blank line that ends the head is written per attempt, after the attempt count.
 }
 
 void downstream_connection::dispatch(const sockaddr_in& address) {
@@ -337,23 +492,63 @@ void downstream_connection::dispatch(const sockaddr_in& address) {
   std::string error;
   upstream_ = worker_.pool().acquire(address, upstream_key_, error);
   if (upstream_ == nullptr) {
-    send_error(proxy_error::upstream_connect_failed, upstream_key_ + ": " + error);
+    if (!try_retry({policy::attempt_failure::connect_failure, 0, nullptr})) {
+      send_error(proxy_error::upstream_connect_failed, upstream_key_ + ": " + error);
+    }
     return;
   }
   if (stats_ != nullptr && !counted_active_) {
     counted_active_ = true;
     stats_->active.fetch_add(1, std::memory_order_relaxed);
   }
-  upstream_->start(this, upstream_head_, head_request_, request_chunked_);
-  if (!pending_body_.empty()) {
-    upstream_->send(pending_body_);  // already framed for the upstream
+  ++attempts_;
+  scratch_.assign(upstream_head_);
+  if (service_ != nullptr) {
+    scratch_ += attempt_header;
+    scratch_ += ": ";
+    append_decimal(scratch_, attempts_);
+    scratch_ += "\r\n";
+  }
+  scratch_ += "\r\n";
+  upstream_->start(this, scratch_, head_request_, request_chunked_);
+  if (!retry_body_.empty()) {
+    upstream_->send(retry_body_);  // everything received so far, already framed
+  } else if (!pending_body_.empty()) {
+    upstream_->send(pending_body_);
     pending_body_.clear();
   }
   if (request_done_) {
     upstream_->finish_request();
   }
-  loop_.schedule(request_timer_, timeout_ms_);
   update_reading();
+}
+
+// Tries the request again when its policy, the method, the body and the service's retry
+// budget all allow it; the new attempt starts after a jittered backoff.
+bool downstream_connection::try_retry(const policy::attempt_outcome& outcome) {
+  if (service_ == nullptr || decision_.retry == nullptr || response_started_ || closing_) {
+    return false;
+  }
+  auto d = policy::decide_retry(*decision_.retry, outcome, attempts_, method_, body_replayable_);
+  if (d != policy::retry_decision::retry || !worker_.spend_retry(*service_)) {
+    return false;
+  }
+  loop_.cancel(request_timer_);
+  if (upstream_ != nullptr) {
+    upstream_->release();  // the exchange is incomplete: the connection is closed
+    upstream_ = nullptr;
+  }
+  auto unit = static_cast<double>(worker_.random() % 1'000'000) / 1e6;
+  auto delay = policy::backoff_delay_ms(decision_.retry->backoff, attempts_ - 1, unit);
+  loop_.schedule(backoff_timer_, delay);
+  return true;
+}
+
+void downstream_connection::release_snapshot() {
+  if (holds_snapshot_) {
+    holds_snapshot_ = false;
+    worker_.release_snapshot(snapshot_id_);
+  }
 }
 
 // -- CONNECT -----------------------------------------------------------------------------------
@@ -407,6 +602,14 @@ void downstream_connection::on_upstream_head(message_head& head) {
   if (interim && client_minor_ == 0) {
     return;  // HTTP/1.0 clients get no interim responses (RFC 9110 §15.2)
   }
+  if (!interim && service_ != nullptr && decision_.retry->attempts > attempts_) {
+    head_fields fields{head};
+    if (try_retry({policy::attempt_failure::none, head.status, &fields})) {
+      return;  // this response is dropped with its connection; the next attempt answers
+    }
+  }
+  const auto* ops =
+      !interim && decision_.route != nullptr ? &decision_.route->response_headers : nullptr;
   auto& out = scratch_;
   out.clear();
   out += "HTTP/1.1 ";
@@ -414,13 +617,24 @@ void downstream_connection::on_upstream_head(message_head& head) {
   out += ' ';
   out += head.reason;
   out += "\r\n";
-  append_end_to_end_fields(head, out);
+  const auto* connection_field = head.find("connection");
+  for (size_t i = 0; i < head.count; ++i) {
+    const auto& f = head.fields[i];
+    if (!is_hop_by_hop(connection_field, f.name) && !touched_by(ops, f.name)) {
+      out += f.name;
+      out += ": ";
+      out += f.value;
+      out += "\r\n";
+    }
+  }
+  append_set_fields(ops, out);
   if (interim) {
     out += "\r\n";
     send(out);
     return;  // the final response follows
   }
   loop_.cancel(request_timer_);
+  loop_.cancel(deadline_timer_);
   status_ = head.status;
   response_started_ = true;
   if (head.status == 101) {
@@ -482,19 +696,25 @@ void downstream_connection::on_upstream_error(proxy_error e, const std::string& 
   upstream_ = nullptr;
   if (retryable && !retried_ && !request_has_body_ && !response_started_) {
     // A keep-alive connection the upstream closed as we reused it: nothing reached the
-    // application, so the request goes once more on a fresh connection.
+    // application, so the request goes once more on a fresh connection, as the same attempt.
     retried_ = true;
-    loop_.cancel(request_timer_);
+    --attempts_;
     dispatch(upstream_address_);
     return;
   }
-  if (response_started_) {
-    error_ = name_of(e);
-    record_exchange();
-    close();
+  if (!response_started_) {
+    auto failure = e == proxy_error::upstream_connect_failed
+                       ? policy::attempt_failure::connect_failure
+                       : policy::attempt_failure::reset;
+    if (try_retry({failure, 0, nullptr})) {
+      return;
+    }
+    send_error(e, detail);
     return;
   }
-  send_error(e, detail);
+  error_ = name_of(e);
+  record_exchange();
+  close();
 }
 
 void downstream_connection::on_upstream_drained() {
@@ -543,7 +763,7 @@ void downstream_connection::send_error(proxy_error e, const std::string& detail)
   if (!active_) {
     begin_exchange(parser_.head());
   }
-  status_ = status_of(e);
+  status_ = e == proxy_error::fault_injected ? decision_.fault_abort_status : status_of(e);
   error_ = name_of(e);
   auto body = error_ + ": " + detail + "\n";
   auto& out = scratch_;
@@ -595,6 +815,12 @@ void downstream_connection::record_exchange() {
     r.direction = to_string(stats->dir);
     log.append(r);
   }
+  // The exchange's routing state ends here: timers, and the snapshot it pointed into.
+  loop_.cancel(deadline_timer_);
+  loop_.cancel(backoff_timer_);
+  service_ = nullptr;
+  decision_ = route_decision{};
+  release_snapshot();
 }
 
 // Half-closes after the last byte and reads until the client closes (or a linger timeout), so
@@ -633,6 +859,9 @@ void downstream_connection::on_eof(int) {
 void downstream_connection::on_closed() {
   loop_.cancel(wait_timer_);
   loop_.cancel(request_timer_);
+  loop_.cancel(deadline_timer_);
+  loop_.cancel(backoff_timer_);
+  release_snapshot();
   if (upstream_ != nullptr) {
     upstream_->release();
     upstream_ = nullptr;

@@ -17,9 +17,11 @@
 #include "net/connection.h"
 #include "net/http1_parser.h"
 #include "net/proxy_error.h"
+#include "net/request_routing.h"
 #include "net/timer_wheel.h"
 #include "net/tunnel.h"
 #include "net/upstream_connection.h"
+#include "policy/retry_policy.h"
 
 namespace am::net {
 
@@ -69,10 +71,15 @@ class downstream_connection final : public connection,
   void begin_exchange(const message_head& head);
   void route(const message_head& head);
   void route_outbound(const message_head& head, std::string_view authority);
+  void route_to_service(const route_service& svc, const message_head& head);
+  bool admit_inbound(const message_head& head);
+  void start_attempt();
+  bool try_retry(const policy::attempt_outcome& outcome);
+  void release_snapshot();
   void resolve_then(std::string_view host, uint16_t port,
                     void (downstream_connection::*next)(const sockaddr_in&));
   void build_upstream_head(const message_head& head, std::string_view authority,
-                           std::string_view path);
+                           std::string_view path, const config::header_ops* ops, bool mark_caller);
   void dispatch(const sockaddr_in& address);
   void start_connect(const message_head& head);
   void connect_tunnel(const sockaddr_in& address);
@@ -83,13 +90,17 @@ class downstream_connection final : public connection,
   void arm_wait(wait_mode mode);
   static void on_wait_timer(void* self);
   static void on_request_timer(void* self);
+  static void on_deadline_timer(void* self);
+  static void on_backoff_timer(void* self);
 
   proxy_worker& worker_;
   listener_side side_;
   http1_parser parser_;
   std::string client_ip_;
   timer wait_timer_;
-  timer request_timer_;
+  timer request_timer_;   // one try: per_try_timeout (mesh services) or the whole timeout
+  timer deadline_timer_;  // the whole request across retries (mesh services)
+  timer backoff_timer_;   // the wait before a retry, or an injected delay
   wait_mode wait_mode_ = wait_mode::idle;
   bool closing_ = false;
   bool drain_requested_ = false;
@@ -125,7 +136,16 @@ class downstream_connection final : public connection,
   bool chunk_response_ = false;
   bool client_keep_alive_ = true;
   bool close_after_response_ = false;
-  bool retried_ = false;
+  bool retried_ = false;  // the one free re-send after a stale keep-alive connection
+
+  // -- mesh-service exchanges: route, retries --
+  const route_service* service_ = nullptr;  // valid while the snapshot is held
+  route_decision decision_;
+  uint64_t snapshot_id_ = 0;
+  bool holds_snapshot_ = false;
+  unsigned attempts_ = 0;
+  std::string retry_body_;  // the request body as sent, framed, while it may be re-sent
+  bool body_replayable_ = true;
   bool counted_active_ = false;  // raised stats_->active, to lower when recorded
   int client_minor_ = 1;
 };

@@ -17,6 +17,8 @@ enum class proxy_error {
   upstream_timeout,         // 504: no response head within the service's timeout
   upstream_reset,           // 502: the upstream closed before a complete response head
   upstream_bad_response,    // 502: the upstream's response could not be parsed or is ambiguous
+  access_denied,            // 403: the calling service may not call this one
+  fault_injected,           // the status a route's fault injection chose
 };
 
 inline int status_of(proxy_error e) {
@@ -26,6 +28,10 @@ inline int status_of(proxy_error e) {
       return 400;
     case proxy_error::header_too_large:
       return 431;
+    case proxy_error::access_denied:
+      return 403;
+    case proxy_error::fault_injected:
+      return 503;
     case proxy_error::header_timeout:
       return 408;
     case proxy_error::no_endpoint:
@@ -66,6 +72,10 @@ inline const char* name_of(proxy_error e) {
       return "upstream_reset";
     case proxy_error::upstream_bad_response:
       return "upstream_bad_response";
+    case proxy_error::access_denied:
+      return "access_denied";
+    case proxy_error::fault_injected:
+      return "fault_injected";
   }
   return "internal";
 }
@@ -76,12 +86,18 @@ inline const char* reason_phrase(int status) {
       return "OK";
     case 400:
       return "Bad Request";
+    case 401:
+      return "Unauthorized";
     case 403:
       return "Forbidden";
     case 404:
       return "Not Found";
     case 408:
       return "Request Timeout";
+    case 429:
+      return "Too Many Requests";
+    case 500:
+      return "Internal Server Error";
     case 431:
       return "Request Header Fields Too Large";
     case 502:

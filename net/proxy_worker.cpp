@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -42,18 +43,19 @@ constexpr int64_t log_flush_ms = 50;
 }  // namespace
 
 proxy_worker::proxy_worker(config::sidecar_settings settings, stats_registry& stats,
-                           access_log_writer* log)
+                           access_log_writer* log, unsigned worker_count)
     : settings_(std::move(settings)),
       stats_(stats),
       pool_(loop_, stats.proxy(), settings_.max_header_bytes, settings_.idle_timeout.count()),
       resolver_(loop_),
       log_buffer_(log),
       flush_timer_(&proxy_worker::on_flush_timer, this),
-      routes_(std::make_shared<routing_snapshot>()),
       inbound_stats_(stats.get(settings_.service_name, direction::inbound)),
       passthrough_stats_(stats.get("passthrough", direction::outbound)),
       unrouted_stats_(stats.get("unrouted", direction::outbound)),
-      rng_(std::random_device{}()) {
+      rng_(std::random_device{}()),
+      worker_count_(std::max(1u, worker_count)) {
+  snapshots_.push_back({std::make_shared<routing_snapshot>(), 0});
   make_address(settings_.inbound.app_address, settings_.inbound.app_port, app_address_);
   app_key_ = to_string(app_address_);
 }
@@ -101,18 +103,61 @@ void proxy_worker::publish(routing_snapshot_ptr snapshot) {
 }
 
 void proxy_worker::install(routing_snapshot_ptr snapshot) {
-  // Pickers restart with each snapshot: the endpoint set may have changed under them.
-  std::vector<lb::round_robin_picker> pickers(snapshot->services.size(),
-                                              lb::round_robin_picker{{}});
+  // Pickers restart with each snapshot: the endpoint sets may have changed under them.
+  std::vector<lb::round_robin_picker> pickers(snapshot->picker_count, lb::round_robin_picker{{}});
   for (const auto& [name, svc] : snapshot->services) {
-    pickers[svc.index] = lb::round_robin_picker{svc.weights};
+    for (const auto& subset : svc.subsets) {
+      pickers[subset.picker] = lb::round_robin_picker{subset.weights};
+    }
   }
   pickers_ = std::move(pickers);
-  routes_ = std::move(snapshot);
+  // Budgets restart too: a new snapshot may carry a new budget policy.
+  std::vector<policy::retry_budget> budgets(snapshot->services.size(), policy::retry_budget{{}});
+  for (const auto& [name, svc] : snapshot->services) {
+    auto spec = svc.policy.retry_budget;
+    spec.min_per_second = (spec.min_per_second + worker_count_ - 1) / worker_count_;
+    budgets[svc.index] = policy::retry_budget{spec};
+  }
+  budgets_ = std::move(budgets);
+  snapshots_.push_back({std::move(snapshot), 0});
+  release_snapshot(first_slot_id_ + snapshots_.size());  // drops unused old ones
 }
 
-std::optional<size_t> proxy_worker::pick(const route_service& svc) {
-  return pickers_[svc.index].pick();
+uint64_t proxy_worker::hold_snapshot() {
+  ++snapshots_.back().users;
+  return first_slot_id_ + snapshots_.size() - 1;
+}
+
+void proxy_worker::release_snapshot(uint64_t id) {
+  auto index = id - first_slot_id_;
+  if (index < snapshots_.size() && snapshots_[index].users > 0) {
+    --snapshots_[index].users;
+  }
+  while (snapshots_.size() > 1 && snapshots_.front().users == 0) {
+    snapshots_.pop_front();
+    ++first_slot_id_;
+  }
+}
+
+bool proxy_worker::spend_retry(const route_service& svc) {
+  auto& budget = budgets_[svc.index];
+  if (budget.available(loop_.now_ms()) == 0) {
+    return false;
+  }
+  budget.record(loop_.now_ms(), 0, 1);
+  return true;
+}
+
+void proxy_worker::count_request(const route_service& svc) {
+  budgets_[svc.index].record(loop_.now_ms(), 1, 0);
+}
+
+std::optional<uint32_t> proxy_worker::pick(const endpoint_subset& subset) {
+  auto i = pickers_[subset.picker].pick();
+  if (!i) {
+    return std::nullopt;
+  }
+  return subset.members[*i];
 }
 
 void proxy_worker::drain(std::function<void()> done) {

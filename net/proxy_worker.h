@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 
 #include <atomic>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -25,6 +26,7 @@
 #include "net/routing_snapshot.h"
 #include "net/traffic_stats.h"
 #include "net/upstream_pool.h"
+#include "policy/retry_budget.h"
 
 namespace am::net {
 
@@ -32,7 +34,9 @@ class listener_socket;
 
 class proxy_worker {
  public:
-  proxy_worker(config::sidecar_settings settings, stats_registry& stats, access_log_writer* log);
+  // `worker_count` splits the retry budgets' per-second floor.
+  proxy_worker(config::sidecar_settings settings, stats_registry& stats, access_log_writer* log,
+               unsigned worker_count = 1);
   ~proxy_worker();
   proxy_worker(const proxy_worker&) = delete;
   proxy_worker& operator=(const proxy_worker&) = delete;
@@ -57,8 +61,24 @@ class proxy_worker {
 
   event_loop& loop() { return loop_; }
   const config::sidecar_settings& settings() const { return settings_; }
-  const routing_snapshot& routes() const { return *routes_; }
-  std::optional<size_t> pick(const route_service& svc);
+  const routing_snapshot& routes() const { return *snapshots_.back().snapshot; }
+
+  // Keeps the current snapshot alive until release_snapshot(): an exchange holds it from its
+  // routing decision to its end, so the pointers it took into the snapshot stay valid.
+  uint64_t hold_snapshot();
+  void release_snapshot(uint64_t id);
+
+  // An endpoint of `subset`: an index into the service's endpoints, or nothing when empty.
+  std::optional<uint32_t> pick(const endpoint_subset& subset);
+
+  // Spends one retry of the service's budget if it has one left; counts a request otherwise.
+  // Each worker keeps its own budget over its own traffic: the ratio holds per worker, and
+  // the per-second floor is split between workers.
+  bool spend_retry(const route_service& svc);
+  void count_request(const route_service& svc);
+
+  // Uniform random bits for sampling (splits without a sticky key, fault percentages).
+  uint64_t random() { return rng_(); }
   upstream_pool& pool() { return pool_; }
   resolver& dns() { return resolver_; }
   access_log_buffer& access_log() { return log_buffer_; }
@@ -88,8 +108,14 @@ class proxy_worker {
   resolver resolver_;
   access_log_buffer log_buffer_;
   timer flush_timer_;
-  routing_snapshot_ptr routes_;
-  std::vector<lb::round_robin_picker> pickers_;  // indexed by route_service::index
+  struct snapshot_slot {
+    routing_snapshot_ptr snapshot;
+    size_t users = 0;
+  };
+  std::deque<snapshot_slot> snapshots_;  // back(): current; the rest wait for their users
+  uint64_t first_slot_id_ = 0;
+  std::vector<lb::round_robin_picker> pickers_;  // indexed by endpoint_subset::picker
+  std::vector<policy::retry_budget> budgets_;    // indexed by route_service::index
   std::vector<std::unique_ptr<listener_socket>> listeners_;
   std::unordered_set<downstream_connection*> downstreams_;
   traffic_stats* inbound_stats_;
@@ -99,6 +125,7 @@ class proxy_worker {
   std::string app_key_;
   std::mt19937_64 rng_;
   bool draining_ = false;
+  unsigned worker_count_;
   std::function<void()> on_drained_;
   std::thread thread_;
 };

@@ -1,8 +1,41 @@
 #include "net/routing_snapshot.h"
 
+#include <algorithm>
+
 #include "net/socket.h"
 
 namespace am::net {
+
+namespace {
+
+bool has_labels(const config::label_set& have, const config::label_set& want) {
+  return std::all_of(want.begin(), want.end(), [&](const auto& kv) {
+    auto i = have.find(kv.first);
+    return i != have.end() && i->second == kv.second;
+  });
+}
+
+// The index of the subset with `labels`, made on first use.
+size_t subset_of(route_service& svc, const config::label_set& labels, size_t& pickers) {
+  for (size_t i = 0; i < svc.subsets.size(); ++i) {
+    if (svc.subsets[i].labels == labels) {
+      return i;
+    }
+  }
+  endpoint_subset s;
+  s.labels = labels;
+  s.picker = pickers++;
+  for (size_t e = 0; e < svc.endpoints.size(); ++e) {
+    if (has_labels(svc.endpoints[e].labels, labels)) {
+      s.members.push_back(static_cast<uint32_t>(e));
+      s.weights.push_back(svc.endpoints[e].weight);
+    }
+  }
+  svc.subsets.push_back(std::move(s));
+  return svc.subsets.size() - 1;
+}
+
+}  // namespace
 
 routing_snapshot_ptr build_routing_snapshot(uint64_t version,
                                             const std::map<std::string, config::service>& services,
@@ -12,16 +45,16 @@ routing_snapshot_ptr build_routing_snapshot(uint64_t version,
   snapshot->version = version;
   auto add = [&](const std::string& name) -> route_service& {
     auto [it, fresh] = snapshot->services.try_emplace(name);
-    auto& svc = it->second;
     if (fresh) {
-      svc.name = name;
-      svc.index = snapshot->services.size() - 1;
-      svc.stats = stats.get(name, direction::outbound);
+      it->second.name = name;
+      it->second.index = snapshot->services.size() - 1;
+      it->second.policy.name = name;
+      it->second.stats = stats.get(name, direction::outbound);
     }
-    return svc;
+    return it->second;
   };
   for (const auto& [name, policy] : services) {
-    add(name).timeout_ms = policy.timeout.count();
+    add(name).policy = policy;
   }
   for (const auto& [name, eps] : endpoints) {
     auto& svc = add(name);
@@ -31,10 +64,25 @@ routing_snapshot_ptr build_routing_snapshot(uint64_t version,
         continue;  // validated by config; a bad address here is skipped, never routed to
       }
       re.key = to_string(re.address);
+      re.labels = ep.labels;
+      re.weight = ep.weight;
       svc.endpoints.push_back(std::move(re));
-      svc.weights.push_back(ep.weight);
     }
   }
+  size_t pickers = 0;
+  for (auto& [name, svc] : snapshot->services) {
+    subset_of(svc, {}, pickers);
+    for (const auto& route : svc.policy.routes) {
+      std::vector<size_t> targets;
+      for (const auto& t : route.targets) {
+        targets.push_back(subset_of(svc, t.subset, pickers));
+      }
+      svc.target_subsets.push_back(std::move(targets));
+      svc.mirror_subsets.push_back(
+          route.mirror.percent > 0 ? subset_of(svc, route.mirror.subset, pickers) : no_subset);
+    }
+  }
+  snapshot->picker_count = pickers;
   return snapshot;
 }
 

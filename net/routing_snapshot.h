@@ -1,17 +1,20 @@
 // What a worker needs to route a request, built on the control path and handed to workers as
-// an immutable snapshot (DESIGN.md §3). A worker swaps its pointer between events; requests
-// copy the few values they need when they start, so a swap never changes a request in flight.
+// an immutable snapshot (DESIGN.md §3). A worker swaps its pointer between events and keeps
+// a replaced snapshot alive while exchanges that started on it are in flight, so a swap never
+// changes a request in flight and requests need not copy what they use.
 #pragma once
 
 #include <netinet/in.h>
 
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "config/model.h"
 #include "net/traffic_stats.h"
 
 namespace am::net {
@@ -19,14 +22,29 @@ namespace am::net {
 struct route_endpoint {
   sockaddr_in address{};
   std::string key;  // "ip:port": names the connection pool and appears in logs
+  config::label_set labels;
+  uint32_t weight = 1;
 };
+
+// The endpoints of a service whose labels include a set of labels (a version, a zone).
+struct endpoint_subset {
+  config::label_set labels;       // empty: every endpoint
+  std::vector<uint32_t> members;  // indices into route_service::endpoints
+  std::vector<uint32_t> weights;  // parallel to members
+  size_t picker = 0;              // where workers keep this subset's picker
+};
+
+inline constexpr size_t no_subset = std::numeric_limits<size_t>::max();
 
 struct route_service {
   std::string name;
-  size_t index = 0;  // 0..services.size()-1: where workers keep this service's picker
-  int64_t timeout_ms = 15000;
+  size_t index = 0;  // 0..services.size()-1: where workers keep per-service state
+  config::service policy;
   std::vector<route_endpoint> endpoints;
-  std::vector<uint32_t> weights;  // parallel to endpoints
+  std::vector<endpoint_subset> subsets;  // [0]: every endpoint
+  // Per route of policy.routes: the subset of each target, and of the mirror (or no_subset).
+  std::vector<std::vector<size_t>> target_subsets;
+  std::vector<size_t> mirror_subsets;
   traffic_stats* stats = nullptr;
 };
 
@@ -38,6 +56,7 @@ struct string_hash {
 struct routing_snapshot {
   uint64_t version = 0;
   std::unordered_map<std::string, route_service, string_hash, std::equal_to<>> services;
+  size_t picker_count = 0;  // subsets across all services
 
   const route_service* find(std::string_view host) const {
     auto i = services.find(host);
@@ -46,12 +65,6 @@ struct routing_snapshot {
 };
 
 using routing_snapshot_ptr = std::shared_ptr<const routing_snapshot>;
-
-}  // namespace am::net
-
-#include "config/model.h"
-
-namespace am::net {
 
 // Joins the services' policies with the endpoints discovery knows. A service with endpoints
 // but no policy gets the defaults; one with a policy but no endpoints is routed to nothing
