@@ -6,6 +6,7 @@
 
 #include <thread>
 
+#include "actors/breaker.h"
 #include "actors/log.h"
 #include "actors/worker.h"
 #include "config/json.h"
@@ -25,18 +26,57 @@ struct sidecar_state {
   config::endpoint_table endpoints;
   uint64_t endpoints_version = 0;
   uint64_t snapshot_version = 0;
+  // One breaker actor per service with a breaker or outlier detection, respawned when the
+  // service policies change.
+  std::map<std::string, breaker_actor> breakers;
+  uint64_t breakers_version = 0;
   actor_stats* stats = nullptr;
 };
+
+void respawn_breakers(sidecar_actor::stateful_pointer<sidecar_state> self) {
+  auto& st = self->state;
+  if (st.breakers_version == st.services_version) {
+    return;
+  }
+  for (auto& [name, b] : st.breakers) {
+    self->unlink_from(b);
+    self->send_exit(b, caf::exit_reason::user_shutdown);
+  }
+  st.breakers.clear();
+  for (const auto& [name, policy] : st.services) {
+    if (policy.breaker || policy.outlier) {
+      auto b = spawn_breaker(self->system(), *st.ctx, policy, st.workers);
+      self->link_to(b);
+      st.breakers.emplace(name, std::move(b));
+    }
+  }
+  st.breakers_version = st.services_version;
+}
 
 void publish(sidecar_actor::stateful_pointer<sidecar_state> self) {
   auto& st = self->state;
   if (st.services_version == 0 || st.endpoints_version == 0) {
     return;  // starting: wait for both halves
   }
-  auto snapshot =
-      net::build_routing_snapshot(++st.snapshot_version, st.services, st.endpoints, st.ctx->stats);
+  respawn_breakers(self);
+  auto snapshot = net::build_routing_snapshot(
+      ++st.snapshot_version, st.services, st.endpoints, st.ctx->stats,
+      [&](const net::route_service& svc) -> std::shared_ptr<net::outcome_sink> {
+        auto i = st.breakers.find(svc.name);
+        return i == st.breakers.end() ? nullptr : make_outcome_sink(i->second);
+      });
   for (auto& w : st.workers) {
     self->send(w, snapshot_atom::value, snapshot);
+  }
+  // Each breaker learns the endpoint indices its outcomes and decisions will use.
+  for (auto& [name, b] : st.breakers) {
+    std::vector<std::string> keys;
+    if (const auto* svc = snapshot->find(name)) {
+      for (const auto& ep : svc->endpoints) {
+        keys.push_back(ep.key);
+      }
+    }
+    self->send(b, configure_atom::value, snapshot->version, std::move(keys));
   }
 }
 

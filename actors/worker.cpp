@@ -34,6 +34,10 @@ worker_actor::behavior_type worker(worker_actor::stateful_pointer<worker_state> 
         metered_handler m{self->state.stats, self->mailbox().size()};
         self->state.worker->publish(snapshot);
       },
+      [self](health_atom, std::string& service, net::service_health_ptr& health) {
+        metered_handler m{self->state.stats, self->mailbox().size()};
+        self->state.worker->publish_health(std::move(service), std::move(health));
+      },
       [self](drain_atom) -> caf::result<bool> {
         metered_handler m{self->state.stats, self->mailbox().size()};
         auto& st = self->state;

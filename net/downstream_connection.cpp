@@ -112,6 +112,9 @@ void downstream_connection::on_wait_timer(void* p) {
 
 void downstream_connection::on_request_timer(void* p) {
   auto* self = static_cast<downstream_connection*>(p);
+  if (self->service_ != nullptr) {
+    self->worker_.record_attempt(*self->service_, self->endpoint_index_, 0);
+  }
   if (self->try_retry({policy::attempt_failure::timeout, 0, nullptr})) {
     return;
   }
@@ -328,6 +331,10 @@ void downstream_connection::route_to_service(const route_service& svc, const mes
   stats_ = svc.stats;
   decision_ = decide_route(worker_, svc, head, path_);
   worker_.count_request(svc);
+  if (!worker_.admit(svc)) {
+    send_error(proxy_error::breaker_open, "the circuit breaker of " + svc.name + " is open");
+    return;
+  }
   if (decision_.fault_abort_status != 0) {
     status_ = decision_.fault_abort_status;
     send_error(proxy_error::fault_injected,
@@ -347,7 +354,13 @@ void downstream_connection::route_to_service(const route_service& svc, const mes
 
 // One try of a mesh request: an endpoint of the decided subset, then dispatch.
 void downstream_connection::start_attempt() {
+  // Ejected endpoints are skipped; the outlier detector never ejects them all.
   auto index = worker_.pick(*decision_.subset);
+  for (size_t tries = 1;
+       index && worker_.ejected(*service_, *index) && tries < decision_.subset->members.size();
+       ++tries) {
+    index = worker_.pick(*decision_.subset);
+  }
   if (!index) {
     std::string which;
     for (const auto& [k, v] : decision_.subset->labels) {
@@ -358,6 +371,7 @@ void downstream_connection::start_attempt() {
     return;
   }
   const auto& ep = service_->endpoints[*index];
+  endpoint_index_ = *index;
   upstream_key_ = ep.key;
   timeout_ms_ = decision_.retry->per_try_timeout_ms;
   if (timeout_ms_ > 0) {
@@ -602,6 +616,9 @@ void downstream_connection::on_upstream_head(message_head& head) {
   if (interim && client_minor_ == 0) {
     return;  // HTTP/1.0 clients get no interim responses (RFC 9110 §15.2)
   }
+  if (!interim && service_ != nullptr) {
+    worker_.record_attempt(*service_, endpoint_index_, head.status);
+  }
   if (!interim && service_ != nullptr && decision_.retry->attempts > attempts_) {
     head_fields fields{head};
     if (try_retry({policy::attempt_failure::none, head.status, &fields})) {
@@ -701,6 +718,9 @@ void downstream_connection::on_upstream_error(proxy_error e, const std::string& 
     --attempts_;
     dispatch(upstream_address_);
     return;
+  }
+  if (service_ != nullptr) {
+    worker_.record_attempt(*service_, endpoint_index_, 0);
   }
   if (!response_started_) {
     auto failure = e == proxy_error::upstream_connect_failed

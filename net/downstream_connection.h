@@ -144,7 +144,8 @@ class downstream_connection final : public connection,
   uint64_t snapshot_id_ = 0;
   bool holds_snapshot_ = false;
   unsigned attempts_ = 0;
-  std::string retry_body_;  // the request body as sent, framed, while it may be re-sent
+  uint32_t endpoint_index_ = 0;  // of the current attempt, in service_->endpoints
+  std::string retry_body_;       // the request body as sent, framed, while it may be re-sent
   bool body_replayable_ = true;
   bool counted_active_ = false;  // raised stats_->active, to lower when recorded
   int client_minor_ = 1;

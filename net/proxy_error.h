@@ -19,6 +19,7 @@ enum class proxy_error {
   upstream_bad_response,    // 502: the upstream's response could not be parsed or is ambiguous
   access_denied,            // 403: the calling service may not call this one
   fault_injected,           // the status a route's fault injection chose
+  breaker_open,             // 503: the service's circuit breaker is open (or its probes taken)
 };
 
 inline int status_of(proxy_error e) {
@@ -31,6 +32,7 @@ inline int status_of(proxy_error e) {
     case proxy_error::access_denied:
       return 403;
     case proxy_error::fault_injected:
+    case proxy_error::breaker_open:
       return 503;
     case proxy_error::header_timeout:
       return 408;
@@ -76,6 +78,8 @@ inline const char* name_of(proxy_error e) {
       return "access_denied";
     case proxy_error::fault_injected:
       return "fault_injected";
+    case proxy_error::breaker_open:
+      return "breaker_open";
   }
   return "internal";
 }

@@ -39,6 +39,7 @@ class listener_socket final : public io_handler {
 namespace {
 
 constexpr int64_t log_flush_ms = 50;
+constexpr int64_t outcome_flush_ms = 10;  // one tick: the breaker learns within ~10 ms
 
 }  // namespace
 
@@ -87,7 +88,7 @@ bool proxy_worker::open_listeners(std::string& error) {
 }
 
 void proxy_worker::start() {
-  loop_.schedule(flush_timer_, log_flush_ms);
+  loop_.schedule(flush_timer_, outcome_flush_ms);
   thread_ = std::thread{[this] { loop_.run(); }};
 }
 
@@ -119,7 +120,11 @@ void proxy_worker::install(routing_snapshot_ptr snapshot) {
     budgets[svc.index] = policy::retry_budget{spec};
   }
   budgets_ = std::move(budgets);
+  flush_outcomes();  // recorded against the old snapshot's endpoint indices
+  outcomes_.assign(snapshot->services.size(), outcome_batch{snapshot->version, {}});
+  probes_.assign(snapshot->services.size(), probe_use{});
   snapshots_.push_back({std::move(snapshot), 0});
+  index_health();
   release_snapshot(first_slot_id_ + snapshots_.size());  // drops unused old ones
 }
 
@@ -136,6 +141,66 @@ void proxy_worker::release_snapshot(uint64_t id) {
   while (snapshots_.size() > 1 && snapshots_.front().users == 0) {
     snapshots_.pop_front();
     ++first_slot_id_;
+  }
+}
+
+void proxy_worker::publish_health(std::string service, service_health_ptr health) {
+  loop_.post([this, service = std::move(service), health = std::move(health)]() mutable {
+    health_by_name_[service] = std::move(health);
+    index_health();
+  });
+}
+
+void proxy_worker::index_health() {
+  const auto& snapshot = routes();
+  health_.assign(snapshot.services.size(), nullptr);
+  for (const auto& [name, svc] : snapshot.services) {
+    auto i = health_by_name_.find(name);
+    // Health computed for another snapshot names other endpoint indices: not applied.
+    if (i != health_by_name_.end() && i->second->snapshot_version == snapshot.version) {
+      health_[svc.index] = i->second.get();
+    }
+  }
+}
+
+bool proxy_worker::admit(const route_service& svc) {
+  const auto* h = health_[svc.index];
+  if (h == nullptr || h->breaker == breaker_mode::closed) {
+    return true;
+  }
+  if (h->breaker == breaker_mode::open) {
+    return false;
+  }
+  auto& p = probes_[svc.index];
+  if (p.epoch != h->epoch) {
+    p = probe_use{h->epoch, 0};
+  }
+  if (p.used >= h->probes_per_worker) {
+    return false;
+  }
+  ++p.used;
+  return true;
+}
+
+bool proxy_worker::ejected(const route_service& svc, uint32_t index) const {
+  const auto* h = health_[svc.index];
+  return h != nullptr && index < h->ejected.size() && h->ejected[index];
+}
+
+void proxy_worker::record_attempt(const route_service& svc, uint32_t endpoint, int status) {
+  if (svc.sink) {
+    outcomes_[svc.index].attempts.push_back({endpoint, status});
+  }
+}
+
+void proxy_worker::flush_outcomes() {
+  const auto& snapshot = routes();
+  for (const auto& [name, svc] : snapshot.services) {
+    if (svc.index < outcomes_.size() && svc.sink && !outcomes_[svc.index].attempts.empty()) {
+      auto batch = std::move(outcomes_[svc.index]);
+      outcomes_[svc.index] = outcome_batch{snapshot.version, {}};
+      svc.sink->deliver(std::move(batch));
+    }
   }
 }
 
@@ -231,8 +296,11 @@ void proxy_worker::on_downstream_closed(downstream_connection* c) {
 
 void proxy_worker::on_flush_timer(void* p) {
   auto* self = static_cast<proxy_worker*>(p);
-  self->log_buffer_.flush();
-  self->loop_.schedule(self->flush_timer_, log_flush_ms);
+  self->flush_outcomes();
+  if (++self->flush_ticks_ % (log_flush_ms / outcome_flush_ms) == 0) {
+    self->log_buffer_.flush();
+  }
+  self->loop_.schedule(self->flush_timer_, outcome_flush_ms);
 }
 
 }  // namespace am::net

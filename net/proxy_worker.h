@@ -14,6 +14,7 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -77,6 +78,17 @@ class proxy_worker {
   bool spend_retry(const route_service& svc);
   void count_request(const route_service& svc);
 
+  // Applies a service's health (breaker state, ejected endpoints) to new requests.
+  void publish_health(std::string service, service_health_ptr health);  // any thread
+
+  // Whether the service's breaker lets a new request through (closed, or a half-open probe
+  // this worker may still send).
+  bool admit(const route_service& svc);
+  // Whether endpoint `index` of the service is ejected.
+  bool ejected(const route_service& svc, uint32_t index) const;
+  // Buffers an attempt's outcome for the service's sink (flushed every tick).
+  void record_attempt(const route_service& svc, uint32_t endpoint, int status);
+
   // Uniform random bits for sampling (splits without a sticky key, fault percentages).
   uint64_t random() { return rng_(); }
   upstream_pool& pool() { return pool_; }
@@ -98,6 +110,8 @@ class proxy_worker {
 
  private:
   void install(routing_snapshot_ptr snapshot);
+  void index_health();
+  void flush_outcomes();
   void check_drained();
   static void on_flush_timer(void* self);
 
@@ -116,6 +130,16 @@ class proxy_worker {
   uint64_t first_slot_id_ = 0;
   std::vector<lb::round_robin_picker> pickers_;  // indexed by endpoint_subset::picker
   std::vector<policy::retry_budget> budgets_;    // indexed by route_service::index
+  // Health by service name as published, and by index for the current snapshot (null when
+  // none applies to it); outcomes waiting for the next flush; half-open probes used.
+  std::unordered_map<std::string, service_health_ptr> health_by_name_;
+  std::vector<const service_health*> health_;
+  std::vector<outcome_batch> outcomes_;
+  struct probe_use {
+    uint64_t epoch = 0;
+    uint32_t used = 0;
+  };
+  std::vector<probe_use> probes_;
   std::vector<std::unique_ptr<listener_socket>> listeners_;
   std::unordered_set<downstream_connection*> downstreams_;
   traffic_stats* inbound_stats_;
@@ -126,6 +150,7 @@ class proxy_worker {
   std::mt19937_64 rng_;
   bool draining_ = false;
   unsigned worker_count_;
+  uint64_t flush_ticks_ = 0;
   std::function<void()> on_drained_;
   std::thread thread_;
 };

@@ -40,7 +40,7 @@ size_t subset_of(route_service& svc, const config::label_set& labels, size_t& pi
 routing_snapshot_ptr build_routing_snapshot(uint64_t version,
                                             const std::map<std::string, config::service>& services,
                                             const config::endpoint_table& endpoints,
-                                            stats_registry& stats) {
+                                            stats_registry& stats, const sink_factory& make_sink) {
   auto snapshot = std::make_shared<routing_snapshot>();
   snapshot->version = version;
   auto add = [&](const std::string& name) -> route_service& {
@@ -80,6 +80,9 @@ routing_snapshot_ptr build_routing_snapshot(uint64_t version,
       svc.target_subsets.push_back(std::move(targets));
       svc.mirror_subsets.push_back(
           route.mirror.percent > 0 ? subset_of(svc, route.mirror.subset, pickers) : no_subset);
+    }
+    if (make_sink && (svc.policy.breaker || svc.policy.outlier)) {
+      svc.sink = make_sink(svc);
     }
   }
   snapshot->picker_count = pickers;

@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <string>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "config/model.h"
+#include "net/service_health.h"
 #include "net/traffic_stats.h"
 
 namespace am::net {
@@ -46,6 +48,9 @@ struct route_service {
   std::vector<std::vector<size_t>> target_subsets;
   std::vector<size_t> mirror_subsets;
   traffic_stats* stats = nullptr;
+  // Where workers send attempt outcomes; null when the service has no breaker and no outlier
+  // detection.
+  std::shared_ptr<outcome_sink> sink;
 };
 
 struct string_hash {
@@ -69,9 +74,12 @@ using routing_snapshot_ptr = std::shared_ptr<const routing_snapshot>;
 // Joins the services' policies with the endpoints discovery knows. A service with endpoints
 // but no policy gets the defaults; one with a policy but no endpoints is routed to nothing
 // (503 no_endpoint) rather than passed through.
+// `make_sink` gives the outcome sink of a service that needs one.
+using sink_factory = std::function<std::shared_ptr<outcome_sink>(const route_service&)>;
 routing_snapshot_ptr build_routing_snapshot(uint64_t version,
                                             const std::map<std::string, config::service>& services,
                                             const config::endpoint_table& endpoints,
-                                            stats_registry& stats);
+                                            stats_registry& stats,
+                                            const sink_factory& make_sink = nullptr);
 
 }  // namespace am::net

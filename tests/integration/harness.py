@@ -109,6 +109,9 @@ class UpstreamHandler(http.server.BaseHTTPRequestHandler):
         self.server.requests.append((self.command, self.path, dict(self.headers)))
         parts = self.path.split("?")[0].strip("/").split("/")
         body_len, checksum = self.read_body()
+        if self.server.status_override:
+            self.send_plain(self.server.status_override, self.server.name.encode())
+            return
         kind = parts[0]
         if kind == "status":
             self.send_plain(int(parts[1]))
@@ -166,9 +169,10 @@ class Upstream(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, name="upstream", port=None):
+    def __init__(self, name="upstream", port=None, status=0):
         self.name = name
         self.requests = []
+        self.status_override = status  # non-zero: every request gets this status
         super().__init__(("127.0.0.1", port or free_port()), UpstreamHandler)
         self.port = self.server_address[1]
         threading.Thread(target=self.serve_forever, daemon=True).start()

@@ -273,6 +273,73 @@ def test_access_control_between_two_sidecars():
         app.stop()
 
 
+
+
+
+def served_by(mesh, n, path="/"):
+    c = Client(mesh)
+    out = []
+    for _ in range(n):
+        status, _, body = c.get("http://api" + path)
+        out.append((status, body.decode(errors="replace")))
+    return out
+
+
+def test_an_ejected_endpoint_gets_no_traffic_then_returns():
+    good, bad = Upstream("v1"), Upstream("v2", status=500)
+    mesh = Mesh(node("""  api:
+    outlier: {consecutive_5xx: 3, base_ejection: 1s, max_ejection_percent: 50, interval: 100ms}
+""" + endpoints(good, bad)))
+    try:
+        served_by(mesh, 8)  # round robin: the bad endpoint answers 500 four times
+        time.sleep(0.1)     # one flush and one decision
+        bad_before = len(bad.requests)
+        assert bad_before >= 3
+        results = served_by(mesh, 20)
+        assert len(bad.requests) == bad_before, "an ejected endpoint got traffic"
+        assert all(status == 200 for status, _ in results)
+        assert "ejected [127.0.0.1:%d]" % bad.port in mesh.log()
+        bad.status_override = 0  # it recovers; after the ejection it is on probation
+        time.sleep(1.1)
+        served_by(mesh, 10)
+        assert len(bad.requests) > bad_before, "the endpoint never returned"
+    finally:
+        mesh.stop()
+        good.stop()
+        bad.stop()
+
+
+def test_the_breaker_opens_half_opens_and_closes_again():
+    up = Upstream("v1", status=503)
+    mesh = Mesh(node("""  api:
+    breaker: {consecutive_failures: 3, open: 500ms, half_open_probes: 1}
+""" + endpoints(up)))
+    try:
+        c = Client(mesh)
+        for _ in range(3):
+            assert c.get("http://api/")[0] == 503
+        time.sleep(0.1)
+        status, headers, _ = c.get("http://api/")
+        assert status == 503 and headers.get("x-actormesh-error") == "breaker_open", headers
+        assert len(up.requests) == 3, "an open breaker let a request through"
+        # Still failing when it half-opens: the probe fails and it opens again.
+        time.sleep(0.6)
+        assert c.get("http://api/")[0] == 503
+        assert len(up.requests) == 4
+        time.sleep(0.1)
+        assert c.get("http://api/")[1].get("x-actormesh-error") == "breaker_open"
+        # Healthy when it half-opens next: the probe succeeds and it closes.
+        up.status_override = 0
+        time.sleep(0.6)
+        assert c.get("http://api/")[0] == 200
+        time.sleep(0.1)
+        assert all(c.get("http://api/")[0] == 200 for _ in range(5))
+        assert "breaker api: outcomes; breaker closed" in mesh.log()
+    finally:
+        mesh.stop()
+        up.stop()
+
+
 if __name__ == "__main__":
     run([test_retry_on_a_response_header_regex_and_not_on_other_values,
          test_post_is_not_retried_unless_the_route_allows_it,
@@ -282,4 +349,6 @@ if __name__ == "__main__":
          test_one_users_requests_all_land_on_one_version_and_ab_users_are_pinned,
          test_routes_match_paths_methods_and_queries_and_edit_headers,
          test_fault_injection_aborts_and_delays,
-         test_access_control_between_two_sidecars])
+         test_access_control_between_two_sidecars,
+         test_an_ejected_endpoint_gets_no_traffic_then_returns,
+         test_the_breaker_opens_half_opens_and_closes_again])

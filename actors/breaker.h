@@ -1,0 +1,36 @@
+// The breaker actor of one service, per sidecar: it runs the service's circuit breaker and
+// outlier detector over the attempt outcomes the workers batch to it, and sends the workers
+// each new decision as a service_health snapshot (DESIGN.md §3: workers never ask, they
+// learn by message). The decisions themselves are policy/ code with the actor's clock passed in.
+//
+//   outcome batches ──► breaker actor ──health──► worker × N ──► new requests
+//   configure (snapshot version, endpoint keys) from the sidecar with every snapshot
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/typed_actor.hpp>
+
+#include "actors/messages.h"
+#include "actors/node_context.h"
+#include "actors/worker.h"
+
+namespace am::net {
+class outcome_sink;
+}
+
+namespace am::actors {
+
+using breaker_actor =
+    caf::typed_actor<caf::reacts_to<configure_atom, uint64_t, std::vector<std::string>>,
+                     caf::reacts_to<outcomes_atom, net::outcome_batch>, caf::reacts_to<poll_atom>>;
+
+breaker_actor spawn_breaker(caf::actor_system& sys, node_context& ctx, config::service policy,
+                            std::vector<worker_actor> workers);
+
+// The sink workers hand their outcome batches to: a one-way send to the breaker actor.
+std::shared_ptr<net::outcome_sink> make_outcome_sink(breaker_actor breaker);
+
+}  // namespace am::actors
