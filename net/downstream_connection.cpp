@@ -11,6 +11,7 @@ namespace {
 
 constexpr int64_t linger_ms = 2000;
 constexpr int64_t passthrough_timeout_ms = 15000;
+constexpr int64_t default_connect_timeout_ms = 2000;
 constexpr size_t max_request_id = 128;
 constexpr size_t pipeline_backlog = 64 * 1024;
 
@@ -335,6 +336,13 @@ void downstream_connection::route_to_service(const route_service& svc, const mes
     send_error(proxy_error::breaker_open, "the circuit breaker of " + svc.name + " is open");
     return;
   }
+  const auto& limits = svc.policy.limits;
+  if (limits.max_requests > 0 &&
+      svc.stats->active.load(std::memory_order_relaxed) >= limits.max_requests) {
+    send_error(proxy_error::overloaded,
+               "max_requests " + std::to_string(limits.max_requests) + " reached");
+    return;
+  }
   if (decision_.fault_abort_status != 0) {
     status_ = decision_.fault_abort_status;
     send_error(proxy_error::fault_injected,
@@ -504,9 +512,17 @@ void downstream_connection::build_upstream_head(const message_head& head,
 void downstream_connection::dispatch(const sockaddr_in& address) {
   upstream_address_ = address;
   std::string error;
-  upstream_ = worker_.pool().acquire(address, upstream_key_, error);
+  upstream_pool::limits limits;
+  if (service_ != nullptr) {
+    limits = {service_->stats, service_->policy.limits.max_connections,
+              service_->policy.limits.max_pending};
+  }
+  upstream_pool::acquire_error why;
+  upstream_ = worker_.pool().acquire(address, upstream_key_, limits, why, error);
   if (upstream_ == nullptr) {
-    if (!try_retry({policy::attempt_failure::connect_failure, 0, nullptr})) {
+    if (why != upstream_pool::acquire_error::socket) {
+      send_error(proxy_error::overloaded, error);
+    } else if (!try_retry({policy::attempt_failure::connect_failure, 0, nullptr})) {
       send_error(proxy_error::upstream_connect_failed, upstream_key_ + ": " + error);
     }
     return;
@@ -524,7 +540,9 @@ void downstream_connection::dispatch(const sockaddr_in& address) {
     scratch_ += "\r\n";
   }
   scratch_ += "\r\n";
-  upstream_->start(this, scratch_, head_request_, request_chunked_);
+  auto connect_timeout =
+      service_ != nullptr ? service_->policy.connect_timeout.count() : default_connect_timeout_ms;
+  upstream_->start(this, scratch_, head_request_, request_chunked_, connect_timeout);
   if (!retry_body_.empty()) {
     upstream_->send(retry_body_);  // everything received so far, already framed
   } else if (!pending_body_.empty()) {
@@ -544,8 +562,20 @@ bool downstream_connection::try_retry(const policy::attempt_outcome& outcome) {
     return false;
   }
   auto d = policy::decide_retry(*decision_.retry, outcome, attempts_, method_, body_replayable_);
-  if (d != policy::retry_decision::retry || !worker_.spend_retry(*service_)) {
+  if (d != policy::retry_decision::retry) {
     return false;
+  }
+  auto max_retries = service_->policy.limits.max_retries;
+  if (!retrying_ && max_retries > 0 &&
+      stats_->retries_active.load(std::memory_order_relaxed) >= max_retries) {
+    return false;  // the limit on retries in flight (overload protection)
+  }
+  if (!worker_.spend_retry(*service_)) {
+    return false;
+  }
+  if (!retrying_) {
+    retrying_ = true;
+    stats_->retries_active.fetch_add(1, std::memory_order_relaxed);
   }
   loop_.cancel(request_timer_);
   if (upstream_ != nullptr) {
@@ -816,6 +846,13 @@ void downstream_connection::record_exchange() {
   if (counted_active_) {
     counted_active_ = false;
     stats->active.fetch_sub(1, std::memory_order_relaxed);
+  }
+  if (retrying_) {
+    retrying_ = false;
+    stats->retries_active.fetch_sub(1, std::memory_order_relaxed);
+  }
+  if (error_ == "overloaded") {
+    stats->overloaded.fetch_add(1, std::memory_order_relaxed);
   }
   auto& log = worker_.access_log();
   if (log.enabled()) {

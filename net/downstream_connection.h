@@ -144,6 +144,7 @@ class downstream_connection final : public connection,
   uint64_t snapshot_id_ = 0;
   bool holds_snapshot_ = false;
   unsigned attempts_ = 0;
+  bool retrying_ = false;        // counted in stats_->retries_active
   uint32_t endpoint_index_ = 0;  // of the current attempt, in service_->endpoints
   std::string retry_body_;       // the request body as sent, framed, while it may be re-sent
   bool body_replayable_ = true;

@@ -20,6 +20,7 @@ enum class proxy_error {
   access_denied,            // 403: the calling service may not call this one
   fault_injected,           // the status a route's fault injection chose
   breaker_open,             // 503: the service's circuit breaker is open (or its probes taken)
+  overloaded,               // 503: a concurrency limit of the service is reached
 };
 
 inline int status_of(proxy_error e) {
@@ -33,6 +34,7 @@ inline int status_of(proxy_error e) {
       return 403;
     case proxy_error::fault_injected:
     case proxy_error::breaker_open:
+    case proxy_error::overloaded:
       return 503;
     case proxy_error::header_timeout:
       return 408;
@@ -80,6 +82,8 @@ inline const char* name_of(proxy_error e) {
       return "fault_injected";
     case proxy_error::breaker_open:
       return "breaker_open";
+    case proxy_error::overloaded:
+      return "overloaded";
   }
   return "internal";
 }

@@ -31,7 +31,11 @@ struct traffic_stats {
   std::array<std::atomic<uint64_t>, 600> requests_by_status{};  // index: status code
   std::array<std::atomic<uint64_t>, latency_bounds_us.size() + 1> latency_buckets{};
   std::atomic<uint64_t> latency_sum_us{0};
-  std::atomic<int64_t> active{0};
+  std::atomic<int64_t> active{0};                // requests in flight upstream
+  std::atomic<int64_t> upstream_connections{0};  // open, this service's and all workers'
+  std::atomic<int64_t> pending{0};               // requests waiting for a new connection
+  std::atomic<int64_t> retries_active{0};        // requests in flight that are retrying
+  std::atomic<uint64_t> overloaded{0};           // requests refused by a concurrency limit
   std::atomic<uint64_t> bytes_in{0};
   std::atomic<uint64_t> bytes_out{0};
 

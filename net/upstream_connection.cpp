@@ -8,18 +8,39 @@
 namespace am::net {
 
 upstream_connection::upstream_connection(event_loop& loop, int fd, upstream_pool& pool,
-                                         std::string key, size_t max_header_bytes)
+                                         std::string key, size_t max_header_bytes,
+                                         traffic_stats* stats)
     : connection(loop, fd, true),
       pool_(pool),
       key_(std::move(key)),
       parser_(http1_parser::kind::response, *this, max_header_bytes),
-      idle_timer_(&upstream_connection::on_idle_timeout, this) {}
+      idle_timer_(&upstream_connection::on_idle_timeout, this),
+      connect_timer_(&upstream_connection::on_connect_timeout, this),
+      stats_(stats) {
+  if (stats_ != nullptr) {
+    stats_->upstream_connections.fetch_add(1, std::memory_order_relaxed);
+    stats_->pending.fetch_add(1, std::memory_order_relaxed);
+  }
+}
 
-upstream_connection::~upstream_connection() = default;
+upstream_connection::~upstream_connection() {
+  release_gauges();  // destroyed with the loop, never closed
+}
+
+void upstream_connection::release_gauges() {
+  connected();  // no longer pending, whatever happened
+  if (stats_ != nullptr) {
+    stats_->upstream_connections.fetch_sub(1, std::memory_order_relaxed);
+    stats_ = nullptr;
+  }
+}
 
 void upstream_connection::start(upstream_events* owner, std::string_view request_head,
-                                bool head_request, bool chunked_body) {
+                                bool head_request, bool chunked_body, int64_t connect_timeout_ms) {
   loop_.cancel(idle_timer_);
+  if (connecting_ && connect_timeout_ms > 0) {
+    loop_.schedule(connect_timer_, connect_timeout_ms);
+  }
   owner_ = owner;
   head_request_ = head_request;
   chunked_body_ = chunked_body;
@@ -82,6 +103,21 @@ void upstream_connection::on_idle_timeout(void* self) {
   static_cast<upstream_connection*>(self)->close();
 }
 
+void upstream_connection::on_connect_timeout(void* p) {
+  auto* self = static_cast<upstream_connection*>(p);
+  self->fail(proxy_error::upstream_connect_failed, self->key_ + ": connect timed out");
+}
+
+void upstream_connection::connected() {
+  if (connecting_) {
+    connecting_ = false;
+    loop_.cancel(connect_timer_);
+    if (stats_ != nullptr) {
+      stats_->pending.fetch_sub(1, std::memory_order_relaxed);
+    }
+  }
+}
+
 // -- response parsing --------------------------------------------------------------------------
 
 bool upstream_connection::on_head(message_head& head) {
@@ -117,6 +153,7 @@ void upstream_connection::on_message_complete() {
 // -- socket events -----------------------------------------------------------------------------
 
 void upstream_connection::on_connected(int error) {
+  connected();
   if (error != 0) {
     fail(proxy_error::upstream_connect_failed, key_ + ": " + std::strerror(error));
   }
@@ -181,6 +218,7 @@ void upstream_connection::on_drained() {
 
 void upstream_connection::on_closed() {
   loop_.cancel(idle_timer_);
+  release_gauges();
   pool_.forget(this);
 }
 

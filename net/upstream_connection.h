@@ -11,6 +11,7 @@
 #include "net/http1_parser.h"
 #include "net/proxy_error.h"
 #include "net/timer_wheel.h"
+#include "net/traffic_stats.h"
 
 namespace am::net {
 
@@ -38,16 +39,19 @@ class upstream_events {
 
 class upstream_connection final : public connection, private http1_parser::sink {
  public:
+  // `stats` (may be null) is the service whose connection and pending gauges it counts in.
   upstream_connection(event_loop& loop, int fd, upstream_pool& pool, std::string key,
-                      size_t max_header_bytes);
+                      size_t max_header_bytes, traffic_stats* stats);
   ~upstream_connection() override;
 
   const std::string& key() const { return key_; }
   bool reused() const { return reused_; }
 
   // Begins an exchange: queues the request head; body bytes follow via send_body().
+  // A connection still connecting fails with upstream_connect_failed after
+  // `connect_timeout_ms`.
   void start(upstream_events* owner, std::string_view request_head, bool head_request,
-             bool chunked_body);
+             bool chunked_body, int64_t connect_timeout_ms);
   void send_body(const char* data, size_t size);
   void finish_request();
 
@@ -70,13 +74,19 @@ class upstream_connection final : public connection, private http1_parser::sink 
   void on_closed() override;
 
   void fail(proxy_error e, const std::string& detail);
+  void connected();
+  void release_gauges();
   static void on_idle_timeout(void* self);
+  static void on_connect_timeout(void* self);
 
   upstream_pool& pool_;
   std::string key_;
   http1_parser parser_;
   upstream_events* owner_ = nullptr;
   timer idle_timer_;
+  timer connect_timer_;
+  traffic_stats* stats_;
+  bool connecting_ = true;
   bool parsing_ = false;
   bool release_pending_ = false;
   bool reused_ = false;

@@ -19,7 +19,9 @@ upstream_pool::~upstream_pool() {
 }
 
 upstream_connection* upstream_pool::acquire(const sockaddr_in& address, const std::string& key,
+                                            const limits& l, acquire_error& why,
                                             std::string& error) {
+  why = acquire_error::none;
   auto i = idle_.find(key);
   if (i != idle_.end() && !i->second.empty()) {
     auto* c = i->second.back();
@@ -27,12 +29,26 @@ upstream_connection* upstream_pool::acquire(const sockaddr_in& address, const st
     stats_.upstream_connections_reused.fetch_add(1, std::memory_order_relaxed);
     return c;
   }
+  if (l.stats != nullptr) {
+    if (l.max_connections > 0 &&
+        l.stats->upstream_connections.load(std::memory_order_relaxed) >= l.max_connections) {
+      why = acquire_error::max_connections;
+      error = "max_connections " + std::to_string(l.max_connections) + " reached";
+      return nullptr;
+    }
+    if (l.max_pending > 0 && l.stats->pending.load(std::memory_order_relaxed) >= l.max_pending) {
+      why = acquire_error::max_pending;
+      error = "max_pending " + std::to_string(l.max_pending) + " reached";
+      return nullptr;
+    }
+  }
   int fd = connect_tcp(address, error);
   if (fd < 0) {
+    why = acquire_error::socket;
     return nullptr;
   }
   stats_.upstream_connections_opened.fetch_add(1, std::memory_order_relaxed);
-  return new upstream_connection(loop_, fd, *this, key, max_header_bytes_);
+  return new upstream_connection(loop_, fd, *this, key, max_header_bytes_, l.stats);
 }
 
 void upstream_pool::give_back(upstream_connection* c) {

@@ -24,9 +24,20 @@ class upstream_pool {
   upstream_pool(const upstream_pool&) = delete;
   upstream_pool& operator=(const upstream_pool&) = delete;
 
-  // A connection to `address`, or nullptr with `error` set when no socket could be made.
-  upstream_connection* acquire(const sockaddr_in& address, const std::string& key,
-                               std::string& error);
+  // Concurrency limits a new connection must respect (0: none), and the counters of the
+  // service it serves (null: not a mesh service).
+  struct limits {
+    traffic_stats* stats = nullptr;
+    uint32_t max_connections = 0;
+    uint32_t max_pending = 0;
+  };
+
+  enum class acquire_error { none, socket, max_connections, max_pending };
+
+  // A connection to `address`: an idle one, or a new one within `l`. Null with `why` and
+  // `error` set otherwise.
+  upstream_connection* acquire(const sockaddr_in& address, const std::string& key, const limits& l,
+                               acquire_error& why, std::string& error);
 
   // Called by a connection whose exchange ended cleanly and that may be reused.
   void give_back(upstream_connection* c);

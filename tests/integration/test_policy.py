@@ -340,6 +340,66 @@ def test_the_breaker_opens_half_opens_and_closes_again():
         up.stop()
 
 
+
+
+
+def test_concurrency_limits_answer_503_overloaded():
+    up = Upstream("v1")
+    mesh = Mesh(node("""  api:
+    limits: {max_requests: 1}
+""" + endpoints(up)))
+    try:
+        import threading
+        slow = threading.Thread(target=lambda: curl("http://api/slow/800", proxy=mesh.proxy))
+        slow.start()
+        time.sleep(0.3)
+        code, out, err = curl("-i", "http://api/fast", proxy=mesh.proxy)
+        slow.join()
+        assert out.startswith(b"HTTP/1.1 503"), out
+        assert b"x-actormesh-error: overloaded" in out and b"max_requests 1 reached" in out
+        assert curl("-o", "/dev/null", "-w", "%{http_code}", "http://api/fast",
+                    proxy=mesh.proxy)[1] == b"200"
+    finally:
+        mesh.stop()
+        up.stop()
+
+
+def test_a_connect_timeout_fails_the_attempt():
+    import socket
+    # A listener that never accepts, with its backlog full: further SYNs are dropped, so a
+    # connect to it hangs (on loopback, never leaving the machine).
+    sink = socket.socket()
+    sink.bind(("127.0.0.1", 0))
+    sink.listen(0)
+    port = sink.getsockname()[1]
+    fillers = []
+    for _ in range(4):
+        f = socket.socket()
+        f.setblocking(False)
+        try:
+            f.connect(("127.0.0.1", port))
+        except BlockingIOError:
+            pass
+        fillers.append(f)
+    time.sleep(0.1)
+    mesh = Mesh(node("""  api:
+    connect_timeout: 200ms
+    endpoints:
+      - {address: 127.0.0.1, port: %d}
+""" % port))
+    try:
+        start = time.time()
+        code, out, err = curl("-i", "http://api/", proxy=mesh.proxy)
+        assert out.startswith(b"HTTP/1.1 503"), out
+        assert b"connect timed out" in out
+        assert time.time() - start < 1.5
+    finally:
+        mesh.stop()
+        for f in fillers:
+            f.close()
+        sink.close()
+
+
 if __name__ == "__main__":
     run([test_retry_on_a_response_header_regex_and_not_on_other_values,
          test_post_is_not_retried_unless_the_route_allows_it,
@@ -351,4 +411,6 @@ if __name__ == "__main__":
          test_fault_injection_aborts_and_delays,
          test_access_control_between_two_sidecars,
          test_an_ejected_endpoint_gets_no_traffic_then_returns,
-         test_the_breaker_opens_half_opens_and_closes_again])
+         test_the_breaker_opens_half_opens_and_closes_again,
+         test_concurrency_limits_answer_503_overloaded,
+         test_a_connect_timeout_fails_the_attempt])
