@@ -1,6 +1,9 @@
 #include "actors/commander.h"
 
+#include "actors/file_identity.h"
+#include "actors/log.h"
 #include "actors/subscribers.h"
+#include "config/load.h"
 
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
@@ -10,16 +13,45 @@ namespace am::actors {
 
 namespace {
 
+constexpr auto poll_interval = std::chrono::milliseconds{250};
+
 struct commander_state {
   service_map services;
   uint64_t version = 1;
+  std::string file;
+  file_identity seen;
   subscriber_list<services_sink> subscribers;
   actor_stats* stats = nullptr;
 };
 
+// Re-reads the node file after a change; a valid `services` section becomes a new version.
+void reload(commander_actor::stateful_pointer<commander_state> self) {
+  auto& st = self->state;
+  auto parsed = config::load_node_file(st.file);
+  if (!parsed.ok()) {
+    log_error("commander: rejected an edit of " + st.file + ", version " +
+              std::to_string(st.version) + " stays in force:\n" + parsed.describe(st.file));
+    return;
+  }
+  st.services = parsed.value->services;
+  ++st.version;
+  log_info("commander: version " + std::to_string(st.version) + " from " + st.file + " (" +
+           std::to_string(st.services.size()) + " services; only the services section applies " +
+           "without a restart)");
+  for (auto& s : st.subscribers) {
+    self->send(s, services_atom::value, st.version, st.services);
+  }
+}
+
 commander_actor::behavior_type commander(commander_actor::stateful_pointer<commander_state> self,
-                                         node_context* ctx, service_map initial) {
+                                         node_context* ctx, service_map initial,
+                                         std::string watched_file) {
   self->state.services = std::move(initial);
+  self->state.file = std::move(watched_file);
+  if (!self->state.file.empty()) {
+    self->state.seen = identify(self->state.file);
+    self->delayed_send(self, poll_interval, poll_atom::value);
+  }
   self->state.stats = ctx->actor_metrics.get("commander");
   self->set_down_handler([self](const caf::down_msg& msg) { self->state.subscribers.remove(msg); });
   return {
@@ -28,13 +60,24 @@ commander_actor::behavior_type commander(commander_actor::stateful_pointer<comma
         self->send(sink, services_atom::value, self->state.version, self->state.services);
         self->state.subscribers.add(self, std::move(sink));
       },
+      [self](poll_atom) {
+        self->delayed_send(self, poll_interval, poll_atom::value);
+        auto now = identify(self->state.file);
+        if (now == self->state.seen) {
+          return;
+        }
+        metered_handler m{self->state.stats, self->mailbox().size()};
+        self->state.seen = now;
+        reload(self);
+      },
   };
 }
 
 }  // namespace
 
-commander_actor spawn_commander(caf::actor_system& sys, node_context& ctx, service_map initial) {
-  return sys.spawn(commander, &ctx, std::move(initial));
+commander_actor spawn_commander(caf::actor_system& sys, node_context& ctx, service_map initial,
+                                std::string watched_file) {
+  return sys.spawn(commander, &ctx, std::move(initial), std::move(watched_file));
 }
 
 }  // namespace am::actors

@@ -1,34 +1,16 @@
 #include "actors/file_source.h"
 
-#include <sys/stat.h>
-
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "actors/file_identity.h"
 #include "actors/log.h"
 #include "config/load.h"
 
 namespace am::actors {
 
 namespace {
-
-struct file_identity {
-  ino_t inode = 0;
-  off_t size = -1;
-  int64_t mtime_ns = -1;
-
-  friend bool operator==(const file_identity&, const file_identity&) = default;
-};
-
-file_identity identify(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) {
-    return {};
-  }
-  return {st.st_ino, st.st_size,
-          static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
-}
 
 struct file_source_state {
   std::string path;

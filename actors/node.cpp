@@ -52,7 +52,7 @@ void block_shutdown_signals() {
   std::signal(SIGPIPE, SIG_IGN);
 }
 
-int run_node(const config::node& node) {
+int run_node(const config::node& node, const std::string& config_file) {
   caf::actor_system_config cfg;
   add_message_types(cfg);
   cfg.set("scheduler.max-threads", size_t{2});
@@ -71,7 +71,7 @@ int run_node(const config::node& node) {
     }
   }
   if (node.has(config::role::commander)) {
-    commander = spawn_commander(sys, ctx, node.services);
+    commander = spawn_commander(sys, ctx, node.services, config_file);
   }
   if (node.has(config::role::sidecar)) {
     std::string error;

@@ -2,6 +2,8 @@
 // (or POST /quitquitquit), then drains and returns the process exit code.
 #pragma once
 
+#include <string>
+
 #include "config/model.h"
 
 namespace am::actors {
@@ -10,6 +12,7 @@ namespace am::actors {
 // only run_node() receives them.
 void block_shutdown_signals();
 
-int run_node(const config::node& node);
+// `config_file` (empty for the demo) is watched: service policy edits apply live.
+int run_node(const config::node& node, const std::string& config_file = {});
 
 }  // namespace am::actors

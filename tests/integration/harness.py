@@ -216,6 +216,14 @@ class Mesh:
         if expect_ready:
             self.wait_ready()
 
+    def rewrite_config(self, yaml_text):
+        """Replaces the node file (atomically, as deploy tools do), ports filled in as at start."""
+        text = yaml_text.format(outbound=self.outbound, admin=self.admin, inbound=self.inbound,
+                                dir=self.dir, access_log=self.access_log)
+        with open(self.config_path + ".tmp", "w") as f:
+            f.write(text)
+        os.rename(self.config_path + ".tmp", self.config_path)
+
     @property
     def proxy(self):
         return "http://127.0.0.1:%d" % self.outbound

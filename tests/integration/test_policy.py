@@ -400,6 +400,61 @@ def test_a_connect_timeout_fails_the_attempt():
         sink.close()
 
 
+
+
+
+def test_a_policy_edit_applies_live_and_drops_no_request_in_flight():
+    v1, v2 = Upstream("v1"), Upstream("v2")
+    services = """  api:
+    routes:
+      - name: all
+        targets: [{subset: {version: %s}}]
+""" + endpoints(v1, v2)
+    mesh = Mesh(node(services % "v1"))
+    try:
+        import threading
+        results = []
+        stop = threading.Event()
+
+        def load():
+            c = Client(mesh)
+            deadline = time.time() + 10
+            while not stop.is_set() and time.time() < deadline:
+                status, _, body = c.get("http://api/slow/20")
+                results.append(status)
+
+        threads = [threading.Thread(target=load) for _ in range(4)]
+        for t in threads:
+            t.start()
+        time.sleep(0.3)
+        mesh.rewrite_config(node(services % "v2"))
+        deadline = time.time() + 5
+        name = None
+        while time.time() < deadline:
+            name = json.loads(Client(mesh).get("http://api/")[2])["name"]
+            if name == "v2":
+                break
+            time.sleep(0.05)
+        assert name == "v2", "the edit did not apply"
+        # A bad edit is rejected whole with its field path; v2 stays in force.
+        mesh.rewrite_config(node(services.replace("subset: {version: %s}",
+                                                  "subset: {version: %s}, weight: -1") % "v1"))
+        deadline = time.time() + 5
+        while "rejected an edit" not in mesh.log() and time.time() < deadline:
+            time.sleep(0.05)
+        assert "services.api.routes[0].targets[0].weight: must be 0..1000000" in mesh.log()
+        time.sleep(0.3)
+        stop.set()
+        for t in threads:
+            t.join()
+        assert json.loads(Client(mesh).get("http://api/")[2])["name"] == "v2"
+        assert results and all(s == 200 for s in results), collections.Counter(results)
+    finally:
+        mesh.stop()
+        v1.stop()
+        v2.stop()
+
+
 if __name__ == "__main__":
     run([test_retry_on_a_response_header_regex_and_not_on_other_values,
          test_post_is_not_retried_unless_the_route_allows_it,
@@ -413,4 +468,5 @@ if __name__ == "__main__":
          test_an_ejected_endpoint_gets_no_traffic_then_returns,
          test_the_breaker_opens_half_opens_and_closes_again,
          test_concurrency_limits_answer_503_overloaded,
-         test_a_connect_timeout_fails_the_attempt])
+         test_a_connect_timeout_fails_the_attempt,
+         test_a_policy_edit_applies_live_and_drops_no_request_in_flight])

@@ -96,7 +96,7 @@ int run_file(const std::string& path, bool validate_only) {
     std::printf("%s: ok\n", path.c_str());
     return 0;
   }
-  return am::actors::run_node(*parsed.value);
+  return am::actors::run_node(*parsed.value, path);
 }
 
 }  // namespace
