@@ -353,11 +353,26 @@ void downstream_connection::route_to_service(const route_service& svc, const mes
                       decision_.route != nullptr ? &decision_.route->request_headers : nullptr,
                       true);
   loop_.schedule(deadline_timer_, decision_.timeout_ms);
+  if (decision_.mirror != nullptr && !request_has_body_) {
+    send_mirror();
+  }
   if (decision_.fault_delay_ms > 0) {
     loop_.schedule(backoff_timer_, decision_.fault_delay_ms);
     return;
   }
   start_attempt();
+}
+
+// A shadow copy of a bodiless request to the route's mirror subset; its outcome is dropped.
+void downstream_connection::send_mirror() {
+  auto index = worker_.pick(*decision_.mirror);
+  if (!index) {
+    return;
+  }
+  const auto& ep = service_->endpoints[*index];
+  scratch_.assign(upstream_head_);
+  scratch_ += "x-actormesh-mirror: 1\r\n\r\n";
+  worker_.mirror(ep.address, ep.key, scratch_);
 }
 
 // One try of a mesh request: an endpoint of the decided subset, then dispatch.

@@ -74,6 +74,7 @@ class downstream_connection final : public connection,
   void route_to_service(const route_service& svc, const message_head& head);
   bool admit_inbound(const message_head& head);
   void start_attempt();
+  void send_mirror();
   bool try_retry(const policy::attempt_outcome& outcome);
   void release_snapshot();
   void resolve_then(std::string_view host, uint16_t port,

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "net/mirror_exchange.h"
 #include "net/socket.h"
 
 namespace am::net {
@@ -63,6 +64,7 @@ proxy_worker::proxy_worker(config::sidecar_settings settings, stats_registry& st
 
 proxy_worker::~proxy_worker() {
   stop();
+  mirrors_.clear();
   log_buffer_.flush();
   listeners_.clear();
   pool_.close_idle();
@@ -202,6 +204,24 @@ void proxy_worker::flush_outcomes() {
       svc.sink->deliver(std::move(batch));
     }
   }
+}
+
+void proxy_worker::mirror(const sockaddr_in& address, const std::string& key,
+                          std::string_view head) {
+  upstream_pool::acquire_error why;
+  std::string error;
+  auto* c = pool_.acquire(address, key, {}, why, error);
+  if (c == nullptr) {
+    return;  // a mirror never fails the caller, nor is retried
+  }
+  auto m = std::make_unique<mirror_exchange>(*this, *c);
+  c->start(m.get(), head, false, false, mirror_exchange::timeout_ms);
+  c->finish_request();
+  mirrors_.emplace(m.get(), std::move(m));
+}
+
+void proxy_worker::end_mirror(mirror_exchange* m) {
+  mirrors_.erase(m);
 }
 
 bool proxy_worker::spend_retry(const route_service& svc) {

@@ -32,6 +32,7 @@
 namespace am::net {
 
 class listener_socket;
+class mirror_exchange;
 
 class proxy_worker {
  public:
@@ -89,6 +90,10 @@ class proxy_worker {
   // Buffers an attempt's outcome for the service's sink (flushed every tick).
   void record_attempt(const route_service& svc, uint32_t endpoint, int status);
 
+  // Sends a fire-and-forget copy of a request (a complete head, no body) to `address`.
+  void mirror(const sockaddr_in& address, const std::string& key, std::string_view head);
+  void end_mirror(mirror_exchange* m);
+
   // Uniform random bits for sampling (splits without a sticky key, fault percentages).
   uint64_t random() { return rng_(); }
   upstream_pool& pool() { return pool_; }
@@ -142,6 +147,7 @@ class proxy_worker {
   std::vector<probe_use> probes_;
   std::vector<std::unique_ptr<listener_socket>> listeners_;
   std::unordered_set<downstream_connection*> downstreams_;
+  std::unordered_map<mirror_exchange*, std::unique_ptr<mirror_exchange>> mirrors_;
   traffic_stats* inbound_stats_;
   traffic_stats* passthrough_stats_;
   traffic_stats* unrouted_stats_;

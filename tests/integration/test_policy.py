@@ -455,6 +455,34 @@ def test_a_policy_edit_applies_live_and_drops_no_request_in_flight():
         v2.stop()
 
 
+
+
+
+def test_mirroring_copies_requests_to_a_shadow_subset_without_affecting_the_caller():
+    live, shadow = Upstream("v1"), Upstream("shadow", status=500)
+    mesh = Mesh(node("""  api:
+    routes:
+      - name: shadowed
+        targets: [{subset: {version: v1}}]
+        mirror: {subset: {version: shadow}, percent: 100}
+""" + endpoints(live, shadow)))
+    try:
+        c = Client(mesh)
+        for i in range(10):
+            status, _, body = c.get("http://api/m/%d" % i)
+            assert status == 200 and json.loads(body)["name"] == "v1"
+        deadline = time.time() + 3
+        while len(shadow.requests) < 10 and time.time() < deadline:
+            time.sleep(0.02)
+        assert sorted(r[1] for r in shadow.requests) == sorted("/m/%d" % i for i in range(10))
+        assert all(r[2].get("x-actormesh-mirror") == "1" for r in shadow.requests)
+        assert len(live.requests) == 10
+    finally:
+        mesh.stop()
+        live.stop()
+        shadow.stop()
+
+
 if __name__ == "__main__":
     run([test_retry_on_a_response_header_regex_and_not_on_other_values,
          test_post_is_not_retried_unless_the_route_allows_it,
@@ -469,4 +497,5 @@ if __name__ == "__main__":
          test_the_breaker_opens_half_opens_and_closes_again,
          test_concurrency_limits_answer_503_overloaded,
          test_a_connect_timeout_fails_the_attempt,
-         test_a_policy_edit_applies_live_and_drops_no_request_in_flight])
+         test_a_policy_edit_applies_live_and_drops_no_request_in_flight,
+         test_mirroring_copies_requests_to_a_shadow_subset_without_affecting_the_caller])
