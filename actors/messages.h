@@ -32,6 +32,9 @@ using drained_atom = caf::atom_constant<caf::atom("drained")>;
 using configure_atom = caf::atom_constant<caf::atom("configure")>;
 using outcomes_atom = caf::atom_constant<caf::atom("outcomes")>;
 using health_atom = caf::atom_constant<caf::atom("health")>;
+// workers → retry actor: usage; retry actor → a worker: its lease of retry tokens.
+using usage_atom = caf::atom_constant<caf::atom("usage")>;
+using lease_atom = caf::atom_constant<caf::atom("lease")>;
 // file source's poll timer.
 using poll_atom = caf::atom_constant<caf::atom("poll")>;
 
@@ -58,3 +61,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(am::actors::service_map)
 // Outcomes and health decisions name endpoints by their index in one snapshot: in-process only.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(am::net::outcome_batch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(am::net::service_health_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(am::net::usage_report)

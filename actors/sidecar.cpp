@@ -8,6 +8,7 @@
 
 #include "actors/breaker.h"
 #include "actors/log.h"
+#include "actors/retry.h"
 #include "actors/worker.h"
 #include "config/json.h"
 #include "net/proxy_worker.h"
@@ -29,6 +30,7 @@ struct sidecar_state {
   // One breaker actor per service with a breaker or outlier detection, respawned when the
   // service policies change.
   std::map<std::string, breaker_actor> breakers;
+  std::map<std::string, retry_actor> retries;
   uint64_t breakers_version = 0;
   actor_stats* stats = nullptr;
 };
@@ -42,12 +44,22 @@ void respawn_breakers(sidecar_actor::stateful_pointer<sidecar_state> self) {
     self->unlink_from(b);
     self->send_exit(b, caf::exit_reason::user_shutdown);
   }
+  for (auto& [name, r] : st.retries) {
+    self->unlink_from(r);
+    self->send_exit(r, caf::exit_reason::user_shutdown);
+  }
   st.breakers.clear();
+  st.retries.clear();
   for (const auto& [name, policy] : st.services) {
     if (policy.breaker || policy.outlier) {
       auto b = spawn_breaker(self->system(), *st.ctx, policy, st.workers);
       self->link_to(b);
       st.breakers.emplace(name, std::move(b));
+    }
+    if (net::retries(policy)) {
+      auto r = spawn_retry(self->system(), *st.ctx, policy, st.workers);
+      self->link_to(r);
+      st.retries.emplace(name, std::move(r));
     }
   }
   st.breakers_version = st.services_version;
@@ -61,10 +73,14 @@ void publish(sidecar_actor::stateful_pointer<sidecar_state> self) {
   respawn_breakers(self);
   auto snapshot = net::build_routing_snapshot(
       ++st.snapshot_version, st.services, st.endpoints, st.ctx->stats,
-      [&](const net::route_service& svc) -> std::shared_ptr<net::outcome_sink> {
-        auto i = st.breakers.find(svc.name);
-        return i == st.breakers.end() ? nullptr : make_outcome_sink(i->second);
-      });
+      net::sink_factory{[&](const net::route_service& svc) -> std::shared_ptr<net::outcome_sink> {
+                          auto i = st.breakers.find(svc.name);
+                          return i == st.breakers.end() ? nullptr : make_outcome_sink(i->second);
+                        },
+                        [&](const net::route_service& svc) -> std::shared_ptr<net::usage_sink> {
+                          auto i = st.retries.find(svc.name);
+                          return i == st.retries.end() ? nullptr : make_usage_sink(i->second);
+                        }});
   for (auto& w : st.workers) {
     self->send(w, snapshot_atom::value, snapshot);
   }
@@ -147,7 +163,7 @@ bool spawn_sidecar(caf::actor_system& sys, node_context& ctx, sidecar_actor& out
   std::vector<std::shared_ptr<net::proxy_worker>> started;
   for (unsigned i = 0; i < count; ++i) {
     auto w =
-        std::make_shared<net::proxy_worker>(ctx.config.sidecar, ctx.stats, ctx.access_log.get());
+        std::make_shared<net::proxy_worker>(ctx.config.sidecar, ctx.stats, ctx.access_log.get(), i);
     if (!w->open_listeners(error)) {
       return false;
     }

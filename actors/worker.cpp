@@ -38,6 +38,10 @@ worker_actor::behavior_type worker(worker_actor::stateful_pointer<worker_state> 
         metered_handler m{self->state.stats, self->mailbox().size()};
         self->state.worker->publish_health(std::move(service), std::move(health));
       },
+      [self](lease_atom, std::string& service, uint64_t tokens) {
+        metered_handler m{self->state.stats, self->mailbox().size()};
+        self->state.worker->publish_lease(std::move(service), tokens);
+      },
       [self](drain_atom) -> caf::result<bool> {
         metered_handler m{self->state.stats, self->mailbox().size()};
         auto& st = self->state;

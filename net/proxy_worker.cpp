@@ -45,7 +45,7 @@ constexpr int64_t outcome_flush_ms = 10;  // one tick: the breaker learns within
 }  // namespace
 
 proxy_worker::proxy_worker(config::sidecar_settings settings, stats_registry& stats,
-                           access_log_writer* log, unsigned worker_count)
+                           access_log_writer* log, uint32_t index)
     : settings_(std::move(settings)),
       stats_(stats),
       pool_(loop_, stats.proxy(), settings_.max_header_bytes, settings_.idle_timeout.count()),
@@ -56,7 +56,7 @@ proxy_worker::proxy_worker(config::sidecar_settings settings, stats_registry& st
       passthrough_stats_(stats.get("passthrough", direction::outbound)),
       unrouted_stats_(stats.get("unrouted", direction::outbound)),
       rng_(std::random_device{}()),
-      worker_count_(std::max(1u, worker_count)) {
+      index_(index) {
   snapshots_.push_back({std::make_shared<routing_snapshot>(), 0});
   make_address(settings_.inbound.app_address, settings_.inbound.app_port, app_address_);
   app_key_ = to_string(app_address_);
@@ -114,14 +114,12 @@ void proxy_worker::install(routing_snapshot_ptr snapshot) {
     }
   }
   pickers_ = std::move(pickers);
-  // Budgets restart too: a new snapshot may carry a new budget policy.
-  std::vector<policy::retry_budget> budgets(snapshot->services.size(), policy::retry_budget{{}});
+  report_usage();  // counted against the old snapshot's service indices
+  accounts_.assign(snapshot->services.size(), retry_account{});
   for (const auto& [name, svc] : snapshot->services) {
-    auto spec = svc.policy.retry_budget;
-    spec.min_per_second = (spec.min_per_second + worker_count_ - 1) / worker_count_;
-    budgets[svc.index] = policy::retry_budget{spec};
+    auto lease = leases_.find(name);
+    accounts_[svc.index].tokens = lease != leases_.end() ? lease->second : 0;
   }
-  budgets_ = std::move(budgets);
   flush_outcomes();  // recorded against the old snapshot's endpoint indices
   outcomes_.assign(snapshot->services.size(), outcome_batch{snapshot->version, {}});
   probes_.assign(snapshot->services.size(), probe_use{});
@@ -225,16 +223,42 @@ void proxy_worker::end_mirror(mirror_exchange* m) {
 }
 
 bool proxy_worker::spend_retry(const route_service& svc) {
-  auto& budget = budgets_[svc.index];
-  if (budget.available(loop_.now_ms()) == 0) {
+  if (!svc.usage) {
+    return true;  // no retry actor (a snapshot built without one): no budget to keep
+  }
+  auto& account = accounts_[svc.index];
+  if (account.tokens == 0) {
     return false;
   }
-  budget.record(loop_.now_ms(), 0, 1);
+  --account.tokens;
+  ++account.retries;
   return true;
 }
 
 void proxy_worker::count_request(const route_service& svc) {
-  budgets_[svc.index].record(loop_.now_ms(), 1, 0);
+  ++accounts_[svc.index].requests;
+}
+
+void proxy_worker::publish_lease(std::string service, uint64_t tokens) {
+  loop_.post([this, service = std::move(service), tokens]() mutable {
+    if (const auto* svc = routes().find(service)) {
+      accounts_[svc->index].tokens = tokens;
+    }
+    leases_[std::move(service)] = tokens;
+  });
+}
+
+void proxy_worker::report_usage() {
+  for (const auto& [name, svc] : routes().services) {
+    if (svc.index >= accounts_.size() || !svc.usage) {
+      continue;
+    }
+    auto& account = accounts_[svc.index];
+    if (account.requests != 0 || account.retries != 0) {
+      svc.usage->deliver({index_, account.requests, account.retries});
+      account.requests = account.retries = 0;
+    }
+  }
 }
 
 std::optional<uint32_t> proxy_worker::pick(const endpoint_subset& subset) {
@@ -317,6 +341,7 @@ void proxy_worker::on_downstream_closed(downstream_connection* c) {
 void proxy_worker::on_flush_timer(void* p) {
   auto* self = static_cast<proxy_worker*>(p);
   self->flush_outcomes();
+  self->report_usage();
   if (++self->flush_ticks_ % (log_flush_ms / outcome_flush_ms) == 0) {
     self->log_buffer_.flush();
   }

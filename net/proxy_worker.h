@@ -27,7 +27,6 @@
 #include "net/routing_snapshot.h"
 #include "net/traffic_stats.h"
 #include "net/upstream_pool.h"
-#include "policy/retry_budget.h"
 
 namespace am::net {
 
@@ -36,9 +35,9 @@ class mirror_exchange;
 
 class proxy_worker {
  public:
-  // `worker_count` splits the retry budgets' per-second floor.
+  // `index` names this worker in usage reports.
   proxy_worker(config::sidecar_settings settings, stats_registry& stats, access_log_writer* log,
-               unsigned worker_count = 1);
+               uint32_t index = 0);
   ~proxy_worker();
   proxy_worker(const proxy_worker&) = delete;
   proxy_worker& operator=(const proxy_worker&) = delete;
@@ -73,11 +72,12 @@ class proxy_worker {
   // An endpoint of `subset`: an index into the service's endpoints, or nothing when empty.
   std::optional<uint32_t> pick(const endpoint_subset& subset);
 
-  // Spends one retry of the service's budget if it has one left; counts a request otherwise.
-  // Each worker keeps its own budget over its own traffic: the ratio holds per worker, and
-  // the per-second floor is split between workers.
+  // Spends one of the retry tokens the service's retry actor leased to this worker; false
+  // when none is left. Requests and retries are reported to the actor every tick.
   bool spend_retry(const route_service& svc);
   void count_request(const route_service& svc);
+  // A new lease from the service's retry actor (any thread).
+  void publish_lease(std::string service, uint64_t tokens);
 
   // Applies a service's health (breaker state, ejected endpoints) to new requests.
   void publish_health(std::string service, service_health_ptr health);  // any thread
@@ -117,6 +117,7 @@ class proxy_worker {
   void install(routing_snapshot_ptr snapshot);
   void index_health();
   void flush_outcomes();
+  void report_usage();
   void check_drained();
   static void on_flush_timer(void* self);
 
@@ -134,7 +135,13 @@ class proxy_worker {
   std::deque<snapshot_slot> snapshots_;  // back(): current; the rest wait for their users
   uint64_t first_slot_id_ = 0;
   std::vector<lb::round_robin_picker> pickers_;  // indexed by endpoint_subset::picker
-  std::vector<policy::retry_budget> budgets_;    // indexed by route_service::index
+  struct retry_account {
+    uint64_t tokens = 0;
+    uint64_t requests = 0;  // since the last report
+    uint64_t retries = 0;
+  };
+  std::vector<retry_account> accounts_;               // indexed by route_service::index
+  std::unordered_map<std::string, uint64_t> leases_;  // the last lease per service
   // Health by service name as published, and by index for the current snapshot (null when
   // none applies to it); outcomes waiting for the next flush; half-open probes used.
   std::unordered_map<std::string, service_health_ptr> health_by_name_;
@@ -155,7 +162,7 @@ class proxy_worker {
   std::string app_key_;
   std::mt19937_64 rng_;
   bool draining_ = false;
-  unsigned worker_count_;
+  uint32_t index_;
   uint64_t flush_ticks_ = 0;
   std::function<void()> on_drained_;
   std::thread thread_;

@@ -37,10 +37,16 @@ size_t subset_of(route_service& svc, const config::label_set& labels, size_t& pi
 
 }  // namespace
 
+bool retries(const config::service& policy) {
+  return policy.retry.attempts > 1 ||
+         std::any_of(policy.routes.begin(), policy.routes.end(),
+                     [](const config::route_spec& r) { return r.retry && r.retry->attempts > 1; });
+}
+
 routing_snapshot_ptr build_routing_snapshot(uint64_t version,
                                             const std::map<std::string, config::service>& services,
                                             const config::endpoint_table& endpoints,
-                                            stats_registry& stats, const sink_factory& make_sink) {
+                                            stats_registry& stats, const sink_factory& make_sinks) {
   auto snapshot = std::make_shared<routing_snapshot>();
   snapshot->version = version;
   auto add = [&](const std::string& name) -> route_service& {
@@ -81,8 +87,11 @@ routing_snapshot_ptr build_routing_snapshot(uint64_t version,
       svc.mirror_subsets.push_back(
           route.mirror.percent > 0 ? subset_of(svc, route.mirror.subset, pickers) : no_subset);
     }
-    if (make_sink && (svc.policy.breaker || svc.policy.outlier)) {
-      svc.sink = make_sink(svc);
+    if (make_sinks.outcomes && (svc.policy.breaker || svc.policy.outlier)) {
+      svc.sink = make_sinks.outcomes(svc);
+    }
+    if (make_sinks.usage && retries(svc.policy)) {
+      svc.usage = make_sinks.usage(svc);
     }
   }
   snapshot->picker_count = pickers;

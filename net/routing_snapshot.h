@@ -51,6 +51,8 @@ struct route_service {
   // Where workers send attempt outcomes; null when the service has no breaker and no outlier
   // detection.
   std::shared_ptr<outcome_sink> sink;
+  // Where workers report requests and retries; null when no route of the service retries.
+  std::shared_ptr<usage_sink> usage;
 };
 
 struct string_hash {
@@ -74,12 +76,18 @@ using routing_snapshot_ptr = std::shared_ptr<const routing_snapshot>;
 // Joins the services' policies with the endpoints discovery knows. A service with endpoints
 // but no policy gets the defaults; one with a policy but no endpoints is routed to nothing
 // (503 no_endpoint) rather than passed through.
-// `make_sink` gives the outcome sink of a service that needs one.
-using sink_factory = std::function<std::shared_ptr<outcome_sink>(const route_service&)>;
+// The sinks of a service that needs them (each may return null).
+struct sink_factory {
+  std::function<std::shared_ptr<outcome_sink>(const route_service&)> outcomes;
+  std::function<std::shared_ptr<usage_sink>(const route_service&)> usage;
+};
+
+// Whether any route of the service (or the service itself) retries.
+bool retries(const config::service& policy);
 routing_snapshot_ptr build_routing_snapshot(uint64_t version,
                                             const std::map<std::string, config::service>& services,
                                             const config::endpoint_table& endpoints,
                                             stats_registry& stats,
-                                            const sink_factory& make_sink = nullptr);
+                                            const sink_factory& make_sinks = {});
 
 }  // namespace am::net

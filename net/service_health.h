@@ -31,6 +31,21 @@ class outcome_sink {
   virtual void deliver(outcome_batch&& batch) = 0;
 };
 
+// A worker's requests and retries to one service since its last report, for the service's
+// retry actor, which answers with the worker's next lease of retry tokens.
+struct usage_report {
+  uint32_t worker = 0;
+  uint64_t requests = 0;
+  uint64_t retries = 0;
+};
+
+class usage_sink {
+ public:
+  virtual ~usage_sink() = default;
+  // Called on a worker thread; must not block.
+  virtual void deliver(const usage_report& report) = 0;
+};
+
 enum class breaker_mode { closed, open, half_open };
 
 struct service_health {

@@ -1,0 +1,77 @@
+#include "actors/retry.h"
+
+#include <caf/actor_system.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "net/service_health.h"
+#include "policy/retry_budget.h"
+
+namespace am::actors {
+
+namespace {
+
+struct retry_state {
+  std::string service;
+  std::vector<worker_actor> workers;
+  std::optional<policy::retry_budget> budget;
+  actor_stats* stats = nullptr;
+};
+
+using self_ptr = retry_actor::stateful_pointer<retry_state>;
+
+policy::time_ms now_ms(self_ptr self) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             self->clock().now().time_since_epoch())
+      .count();
+}
+
+retry_actor::behavior_type retry(self_ptr self, node_context* ctx, config::service policy,
+                                 std::vector<worker_actor> workers) {
+  auto& st = self->state;
+  st.service = policy.name;
+  st.workers = std::move(workers);
+  st.budget.emplace(policy.retry_budget);
+  st.stats = ctx->actor_metrics.get("retry");
+  auto first = st.budget->lease(now_ms(self), static_cast<unsigned>(st.workers.size()));
+  for (auto& w : st.workers) {
+    self->send(w, lease_atom::value, st.service, first);
+  }
+  return {
+      [self](usage_atom, const net::usage_report& report) {
+        metered_handler m{self->state.stats, self->mailbox().size()};
+        auto& s = self->state;
+        auto now = now_ms(self);
+        s.budget->record(now, report.requests, report.retries);
+        if (report.worker < s.workers.size()) {
+          auto tokens = s.budget->lease(now, static_cast<unsigned>(s.workers.size()));
+          self->send(s.workers[report.worker], lease_atom::value, s.service, tokens);
+        }
+      },
+  };
+}
+
+class actor_usage_sink final : public net::usage_sink {
+ public:
+  explicit actor_usage_sink(retry_actor a) : actor_(std::move(a)) {}
+  void deliver(const net::usage_report& report) override {
+    caf::anon_send(actor_, usage_atom::value, report);
+  }
+
+ private:
+  retry_actor actor_;
+};
+
+}  // namespace
+
+retry_actor spawn_retry(caf::actor_system& sys, node_context& ctx, config::service policy,
+                        std::vector<worker_actor> workers) {
+  return sys.spawn(retry, &ctx, std::move(policy), std::move(workers));
+}
+
+std::shared_ptr<net::usage_sink> make_usage_sink(retry_actor actor) {
+  return std::make_shared<actor_usage_sink>(std::move(actor));
+}
+
+}  // namespace am::actors
