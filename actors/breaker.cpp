@@ -64,8 +64,10 @@ void publish(self_ptr self) {
   }
   if (st.outliers) {
     h->ejected.resize(st.outliers->size());
+    h->probation.resize(st.outliers->size());
     for (size_t i = 0; i < st.outliers->size(); ++i) {
       h->ejected[i] = st.outliers->ejected(i);
+      h->probation[i] = st.outliers->health(i) == policy::endpoint_health::probation;
     }
   }
   net::service_health_ptr ptr = std::move(h);

@@ -423,6 +423,7 @@ void read_names(reader& r, const std::string& key, std::vector<std::string>& out
 
 void read_service_policies(reader& r, service& svc) {
   r.read_duration("connect_timeout", svc.connect_timeout, millis{1});
+  r.read_duration("idle_timeout", svc.idle_timeout, millis{1});
   auto retry = r.child("retry");
   if (retry.exists()) {
     read_retry(retry, svc.retry);

@@ -45,6 +45,7 @@ struct service {
   std::string name;
   millis timeout{15000};  // the whole request, every retry included, to the response head
   millis connect_timeout{2000};
+  millis idle_timeout{0};  // pooled upstream connections; 0: the sidecar's idle_timeout
   lb_policy lb = lb_policy::round_robin;
   retry_spec retry;
   retry_budget_spec retry_budget;

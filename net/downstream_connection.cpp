@@ -377,10 +377,11 @@ void downstream_connection::send_mirror() {
 
 // One try of a mesh request: an endpoint of the decided subset, then dispatch.
 void downstream_connection::start_attempt() {
-  // Ejected endpoints are skipped; the outlier detector never ejects them all.
+  // Ejected endpoints (and probation endpoints whose probe is out) are skipped; the outlier
+  // detector never ejects them all, and if every pick is refused the last one is used.
   auto index = worker_.pick(*decision_.subset);
   for (size_t tries = 1;
-       index && worker_.ejected(*service_, *index) && tries < decision_.subset->members.size();
+       index && !worker_.try_use(*service_, *index) && tries < decision_.subset->members.size();
        ++tries) {
     index = worker_.pick(*decision_.subset);
   }
@@ -530,7 +531,7 @@ void downstream_connection::dispatch(const sockaddr_in& address) {
   upstream_pool::limits limits;
   if (service_ != nullptr) {
     limits = {service_->stats, service_->policy.limits.max_connections,
-              service_->policy.limits.max_pending};
+              service_->policy.limits.max_pending, service_->policy.idle_timeout.count()};
   }
   upstream_pool::acquire_error why;
   upstream_ = worker_.pool().acquire(address, upstream_key_, limits, why, error);

@@ -154,6 +154,7 @@ void proxy_worker::publish_health(std::string service, service_health_ptr health
 void proxy_worker::index_health() {
   const auto& snapshot = routes();
   health_.assign(snapshot.services.size(), nullptr);
+  probed_.assign(snapshot.services.size(), {});  // new health: probes start over
   for (const auto& [name, svc] : snapshot.services) {
     auto i = health_by_name_.find(name);
     // Health computed for another snapshot names other endpoint indices: not applied.
@@ -182,9 +183,23 @@ bool proxy_worker::admit(const route_service& svc) {
   return true;
 }
 
-bool proxy_worker::ejected(const route_service& svc, uint32_t index) const {
+bool proxy_worker::try_use(const route_service& svc, uint32_t index) {
   const auto* h = health_[svc.index];
-  return h != nullptr && index < h->ejected.size() && h->ejected[index];
+  if (h == nullptr || index >= h->ejected.size()) {
+    return true;
+  }
+  if (h->ejected[index]) {
+    return false;
+  }
+  if (h->probation[index]) {
+    auto& probed = probed_[svc.index];
+    probed.resize(h->probation.size());
+    if (probed[index]) {
+      return false;  // our probe is out; its outcome brings the next health
+    }
+    probed[index] = true;
+  }
+  return true;
 }
 
 void proxy_worker::record_attempt(const route_service& svc, uint32_t endpoint, int status) {

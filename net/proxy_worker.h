@@ -85,8 +85,10 @@ class proxy_worker {
   // Whether the service's breaker lets a new request through (closed, or a half-open probe
   // this worker may still send).
   bool admit(const route_service& svc);
-  // Whether endpoint `index` of the service is ejected.
-  bool ejected(const route_service& svc, uint32_t index) const;
+  // Whether endpoint `index` of the service may take a request now: not ejected, and not on
+  // probation with this worker's one probe request already sent. Taking it counts as the
+  // probe.
+  bool try_use(const route_service& svc, uint32_t index);
   // Buffers an attempt's outcome for the service's sink (flushed every tick).
   void record_attempt(const route_service& svc, uint32_t endpoint, int status);
 
@@ -146,6 +148,7 @@ class proxy_worker {
   // none applies to it); outcomes waiting for the next flush; half-open probes used.
   std::unordered_map<std::string, service_health_ptr> health_by_name_;
   std::vector<const service_health*> health_;
+  std::vector<std::vector<bool>> probed_;  // by service index, then endpoint: probe sent
   std::vector<outcome_batch> outcomes_;
   struct probe_use {
     uint64_t epoch = 0;

@@ -54,6 +54,7 @@ struct service_health {
   uint64_t epoch = 0;              // changes each time the breaker half-opens
   uint32_t probes_per_worker = 0;  // in half-open: requests each worker may let through
   std::vector<bool> ejected;       // by endpoint index
+  std::vector<bool> probation;     // back from ejection: one request per worker decides
 };
 
 using service_health_ptr = std::shared_ptr<const service_health>;

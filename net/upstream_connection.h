@@ -62,6 +62,10 @@ class upstream_connection final : public connection, private http1_parser::sink 
   // Marks a pooled connection as idle with an idle deadline.
   void park(int64_t idle_timeout_ms);
 
+  // How long this connection may idle in the pool (0: the pool's default).
+  int64_t idle_timeout() const { return idle_timeout_ms_; }
+  void set_idle_timeout(int64_t ms) { idle_timeout_ms_ = ms; }
+
  private:
   bool on_head(message_head& head) override;
   void on_body(const char* data, size_t size) override;
@@ -87,6 +91,7 @@ class upstream_connection final : public connection, private http1_parser::sink 
   timer connect_timer_;
   traffic_stats* stats_;
   bool connecting_ = true;
+  int64_t idle_timeout_ms_ = 0;
   bool parsing_ = false;
   bool release_pending_ = false;
   bool reused_ = false;

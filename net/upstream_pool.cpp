@@ -48,11 +48,13 @@ upstream_connection* upstream_pool::acquire(const sockaddr_in& address, const st
     return nullptr;
   }
   stats_.upstream_connections_opened.fetch_add(1, std::memory_order_relaxed);
-  return new upstream_connection(loop_, fd, *this, key, max_header_bytes_, l.stats);
+  auto* c = new upstream_connection(loop_, fd, *this, key, max_header_bytes_, l.stats);
+  c->set_idle_timeout(l.idle_timeout_ms);
+  return c;
 }
 
 void upstream_pool::give_back(upstream_connection* c) {
-  c->park(idle_timeout_ms_);
+  c->park(c->idle_timeout() > 0 ? c->idle_timeout() : idle_timeout_ms_);
   idle_[c->key()].push_back(c);
 }
 

@@ -30,6 +30,7 @@ class upstream_pool {
     traffic_stats* stats = nullptr;
     uint32_t max_connections = 0;
     uint32_t max_pending = 0;
+    int64_t idle_timeout_ms = 0;  // for a new connection; 0: the pool's default
   };
 
   enum class acquire_error { none, socket, max_connections, max_pending };

@@ -483,6 +483,45 @@ def test_mirroring_copies_requests_to_a_shadow_subset_without_affecting_the_call
         shadow.stop()
 
 
+
+
+
+def test_a_probation_endpoint_gets_one_request_and_a_failure_ejects_it_longer():
+    good, bad = Upstream("v1"), Upstream("v2", status=500)
+    mesh = Mesh(node("""  api:
+    outlier: {consecutive_5xx: 2, base_ejection: 600ms, max_ejection_percent: 50, interval: 10s}
+""" + endpoints(good, bad)))
+    try:
+        served_by(mesh, 6)
+        time.sleep(0.1)
+        ejected_at = len(bad.requests)
+        time.sleep(0.7)  # the ejection ends: probation
+        served_by(mesh, 10)
+        assert len(bad.requests) == ejected_at + 1, (ejected_at, len(bad.requests))
+        time.sleep(0.7)  # the failed probe doubled the ejection to 1.2 s: still out
+        served_by(mesh, 10)
+        assert len(bad.requests) == ejected_at + 1
+    finally:
+        mesh.stop()
+        good.stop()
+        bad.stop()
+
+
+def test_a_service_idle_timeout_closes_pooled_connections():
+    up = Upstream("v1")
+    mesh = Mesh(node("""  api:
+    idle_timeout: 200ms
+""" + endpoints(up)))
+    try:
+        served_by(mesh, 1)
+        time.sleep(0.5)
+        served_by(mesh, 1)
+        assert mesh.metric("actormesh_upstream_connections_total", event="opened") == 2
+    finally:
+        mesh.stop()
+        up.stop()
+
+
 if __name__ == "__main__":
     run([test_retry_on_a_response_header_regex_and_not_on_other_values,
          test_post_is_not_retried_unless_the_route_allows_it,
@@ -498,4 +537,6 @@ if __name__ == "__main__":
          test_concurrency_limits_answer_503_overloaded,
          test_a_connect_timeout_fails_the_attempt,
          test_a_policy_edit_applies_live_and_drops_no_request_in_flight,
-         test_mirroring_copies_requests_to_a_shadow_subset_without_affecting_the_caller])
+         test_mirroring_copies_requests_to_a_shadow_subset_without_affecting_the_caller,
+         test_a_probation_endpoint_gets_one_request_and_a_failure_ejects_it_longer,
+         test_a_service_idle_timeout_closes_pooled_connections])
