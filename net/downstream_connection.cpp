@@ -12,6 +12,7 @@ namespace {
 constexpr int64_t linger_ms = 2000;
 constexpr int64_t passthrough_timeout_ms = 15000;
 constexpr int64_t default_connect_timeout_ms = 2000;
+constexpr size_t max_mirror_body = 64 * 1024;  // a larger request body is not mirrored
 constexpr size_t max_request_id = 128;
 constexpr size_t pipeline_backlog = 64 * 1024;
 
@@ -212,6 +213,17 @@ void downstream_connection::on_body(const char* data, size_t size) {
       std::string{}.swap(retry_body_);
     }
   }
+  if (mirror_pending_) {
+    if (request_chunked_) {
+      append_chunk(mirror_body_, data, size);
+    } else {
+      mirror_body_.append(data, size);
+    }
+    if (mirror_body_.size() > max_mirror_body) {
+      mirror_pending_ = false;  // too large to copy: this request is not mirrored
+      std::string{}.swap(mirror_body_);
+    }
+  }
   if (upstream_ != nullptr) {
     upstream_->send_body(data, size);
   } else if (active_ && !closing_ && !keep_for_retry) {
@@ -225,6 +237,9 @@ void downstream_connection::on_body(const char* data, size_t size) {
 
 void downstream_connection::on_message_complete() {
   request_done_ = true;
+  if (mirror_pending_ && service_ != nullptr) {
+    send_mirror();  // the whole (bounded) body is here
+  }
   if (upstream_ != nullptr) {
     upstream_->finish_request();
   }
@@ -260,6 +275,7 @@ void downstream_connection::begin_exchange(const message_head& head) {
   service_ = nullptr;
   decision_ = route_decision{};
   attempts_ = 0;
+  mirror_pending_ = false;
   retry_body_.clear();
   body_replayable_ = true;
   auto* id = head.find("x-request-id");
@@ -353,8 +369,12 @@ void downstream_connection::route_to_service(const route_service& svc, const mes
                       decision_.route != nullptr ? &decision_.route->request_headers : nullptr,
                       true);
   loop_.schedule(deadline_timer_, decision_.timeout_ms);
-  if (decision_.mirror != nullptr && !request_has_body_) {
-    send_mirror();
+  if (decision_.mirror != nullptr) {
+    mirror_pending_ = true;
+    mirror_body_.clear();
+    if (!request_has_body_) {
+      send_mirror();
+    }
   }
   if (decision_.fault_delay_ms > 0) {
     loop_.schedule(backoff_timer_, decision_.fault_delay_ms);
@@ -365,6 +385,7 @@ void downstream_connection::route_to_service(const route_service& svc, const mes
 
 // A shadow copy of a bodiless request to the route's mirror subset; its outcome is dropped.
 void downstream_connection::send_mirror() {
+  mirror_pending_ = false;
   auto index = worker_.pick(*decision_.mirror);
   if (!index) {
     return;
@@ -372,6 +393,11 @@ void downstream_connection::send_mirror() {
   const auto& ep = service_->endpoints[*index];
   scratch_.assign(upstream_head_);
   scratch_ += "x-actormesh-mirror: 1\r\n\r\n";
+  scratch_ += mirror_body_;
+  if (request_chunked_) {
+    scratch_ += "0\r\n\r\n";
+  }
+  std::string{}.swap(mirror_body_);
   worker_.mirror(ep.address, ep.key, scratch_);
 }
 

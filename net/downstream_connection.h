@@ -149,6 +149,8 @@ class downstream_connection final : public connection,
   uint32_t endpoint_index_ = 0;  // of the current attempt, in service_->endpoints
   std::string retry_body_;       // the request body as sent, framed, while it may be re-sent
   bool body_replayable_ = true;
+  bool mirror_pending_ = false;  // a mirror copy waits for the end of the request body
+  std::string mirror_body_;
   bool counted_active_ = false;  // raised stats_->active, to lower when recorded
   int client_minor_ = 1;
 };

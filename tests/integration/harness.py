@@ -109,6 +109,7 @@ class UpstreamHandler(http.server.BaseHTTPRequestHandler):
         self.server.requests.append((self.command, self.path, dict(self.headers)))
         parts = self.path.split("?")[0].strip("/").split("/")
         body_len, checksum = self.read_body()
+        self.server.bodies.append(body_len)
         if self.server.status_override:
             self.send_plain(self.server.status_override, self.server.name.encode())
             return
@@ -173,6 +174,7 @@ class Upstream(socketserver.ThreadingMixIn, http.server.HTTPServer):
         self.name = name
         self.requests = []
         self.status_override = status  # non-zero: every request gets this status
+        self.bodies = []  # body length of each request, in order
         super().__init__(("127.0.0.1", port or free_port()), UpstreamHandler)
         self.port = self.server_address[1]
         threading.Thread(target=self.serve_forever, daemon=True).start()

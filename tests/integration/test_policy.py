@@ -477,6 +477,13 @@ def test_mirroring_copies_requests_to_a_shadow_subset_without_affecting_the_call
         assert sorted(r[1] for r in shadow.requests) == sorted("/m/%d" % i for i in range(10))
         assert all(r[2].get("x-actormesh-mirror") == "1" for r in shadow.requests)
         assert len(live.requests) == 10
+        # A request with a body is mirrored with its body (up to 64 KiB).
+        status, _, body = c.get("http://api/post", method="POST", body=b"y" * 3000)
+        assert status == 200 and json.loads(body)["body_bytes"] == 3000
+        deadline = time.time() + 3
+        while len(shadow.bodies) < 11 and time.time() < deadline:
+            time.sleep(0.02)
+        assert shadow.bodies[-1] == 3000, shadow.bodies
     finally:
         mesh.stop()
         live.stop()
