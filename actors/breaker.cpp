@@ -7,6 +7,7 @@
 
 #include <optional>
 
+#include "actors/actor_clock.h"
 #include "actors/log.h"
 #include "net/service_health.h"
 #include "policy/circuit_breaker.h"
@@ -31,12 +32,6 @@ struct breaker_state {
 };
 
 using self_ptr = breaker_actor::stateful_pointer<breaker_state>;
-
-policy::time_ms now_ms(self_ptr self) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             self->clock().now().time_since_epoch())
-      .count();
-}
 
 net::breaker_mode mode_of(policy::breaker_state s) {
   switch (s) {

@@ -5,6 +5,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "actors/actor_clock.h"
 #include "net/service_health.h"
 #include "policy/retry_budget.h"
 
@@ -20,12 +21,6 @@ struct retry_state {
 };
 
 using self_ptr = retry_actor::stateful_pointer<retry_state>;
-
-policy::time_ms now_ms(self_ptr self) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             self->clock().now().time_since_epoch())
-      .count();
-}
 
 retry_actor::behavior_type retry(self_ptr self, node_context* ctx, config::service policy,
                                  std::vector<worker_actor> workers) {

@@ -3,20 +3,13 @@
 
 #include <map>
 
+#include "fakes/fake_headers.h"
 #include "policy/retry_policy.h"
 
 using namespace am::policy;
+using am::fakes::fake_headers;
 
 namespace {
-
-struct fake_headers : header_source {
-  virtual ~fake_headers() = default;
-  std::map<std::string, std::string> fields;
-  const std::string* find(std::string_view name) const override {
-    auto i = fields.find(std::string{name});
-    return i == fields.end() ? nullptr : &i->second;
-  }
-};
 
 retry_spec header_hint_policy() {
   retry_spec s;

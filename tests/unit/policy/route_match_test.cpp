@@ -3,22 +3,15 @@
 
 #include <map>
 
+#include "fakes/fake_headers.h"
 #include "policy/route_match.h"
 
 using namespace am;
 using namespace am::policy;
+using am::fakes::fake_headers;
 using kind = config::string_match::kind;
 
 namespace {
-
-struct fake_headers : header_source {
-  virtual ~fake_headers() = default;
-  std::map<std::string, std::string> fields;
-  const std::string* find(std::string_view name) const override {
-    auto i = fields.find(std::string{name});
-    return i == fields.end() ? nullptr : &i->second;
-  }
-};
 
 config::string_match exact(std::string v) {
   return {kind::exact, std::move(v), nullptr};
