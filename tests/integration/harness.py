@@ -12,6 +12,7 @@ import shutil
 import signal
 import socket
 import socketserver
+import struct
 import subprocess
 import sys
 import tempfile
@@ -57,6 +58,7 @@ class UpstreamHandler(http.server.BaseHTTPRequestHandler):
       /header/NAME/VALUE   200 with that response header
       /smuggle             a response with both Content-Length and Transfer-Encoding
       /upgrade             101 Switching Protocols, then echoes raw bytes
+      /reset               resets the connection (RST) without answering
       anything else        200, JSON of method, path, headers and body length and a checksum
     """
     protocol_version = "HTTP/1.1"
@@ -144,6 +146,11 @@ class UpstreamHandler(http.server.BaseHTTPRequestHandler):
                 self.wfile.write(b"0\r\n\r\n")
         elif kind == "header":
             self.send_plain(200, b"ok\n", [(parts[1], parts[2])])
+        elif kind == "reset":
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                       struct.pack("ii", 1, 0))
+            self.connection.close()
+            self.close_connection = True
         elif kind == "smuggle":
             self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n"
                              b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n")

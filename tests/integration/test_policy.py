@@ -529,6 +529,28 @@ def test_a_service_idle_timeout_closes_pooled_connections():
         up.stop()
 
 
+def test_a_connection_reset_is_retried_only_when_the_policy_says_so():
+    up = Upstream("v1")
+    mesh = Mesh(node("""  api:
+    retry: {attempts: 3, backoff: {base: 1ms, max: 2ms}, on: [reset]}
+    routes:
+      - name: no-reset-retry
+        match: {headers: [{name: x-no-retry, present: true}]}
+        retry: {attempts: 3, on: [5xx]}
+      - name: default
+""" + endpoints(up)))
+    try:
+        code, out, err = curl("-i", "http://api/reset", proxy=mesh.proxy)
+        assert out.startswith(b"HTTP/1.1 502"), out
+        assert b"x-actormesh-error: upstream_reset" in out
+        assert len([r for r in up.requests if r[1] == "/reset"]) == 3
+        curl("-i", "http://api/reset", "-H", "x-no-retry: 1", proxy=mesh.proxy)
+        assert len([r for r in up.requests if r[1] == "/reset"]) == 4
+    finally:
+        mesh.stop()
+        up.stop()
+
+
 if __name__ == "__main__":
     run([test_retry_on_a_response_header_regex_and_not_on_other_values,
          test_post_is_not_retried_unless_the_route_allows_it,
@@ -546,4 +568,5 @@ if __name__ == "__main__":
          test_a_policy_edit_applies_live_and_drops_no_request_in_flight,
          test_mirroring_copies_requests_to_a_shadow_subset_without_affecting_the_caller,
          test_a_probation_endpoint_gets_one_request_and_a_failure_ejects_it_longer,
-         test_a_service_idle_timeout_closes_pooled_connections])
+         test_a_service_idle_timeout_closes_pooled_connections,
+         test_a_connection_reset_is_retried_only_when_the_policy_says_so])
