@@ -175,6 +175,15 @@ void downstream_connection::on_body(const char* data, size_t size) {
     }
     if (retry_body_.size() > decision_.retry->max_body_bytes) {
       body_replayable_ = false;  // too large to keep: this request is sent once
+      if (upstream_ == nullptr && attempts_ > 0) {
+        // Between two attempts: what was sent before can no longer be sent again.
+        send_error(proxy_error::upstream_reset,
+                   "the request body outgrew max_body_bytes while a retry was pending");
+        return;
+      }
+      if (upstream_ == nullptr) {
+        pending_body_ = std::move(retry_body_);  // not sent yet: the first attempt takes it
+      }
       std::string{}.swap(retry_body_);
     }
   }
