@@ -1,5 +1,8 @@
 #include "actors/commander.h"
 
+#include <fstream>
+#include <sstream>
+
 #include "actors/file_identity.h"
 #include "actors/log.h"
 #include "actors/subscribers.h"
@@ -21,8 +24,17 @@ struct commander_state {
   std::string file;
   file_identity seen;
   subscriber_list<services_sink> subscribers;
+  subscriber_list<document_sink> document_subscribers;
+  std::string document;  // the text of the accepted file
   actor_stats* stats = nullptr;
 };
+
+std::string read_text(const std::string& path) {
+  std::ifstream in{path};
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
 
 // Re-reads the node file after a change; a valid `services` section becomes a new version.
 void reload(commander_actor::stateful_pointer<commander_state> self) {
@@ -34,12 +46,16 @@ void reload(commander_actor::stateful_pointer<commander_state> self) {
     return;
   }
   st.services = parsed.value->services;
+  st.document = read_text(st.file);
   ++st.version;
   log_info("commander: version " + std::to_string(st.version) + " from " + st.file + " (" +
            std::to_string(st.services.size()) + " services; only the services section applies " +
            "without a restart)");
   for (auto& s : st.subscribers) {
     self->send(s, services_atom::value, st.version, st.services);
+  }
+  for (auto& s : st.document_subscribers) {
+    self->send(s, document_atom::value, st.version, st.document);
   }
 }
 
@@ -50,15 +66,26 @@ commander_actor::behavior_type commander(commander_actor::stateful_pointer<comma
   self->state.file = std::move(watched_file);
   if (!self->state.file.empty()) {
     self->state.seen = identify(self->state.file);
+    self->state.document = read_text(self->state.file);
     self->delayed_send(self, poll_interval, poll_atom::value);
   }
   self->state.stats = ctx->actor_metrics.get("commander");
-  self->set_down_handler([self](const caf::down_msg& msg) { self->state.subscribers.remove(msg); });
+  self->set_down_handler([self](const caf::down_msg& msg) {
+    self->state.subscribers.remove(msg);
+    self->state.document_subscribers.remove(msg);
+  });
   return {
       [self](subscribe_atom, services_sink sink) {
         metered_handler m{self->state.stats, self->mailbox().size()};
         self->send(sink, services_atom::value, self->state.version, self->state.services);
         self->state.subscribers.add(self, std::move(sink));
+      },
+      [self](subscribe_atom, document_sink sink) {
+        metered_handler m{self->state.stats, self->mailbox().size()};
+        if (!self->state.document.empty()) {
+          self->send(sink, document_atom::value, self->state.version, self->state.document);
+        }
+        self->state.document_subscribers.add(self, std::move(sink));
       },
       [self](poll_atom) {
         self->delayed_send(self, poll_interval, poll_atom::value);

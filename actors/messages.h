@@ -35,6 +35,11 @@ using health_atom = caf::atom_constant<caf::atom("health")>;
 // workers → retry actor: usage; retry actor → a worker: its lease of retry tokens.
 using usage_atom = caf::atom_constant<caf::atom("usage")>;
 using lease_atom = caf::atom_constant<caf::atom("lease")>;
+// remote sidecar → control gateway: attach me; commander/gateway → remote sidecars: the
+// validated node document (text), which the sidecar parses again; reconnect timer.
+using attach_atom = caf::atom_constant<caf::atom("attach")>;
+using document_atom = caf::atom_constant<caf::atom("document")>;
+using reconnect_atom = caf::atom_constant<caf::atom("reconnect")>;
 // file source's poll timer.
 using poll_atom = caf::atom_constant<caf::atom("poll")>;
 

@@ -123,11 +123,19 @@ void add_actors(const actor_metrics_registry& actors, std::vector<MetricFamily>&
 
 }  // namespace
 
-std::string render_metrics(const net::stats_registry& stats, const actor_metrics_registry& actors) {
+std::string render_metrics(const net::stats_registry& stats, const actor_metrics_registry& actors,
+                           int control_plane_connected) {
   std::vector<MetricFamily> families;
   add_traffic(stats, families);
   add_proxy(stats.proxy(), families);
   add_actors(actors, families);
+  if (control_plane_connected >= 0) {
+    auto cp = family("actormesh_control_plane_connected",
+                     "1 while attached to the remote control plane, 0 while serving what it knew",
+                     MetricType::Gauge);
+    cp.metric.push_back(gauge({}, control_plane_connected));
+    families.push_back(std::move(cp));
+  }
   std::ostringstream out;
   prometheus::TextSerializer{}.Serialize(out, families);
   return out.str();

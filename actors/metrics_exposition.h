@@ -9,6 +9,9 @@
 
 namespace am::actors {
 
-std::string render_metrics(const net::stats_registry& stats, const actor_metrics_registry& actors);
+// `control_plane_connected`: 1 or 0 for a node attached to a remote control plane, -1 (no
+// metric) otherwise.
+std::string render_metrics(const net::stats_registry& stats, const actor_metrics_registry& actors,
+                           int control_plane_connected = -1);
 
 }  // namespace am::actors

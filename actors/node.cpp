@@ -5,11 +5,14 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/atom.hpp>
+#include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
 #include "actors/admin.h"
 #include "actors/commander.h"
+#include "actors/control_gateway.h"
+#include "actors/control_link.h"
 #include "actors/discovery.h"
 #include "actors/file_source.h"
 #include "actors/log.h"
@@ -62,6 +65,14 @@ int run_node(const config::node& node, const std::string& config_file) {
   // outcome batches every 10 ms never stops and cost the data plane's core ~15% here;
   // the sharing scheduler waits on a condition variable instead.
   cfg.set("scheduler.policy", caf::atom("sharing"));
+  bool remoting = node.control_listen.port != 0 || node.control_plane.port != 0;
+  if (remoting) {
+    cfg.load<caf::io::middleman>();
+    // Heartbeats make a hung or cut peer visible (without them only a closed socket is);
+    // the interval stays well above handshake time (CAF_GUIDE.md §3).
+    cfg.set("middleman.heartbeat-interval", caf::timespan{std::chrono::milliseconds{500}});
+    cfg.set("middleman.connection-timeout", caf::timespan{std::chrono::seconds{3}});
+  }
   node_context ctx{node};
   caf::actor_system sys{cfg};
 
@@ -69,6 +80,8 @@ int run_node(const config::node& node, const std::string& config_file) {
   commander_actor commander;
   sidecar_actor sidecar;
   file_source_actor file_source;
+  control_gateway_actor gateway;
+  caf::actor control_link;
   if (node.has(config::role::discovery)) {
     discovery = spawn_discovery(sys, ctx);
     caf::anon_send(discovery, source_atom::value, std::string{"inline"}, node.inline_endpoints);
@@ -90,6 +103,22 @@ int run_node(const config::node& node, const std::string& config_file) {
     }
     caf::anon_send(discovery, subscribe_atom::value, endpoints_sink{sidecar});
     caf::anon_send(commander, subscribe_atom::value, services_sink{sidecar});
+    if (!discovery && node.control_plane.port != 0) {
+      control_link = spawn_control_link(sys, ctx, sidecar);
+    }
+  }
+  if (node.control_listen.port != 0) {
+    gateway = spawn_control_gateway(sys, ctx, discovery, commander);
+    auto port = sys.middleman().publish(gateway, node.control_listen.port,
+                                        node.control_listen.address.c_str(), true);
+    if (!port) {
+      log_error("control: cannot listen on " + node.control_listen.address + ":" +
+                std::to_string(node.control_listen.port) + ": " + sys.render(port.error()));
+      kill(getpid(), SIGTERM);
+    } else {
+      log_info("control: sidecars attach at " + node.control_listen.address + ":" +
+               std::to_string(*port));
+    }
   }
   admin_listener admin{ctx, [] { kill(getpid(), SIGTERM); }};
   std::string error;
@@ -109,6 +138,8 @@ int run_node(const config::node& node, const std::string& config_file) {
   caf::anon_send_exit(file_source, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(commander, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(discovery, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(gateway, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(control_link, caf::exit_reason::user_shutdown);
   return error.empty() ? 0 : 1;
 }
 

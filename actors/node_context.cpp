@@ -23,6 +23,16 @@ void node_status::set_draining() {
   draining_ = true;
 }
 
+void node_status::set_control_plane(bool connected) {
+  std::lock_guard<std::mutex> guard{mutex_};
+  control_plane_ = connected ? 1 : 0;
+}
+
+int node_status::control_plane_connected() const {
+  std::lock_guard<std::mutex> guard{mutex_};
+  return control_plane_;
+}
+
 bool node_status::ready(std::string& why) const {
   std::lock_guard<std::mutex> guard{mutex_};
   if (draining_) {
@@ -34,7 +44,9 @@ bool node_status::ready(std::string& why) const {
   } else if (endpoints_version_ == 0) {
     why = "no endpoints yet";
   } else {
-    why = "ready";
+    // Without its control plane a sidecar still serves what it knows: ready, and it says so.
+    why = control_plane_ == 0 ? "ready (control plane disconnected: serving the last known config)"
+                              : "ready";
     return true;
   }
   return false;

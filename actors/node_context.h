@@ -21,6 +21,10 @@ class node_status {
   void set_services(uint64_t version);
   void set_workers_running(bool running);
   void set_draining();
+  void set_control_plane(bool connected);  // only nodes that attach to a remote one
+
+  // 1 when attached to the remote control plane, 0 when not, -1 when the node has none.
+  int control_plane_connected() const;
 
   // Ready when the workers run and both the services and the endpoints have arrived.
   bool ready(std::string& why) const;
@@ -35,6 +39,7 @@ class node_status {
   std::string endpoints_json_ = "{}";
   bool workers_running_ = false;
   bool draining_ = false;
+  int control_plane_ = -1;
 };
 
 struct node_context {

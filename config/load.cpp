@@ -283,15 +283,25 @@ parsed<node> parse_node(const std::string& yaml_text) {
     discovery.read_string("endpoints_file", n.endpoints_file);
     discovery.reject_unknown_keys();
   }
+  auto control = r.child("control");
+  if (control.is_map() && control.exists()) {
+    read_listener(control.child("listen"), n.control_listen);
+    control.reject_unknown_keys();
+  }
+  read_listener(r.child("control_plane"), n.control_plane);
   for_each_service(r, [&](const std::string& name, const YAML::Node& svc, const std::string& path) {
     read_service(reader{svc, path, result.errors}, name, n);
   });
   r.reject_unknown_keys();
-  if (n.has(role::sidecar) && (!n.has(role::discovery) || !n.has(role::commander))) {
+  bool local_control = n.has(role::discovery) && n.has(role::commander);
+  if (n.has(role::sidecar) && !local_control && n.control_plane.port == 0) {
+    result.errors.push_back({"control_plane",
+                             "a sidecar without the discovery and commander roles needs a "
+                             "control_plane {address, port} to attach to"});
+  }
+  if (n.control_listen.port != 0 && !local_control) {
     result.errors.push_back(
-        {"roles",
-         "a sidecar needs the discovery and commander roles in the same node (attaching "
-         "to a remote control plane is not supported yet)"});
+        {"control.listen", "only a node with the discovery and commander roles serves sidecars"});
   }
   if (n.has(role::sidecar) && n.sidecar.outbound.port == 0 && n.sidecar.inbound.port == 0) {
     result.errors.push_back({"sidecar", "a sidecar needs an outbound or an inbound port"});

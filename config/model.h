@@ -97,6 +97,11 @@ struct node {
   std::set<role> roles;
   sidecar_settings sidecar;
   std::string endpoints_file;  // watched static endpoint file; empty: none
+  // A control-plane node (discovery, commander) publishes its control gateway here for
+  // sidecars in other processes (port 0: not published).
+  listener control_listen{"127.0.0.1", 0};
+  // A sidecar node without the control-plane roles attaches to this control plane.
+  listener control_plane{"127.0.0.1", 0};
   std::map<std::string, service> services;
   endpoint_table inline_endpoints;  // endpoints written in the node file itself
 

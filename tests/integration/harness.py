@@ -225,6 +225,13 @@ class Mesh:
         if expect_ready:
             self.wait_ready()
 
+    @staticmethod
+    def scratch_dir():
+        """A temporary folder removed at exit, for files shared by several nodes."""
+        d = tempfile.mkdtemp(prefix="actormesh-test-")
+        atexit.register(shutil.rmtree, d, True)
+        return d
+
     def rewrite_config(self, yaml_text):
         """Replaces the node file (atomically, as deploy tools do), ports filled in as at start."""
         text = yaml_text.format(outbound=self.outbound, admin=self.admin, inbound=self.inbound,

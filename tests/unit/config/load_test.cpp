@@ -78,9 +78,12 @@ TEST_CASE("a YAML syntax error reports its line") {
   CHECK(e.rfind("line ", 0) == 0);
 }
 
-TEST_CASE("a sidecar without the control-plane roles is refused") {
+TEST_CASE("a sidecar without the control-plane roles needs a control plane to attach to") {
   auto e = first_error("roles: [sidecar]\n");
-  CHECK(e.rfind("roles: a sidecar needs", 0) == 0);
+  CHECK(e.rfind("control_plane: a sidecar without the discovery and commander roles", 0) == 0);
+  auto ok = parse_node("roles: [sidecar]\ncontrol_plane: {address: 127.0.0.1, port: 15010}\n");
+  CHECK(ok.ok());
+  CHECK(ok.value->control_plane.port == 15010);
 }
 
 TEST_CASE("an enabled inbound listener needs the application's port") {
