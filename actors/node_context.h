@@ -46,12 +46,16 @@ struct node_context {
   explicit node_context(config::node n)
       : config(std::move(n)),
         access_log(std::make_unique<net::access_log_writer>(
-            config.sidecar.access_log.enabled ? config.sidecar.access_log.path : "")) {}
+            config.sidecar.access_log.enabled ? config.sidecar.access_log.path : "")),
+        audit_log(std::make_unique<net::access_log_writer>(
+            config.has(config::role::commander) && config.audit_log != "off" ? config.audit_log
+                                                                             : "")) {}
 
   const config::node config;
   net::stats_registry stats;
   actor_metrics_registry actor_metrics;
   std::unique_ptr<net::access_log_writer> access_log;
+  std::unique_ptr<net::access_log_writer> audit_log;  // the commander's (JSON lines)
   node_status status;
 };
 

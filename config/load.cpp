@@ -289,6 +289,11 @@ parsed<node> parse_node(const std::string& yaml_text) {
     control.reject_unknown_keys();
   }
   read_listener(r.child("control_plane"), n.control_plane);
+  auto commander = r.child("commander");
+  if (commander.is_map() && commander.exists()) {
+    commander.read_string("audit_log", n.audit_log);
+    commander.reject_unknown_keys();
+  }
   for_each_service(r, [&](const std::string& name, const YAML::Node& svc, const std::string& path) {
     read_service(reader{svc, path, result.errors}, name, n);
   });

@@ -102,6 +102,8 @@ struct node {
   listener control_listen{"127.0.0.1", 0};
   // A sidecar node without the control-plane roles attaches to this control plane.
   listener control_plane{"127.0.0.1", 0};
+  // Where the commander writes its audit log (JSON lines): "stdout", a file, or "off".
+  std::string audit_log = "stdout";
   std::map<std::string, service> services;
   endpoint_table inline_endpoints;  // endpoints written in the node file itself
 

@@ -196,6 +196,45 @@ def test_a_port_in_use_fails_start_up_clearly():
         mesh.stop()
 
 
+
+
+
+def test_the_audit_log_records_accepted_and_rejected_configs():
+    up = Upstream()
+    base = node(up.port) + "commander: {{audit_log: {dir}/audit.log}}\n"
+    mesh = Mesh(base, extra_files={"endpoints.yaml": ENDPOINTS % up.port})
+    audit_path = os.path.join(mesh.dir, "audit.log")
+
+    def lines():
+        if not os.path.exists(audit_path):
+            return []
+        with open(audit_path) as f:
+            return [json.loads(line) for line in f]
+
+    try:
+        deadline = time.time() + 5
+        while len(lines()) < 1 and time.time() < deadline:
+            time.sleep(0.05)
+        first = lines()[0]
+        assert first["event"] == "accepted" and first["version"] == 1
+        assert first["services_added"] == ["api"] and first["source"].startswith("file:")
+        mesh.rewrite_config(base.replace("timeout: 10s", "timeout: 3s"))
+        while len(lines()) < 2 and time.time() < deadline + 5:
+            time.sleep(0.05)
+        second = lines()[1]
+        assert second["event"] == "accepted" and second["version"] == 2
+        assert second["services_changed"] == ["api"] and second["services_added"] == []
+        mesh.rewrite_config(base.replace("timeout: 10s", "timeout: soon"))
+        while len(lines()) < 3 and time.time() < deadline + 10:
+            time.sleep(0.05)
+        third = lines()[2]
+        assert third["event"] == "rejected" and third["version"] == 2
+        assert any("services.api.timeout" in e for e in third["errors"]), third
+    finally:
+        mesh.stop()
+        up.stop()
+
+
 if __name__ == "__main__":
     run([test_sigterm_lets_in_flight_requests_finish_then_exits_zero,
          test_the_drain_deadline_bounds_shutdown,
@@ -204,4 +243,5 @@ if __name__ == "__main__":
          test_inbound_listener_proxies_to_the_local_app_and_counts_it,
          test_a_bad_config_starts_nothing_and_names_the_field,
          test_command_line_errors_and_help,
-         test_a_port_in_use_fails_start_up_clearly])
+         test_a_port_in_use_fails_start_up_clearly,
+         test_the_audit_log_records_accepted_and_rejected_configs])
