@@ -165,21 +165,21 @@ bool downstream_connection::admit_inbound(const message_head& head) {
   }
   const auto& access = local->policy.access;
   const auto* caller_field = head.find(caller_header);
-  std::string caller = caller_field != nullptr ? *caller_field : std::string{};
-  auto rule_path = "services." + local->name + ".access.";
+  std::string_view caller = caller_field != nullptr ? std::string_view{*caller_field} : "";
+  // Strings are built only for a denial: an admitted request allocates nothing here.
+  auto deny = [&](const std::string& rule) {
+    send_error(proxy_error::access_denied,
+               "caller '" + std::string{caller.empty() ? "(none)" : caller} + "' " + rule);
+    return false;
+  };
   for (size_t i = 0; i < access.deny.size(); ++i) {
     if (access.deny[i] == caller) {
-      send_error(proxy_error::access_denied, "caller '" + caller + "' denied by " + rule_path +
-                                                 "deny[" + std::to_string(i) + "]");
-      return false;
+      return deny("denied by services." + local->name + ".access.deny[" + std::to_string(i) + "]");
     }
   }
   if (!access.allow.empty() &&
       std::find(access.allow.begin(), access.allow.end(), caller) == access.allow.end()) {
-    send_error(proxy_error::access_denied, "caller '" +
-                                               (caller.empty() ? std::string{"(none)"} : caller) +
-                                               "' is not in " + rule_path + "allow");
-    return false;
+    return deny("is not in services." + local->name + ".access.allow");
   }
   return true;
 }
