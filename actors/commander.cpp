@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <ctime>
+#include <deque>
 #include <fstream>
 #include <sstream>
 
@@ -21,24 +22,34 @@ namespace am::actors {
 namespace {
 
 constexpr auto poll_interval = std::chrono::milliseconds{250};
+constexpr size_t history_limit = 64;
 
 struct commander_state {
   node_context* ctx = nullptr;
   service_map services;
-  uint64_t version = 1;
+  std::deque<config_revision> history;  // oldest first; back() is in force
   std::string file;
   file_identity seen;
   subscriber_list<services_sink> subscribers;
   subscriber_list<document_sink> document_subscribers;
-  std::string document;  // the text of the accepted file
   actor_stats* stats = nullptr;
+
+  const config_revision& current() const { return history.back(); }
 };
+
+using self_ptr = commander_actor::stateful_pointer<commander_state>;
 
 std::string read_text(const std::string& path) {
   std::ifstream in{path};
   std::ostringstream text;
   text << in.rdbuf();
   return text.str();
+}
+
+int64_t unix_ms_now() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 std::string json_list(const std::vector<std::string>& names) {
@@ -50,16 +61,15 @@ std::string json_list(const std::vector<std::string>& names) {
   return out + "]";
 }
 
-// One audit line: every accepted or rejected config version, with its source and what it
-// changed (or why it was rejected).
-void audit(commander_actor::stateful_pointer<commander_state> self, const char* event,
+// One audit line per accepted, rejected or rolled-back version: time, version, source and
+// what changed (or why it was rejected).
+void audit(self_ptr self, const char* event, uint64_t version, const std::string& source,
            const std::string& detail_json) {
-  auto& st = self->state;
-  if (!st.ctx->audit_log->enabled()) {
+  auto& log = *self->state.ctx->audit_log;
+  if (!log.enabled()) {
     return;
   }
-  auto now = std::chrono::system_clock::now();
-  auto secs = std::chrono::system_clock::to_time_t(now);
+  auto secs = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
   tm t{};
   gmtime_r(&secs, &t);
   char stamp[32];
@@ -68,64 +78,115 @@ void audit(commander_actor::stateful_pointer<commander_state> self, const char* 
   line += stamp;
   line += "\",\"kind\":\"config_audit\",\"event\":\"";
   line += event;
-  line += "\",\"version\":" + std::to_string(st.version) + ",\"source\":";
-  config::append_json_string(line, "file:" + st.file);
+  line += "\",\"version\":" + std::to_string(version) + ",\"source\":";
+  config::append_json_string(line, source);
   line += "," + detail_json + "}\n";
-  st.ctx->audit_log->submit(std::move(line));
+  log.submit(std::move(line));
 }
 
-void audit_accepted(commander_actor::stateful_pointer<commander_state> self,
-                    const std::string& old_document) {
-  auto c = config::diff_services(old_document, self->state.document);
-  audit(self, "accepted",
-        "\"services_added\":" + json_list(c.added) + ",\"services_removed\":" +
-            json_list(c.removed) + ",\"services_changed\":" + json_list(c.changed));
+std::string changes_json(const std::string& before, const std::string& after) {
+  auto c = config::diff_services(before, after);
+  return "\"services_added\":" + json_list(c.added) +
+         ",\"services_removed\":" + json_list(c.removed) +
+         ",\"services_changed\":" + json_list(c.changed);
 }
 
-// Re-reads the node file after a change; a valid `services` section becomes a new version.
-void reload(commander_actor::stateful_pointer<commander_state> self) {
+void publish(self_ptr self) {
   auto& st = self->state;
-  auto text = read_text(st.file);
-  auto parsed = config::parse_node(text);
-  if (!parsed.ok()) {
-    log_error("commander: rejected an edit of " + st.file + ", version " +
-              std::to_string(st.version) + " stays in force:\n" + parsed.describe(st.file));
-    std::vector<std::string> errors;
-    for (const auto& e : parsed.errors) {
-      errors.push_back(e.to_string());
-    }
-    audit(self, "rejected", "\"errors\":" + json_list(errors));
-    return;
-  }
-  auto old_document = std::move(st.document);
-  st.services = parsed.value->services;
-  st.document = std::move(text);
-  ++st.version;
-  log_info("commander: version " + std::to_string(st.version) + " from " + st.file + " (" +
-           std::to_string(st.services.size()) + " services; only the services section applies " +
-           "without a restart)");
-  audit_accepted(self, old_document);
+  const auto& rev = st.current();
   for (auto& s : st.subscribers) {
-    self->send(s, services_atom::value, st.version, st.services);
+    self->send(s, services_atom::value, rev.version, st.services);
   }
   for (auto& s : st.document_subscribers) {
-    self->send(s, document_atom::value, st.version, st.document);
+    self->send(s, document_atom::value, rev.version, rev.document);
   }
 }
 
-commander_actor::behavior_type commander(commander_actor::stateful_pointer<commander_state> self,
-                                         node_context* ctx, service_map initial,
+// Validates `document` whole; a valid one becomes the next version and is pushed.
+apply_outcome apply(self_ptr self, const std::string& document, uint64_t expected,
+                    const std::string& source, const char* event = "accepted") {
+  auto& st = self->state;
+  apply_outcome out;
+  out.version = st.current().version;
+  if (expected != 0 && expected != out.version) {
+    out.result = apply_outcome::conflict;
+    out.errors.push_back("expected version " + std::to_string(expected) +
+                         " but the current version is " + std::to_string(out.version));
+    audit(self, "rejected", out.version, source, "\"errors\":" + json_list(out.errors));
+    return out;
+  }
+  if (document == st.current().document) {
+    return out;  // already in force: no new version (a re-apply, a resource's status update)
+  }
+  auto parsed = config::parse_mesh_config(document);
+  if (!parsed.ok()) {
+    out.result = apply_outcome::invalid;
+    for (const auto& e : parsed.errors) {
+      out.errors.push_back(e.to_string());
+    }
+    log_error("commander: rejected a config from " + source + ", version " +
+              std::to_string(out.version) + " stays in force:\n" + parsed.describe(source));
+    audit(self, "rejected", out.version, source, "\"errors\":" + json_list(out.errors));
+    return out;
+  }
+  auto changes = changes_json(st.current().document, document);
+  st.services = std::move(*parsed.value);
+  st.history.push_back({out.version + 1, source, unix_ms_now(), document});
+  if (st.history.size() > history_limit) {
+    st.history.pop_front();
+  }
+  out.version = st.current().version;
+  log_info("commander: version " + std::to_string(out.version) + " from " + source + " (" +
+           std::to_string(st.services.size()) + " services)");
+  audit(self, event, out.version, source, changes);
+  publish(self);
+  return out;
+}
+
+// The node file changed: its services section is a candidate like any other. The rest of
+// the node file (listeners, roles) only applies at the next start.
+void reload_file(self_ptr self) {
+  auto& st = self->state;
+  auto text = read_text(st.file);
+  auto source = "file:" + st.file;
+  auto node = config::parse_node(text);
+  if (!node.ok()) {
+    log_error("commander: rejected an edit of " + st.file + ", version " +
+              std::to_string(st.current().version) + " stays in force:\n" + node.describe(st.file));
+    std::vector<std::string> errors;
+    for (const auto& e : node.errors) {
+      errors.push_back(e.to_string());
+    }
+    audit(self, "rejected", st.current().version, source, "\"errors\":" + json_list(errors));
+    return;
+  }
+  auto document = config::services_document(text);
+  if (document != st.current().document) {
+    apply(self, document, 0, source);
+  }
+}
+
+commander_actor::behavior_type commander(self_ptr self, node_context* ctx, std::string node_text,
                                          std::string watched_file) {
-  self->state.ctx = ctx;
-  self->state.services = std::move(initial);
-  self->state.file = std::move(watched_file);
-  if (!self->state.file.empty()) {
-    self->state.seen = identify(self->state.file);
-    self->state.document = read_text(self->state.file);
-    audit_accepted(self, "");
+  auto& st = self->state;
+  st.ctx = ctx;
+  st.stats = ctx->actor_metrics.get("commander");
+  st.file = std::move(watched_file);
+  auto origin = st.file.empty() ? std::string{"node config"} : "file:" + st.file;
+  auto first = config::services_document(node_text);
+  auto initial = config::parse_mesh_config(first);
+  if (initial.ok()) {
+    st.services = std::move(*initial.value);
+  } else {  // the node file was validated; its services section cannot fail alone
+    log_error("commander: the node's services section does not parse alone:\n" +
+              initial.describe(origin));
+  }
+  st.history.push_back({1, origin, unix_ms_now(), first});
+  audit(self, "accepted", 1, origin, changes_json("", first));
+  if (!st.file.empty()) {
+    st.seen = identify(st.file);
     self->delayed_send(self, poll_interval, poll_atom::value);
   }
-  self->state.stats = ctx->actor_metrics.get("commander");
   self->set_down_handler([self](const caf::down_msg& msg) {
     self->state.subscribers.remove(msg);
     self->state.document_subscribers.remove(msg);
@@ -133,14 +194,13 @@ commander_actor::behavior_type commander(commander_actor::stateful_pointer<comma
   return {
       [self](subscribe_atom, services_sink sink) {
         metered_handler m{self->state.stats, self->mailbox().size()};
-        self->send(sink, services_atom::value, self->state.version, self->state.services);
+        self->send(sink, services_atom::value, self->state.current().version, self->state.services);
         self->state.subscribers.add(self, std::move(sink));
       },
       [self](subscribe_atom, document_sink sink) {
         metered_handler m{self->state.stats, self->mailbox().size()};
-        if (!self->state.document.empty()) {
-          self->send(sink, document_atom::value, self->state.version, self->state.document);
-        }
+        const auto& rev = self->state.current();
+        self->send(sink, document_atom::value, rev.version, rev.document);
         self->state.document_subscribers.add(self, std::move(sink));
       },
       [self](poll_atom) {
@@ -151,16 +211,47 @@ commander_actor::behavior_type commander(commander_actor::stateful_pointer<comma
         }
         metered_handler m{self->state.stats, self->mailbox().size()};
         self->state.seen = now;
-        reload(self);
+        reload_file(self);
+      },
+      [self](apply_atom, const std::string& document, uint64_t expected,
+             const std::string& source) {
+        metered_handler m{self->state.stats, self->mailbox().size()};
+        return apply(self, document, expected, source);
+      },
+      [self](rollback_atom, uint64_t version, const std::string& caller) {
+        metered_handler m{self->state.stats, self->mailbox().size()};
+        auto& history = self->state.history;
+        auto it = std::find_if(history.begin(), history.end(),
+                               [&](const config_revision& r) { return r.version == version; });
+        if (it == history.end()) {
+          apply_outcome out;
+          out.result = apply_outcome::not_found;
+          out.version = self->state.current().version;
+          out.errors.push_back("version " + std::to_string(version) +
+                               " is not in the history (it keeps the last " +
+                               std::to_string(history_limit) + " versions)");
+          return out;
+        }
+        auto earlier = it->document;  // apply() may drop `it` from the history
+        return apply(self, earlier, 0, "rollback:" + std::to_string(version) + " by " + caller,
+                     "rolled_back");
+      },
+      [self](current_atom) { return self->state.current(); },
+      [self](history_atom) {
+        std::vector<config_revision> out;
+        for (const auto& r : self->state.history) {
+          out.push_back({r.version, r.source, r.applied_unix_ms, {}});
+        }
+        return out;
       },
   };
 }
 
 }  // namespace
 
-commander_actor spawn_commander(caf::actor_system& sys, node_context& ctx, service_map initial,
+commander_actor spawn_commander(caf::actor_system& sys, node_context& ctx, std::string node_text,
                                 std::string watched_file) {
-  return sys.spawn(commander, &ctx, std::move(initial), std::move(watched_file));
+  return sys.spawn(commander, &ctx, std::move(node_text), std::move(watched_file));
 }
 
 }  // namespace am::actors

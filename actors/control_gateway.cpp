@@ -5,15 +5,23 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include <chrono>
+
 #include "actors/log.h"
-#include "actors/subscribers.h"
 
 namespace am::actors {
 
 namespace {
 
+struct attached_sidecar {
+  caf::actor link;  // null once it went away
+  sidecar_status status;
+};
+
 struct gateway_state {
-  subscriber_list<caf::actor> sidecars;
+  // In attach order. Replicas of one service often share a node name: a record is one
+  // attached process, and a sidecar that re-attaches replaces only disconnected records.
+  std::vector<attached_sidecar> sidecars;
   uint64_t endpoints_version = 0;
   config::endpoint_table endpoints;
   uint64_t document_version = 0;
@@ -23,14 +31,39 @@ struct gateway_state {
 
 using self_ptr = control_gateway_actor::stateful_pointer<gateway_state>;
 
+attached_sidecar* find_by_link(self_ptr self, const caf::actor_addr& addr) {
+  for (auto& s : self->state.sidecars) {
+    if (s.link && s.link.address() == addr) {
+      return &s;
+    }
+  }
+  return nullptr;
+}
+
+void send_endpoints(self_ptr self, attached_sidecar& s) {
+  auto& st = self->state;
+  caf::anon_send(s.link, endpoints_atom::value, st.endpoints_version,
+                 endpoints_for(st.endpoints, s.status.uses));
+  s.status.endpoints_version = st.endpoints_version;
+}
+
+int64_t unix_ms_now() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 control_gateway_actor::behavior_type gateway(self_ptr self, node_context* ctx,
                                              discovery_actor discovery, commander_actor commander) {
   self->state.stats = ctx->actor_metrics.get("control_gateway");
   self->send(discovery, subscribe_atom::value, endpoints_sink{self});
   self->send(commander, subscribe_atom::value, document_sink{self});
   self->set_down_handler([self](const caf::down_msg& msg) {
-    log_info("control gateway: a sidecar detached");
-    self->state.sidecars.remove(msg);
+    if (auto* s = find_by_link(self, msg.source)) {
+      log_info("control gateway: sidecar " + s->status.name + " detached");
+      s->link = nullptr;
+      s->status.connected = false;
+    }
   });
   return {
       [self](endpoints_atom, uint64_t version, const config::endpoint_table& table) {
@@ -39,7 +72,9 @@ control_gateway_actor::behavior_type gateway(self_ptr self, node_context* ctx,
         st.endpoints_version = version;
         st.endpoints = table;
         for (auto& s : st.sidecars) {
-          caf::anon_send(s, endpoints_atom::value, version, table);
+          if (s.link) {
+            send_endpoints(self, s);
+          }
         }
       },
       [self](document_atom, uint64_t version, const std::string& text) {
@@ -48,25 +83,66 @@ control_gateway_actor::behavior_type gateway(self_ptr self, node_context* ctx,
         st.document_version = version;
         st.document = text;
         for (auto& s : st.sidecars) {
-          caf::anon_send(s, document_atom::value, version, text);
+          if (s.link) {
+            caf::anon_send(s.link, document_atom::value, version, text);
+          }
         }
       },
-      [self](attach_atom, caf::actor sidecar) {
+      [self](attach_atom, caf::actor link, const std::string& name,
+             const std::vector<std::string>& uses) {
         metered_handler m{self->state.stats, self->mailbox().size()};
         auto& st = self->state;
-        log_info("control gateway: a sidecar attached");
+        log_info("control gateway: sidecar " + name + " attached");
+        std::erase_if(st.sidecars, [&](const attached_sidecar& old) {
+          return !old.link && old.status.name == name;
+        });
+        auto& s = st.sidecars.emplace_back();
+        s.link = std::move(link);
+        s.status.name = name;
+        s.status.connected = true;
+        s.status.uses = uses;
+        self->monitor(s.link);
         if (st.endpoints_version > 0) {
-          caf::anon_send(sidecar, endpoints_atom::value, st.endpoints_version, st.endpoints);
+          send_endpoints(self, s);
         }
         if (st.document_version > 0) {
-          caf::anon_send(sidecar, document_atom::value, st.document_version, st.document);
+          caf::anon_send(s.link, document_atom::value, st.document_version, st.document);
         }
-        st.sidecars.add(self, std::move(sidecar));
+      },
+      [self](ack_atom, uint64_t version) {
+        metered_handler m{self->state.stats, self->mailbox().size()};
+        auto sender = caf::actor_cast<caf::actor_addr>(self->current_sender());
+        if (auto* s = find_by_link(self, sender)) {
+          s->status.config_version = version;
+          s->status.acked_unix_ms = unix_ms_now();
+        }
+      },
+      [self](status_atom) {
+        std::vector<sidecar_status> out;
+        for (const auto& s : self->state.sidecars) {
+          out.push_back(s.status);
+        }
+        return out;
       },
   };
 }
 
 }  // namespace
+
+config::endpoint_table endpoints_for(const config::endpoint_table& table,
+                                     const std::vector<std::string>& services) {
+  if (services.empty()) {
+    return table;
+  }
+  config::endpoint_table out;
+  for (const auto& name : services) {
+    auto it = table.find(name);
+    if (it != table.end()) {
+      out.insert(*it);
+    }
+  }
+  return out;
+}
 
 control_gateway_actor spawn_control_gateway(caf::actor_system& sys, node_context& ctx,
                                             discovery_actor discovery, commander_actor commander) {

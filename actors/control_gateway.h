@@ -1,9 +1,11 @@
 // The control gateway of a control-plane node: published through the middleman, it lets
 // sidecars in other processes attach. It subscribes (locally) to discovery and to the
-// commander's documents and forwards each version to every attached sidecar; a new one gets
-// the latest at once. Attached sidecars are monitored and dropped when they go away.
+// commander's documents and forwards each version to every attached sidecar (endpoints only
+// for the services a sidecar uses, when it names them); a new one gets the latest at once.
+// Sidecars acknowledge each config version they apply; the gateway keeps every sidecar's
+// status (connected or not, its version) for the API's Status call.
 //
-//   sidecar node: control_link ──attach──► control_gateway ◄── discovery, commander
+//   sidecar node: control_link ──attach, ack──► control_gateway ◄── discovery, commander
 //                 control_link ◄──endpoints, document──┘
 #pragma once
 
@@ -17,9 +19,17 @@ namespace am::actors {
 using control_gateway_actor =
     caf::typed_actor<caf::reacts_to<endpoints_atom, uint64_t, config::endpoint_table>,
                      caf::reacts_to<document_atom, uint64_t, std::string>,
-                     caf::reacts_to<attach_atom, caf::actor>>;
+                     // (the sidecar's control link, its node name, the services it uses; empty:
+                     // all)
+                     caf::reacts_to<attach_atom, caf::actor, std::string, std::vector<std::string>>,
+                     caf::reacts_to<ack_atom, uint64_t>,
+                     caf::replies_to<status_atom>::with<std::vector<sidecar_status>>>;
 
 control_gateway_actor spawn_control_gateway(caf::actor_system& sys, node_context& ctx,
                                             discovery_actor discovery, commander_actor commander);
+
+// The part of `table` a sidecar that uses `services` needs (all of it when `services` is empty).
+config::endpoint_table endpoints_for(const config::endpoint_table& table,
+                                     const std::vector<std::string>& services);
 
 }  // namespace am::actors

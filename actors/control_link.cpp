@@ -52,7 +52,9 @@ void connect(self_ptr self) {
             }
             st.gateway = caf::actor_cast<caf::actor>(ptr);
             self->monitor(st.gateway);
-            self->send(st.gateway, attach_atom::value, caf::actor_cast<caf::actor>(self));
+            const auto& node = st.ctx->config;
+            self->send(st.gateway, attach_atom::value, caf::actor_cast<caf::actor>(self), node.name,
+                       node.sidecar.uses);
             st.backoff = first_backoff;
             st.ctx->status.set_control_plane(true);
             log_info("control link: attached to " + target(self));
@@ -88,14 +90,19 @@ caf::behavior control_link(self_ptr self, node_context* ctx, sidecar_actor sidec
       },
       [self](document_atom, uint64_t version, const std::string& text) {
         metered_handler m{self->state.stats, self->mailbox().size()};
-        auto parsed = config::parse_node(text);
+        auto parsed = config::parse_mesh_config(text);
         if (!parsed.ok()) {
           // The commander validated it: a mismatch means different versions of actormesh.
+          // No ack: the control plane's status shows this sidecar behind.
           log_error("control link: rejected config version " + std::to_string(version) + ":\n" +
                     parsed.describe("control plane"));
           return;
         }
-        self->send(self->state.sidecar, services_atom::value, version, parsed.value->services);
+        self->send(self->state.sidecar, services_atom::value, version, *parsed.value);
+        // The sidecar applies it next (its mailbox is ordered): acknowledge the version.
+        if (self->state.gateway) {
+          self->send(self->state.gateway, ack_atom::value, version);
+        }
       },
   };
 }

@@ -42,8 +42,60 @@ using document_atom = caf::atom_constant<caf::atom("document")>;
 using reconnect_atom = caf::atom_constant<caf::atom("reconnect")>;
 // file source's poll timer.
 using poll_atom = caf::atom_constant<caf::atom("poll")>;
+// the commander's API (from the gRPC server, Kubernetes resources): apply a document,
+// roll back to a version, the current version, the history.
+using apply_atom = caf::atom_constant<caf::atom("apply")>;
+using rollback_atom = caf::atom_constant<caf::atom("rollback")>;
+using current_atom = caf::atom_constant<caf::atom("current")>;
+using history_atom = caf::atom_constant<caf::atom("history")>;
+// remote sidecar → gateway: config version applied; gateway: every sidecar's status.
+using ack_atom = caf::atom_constant<caf::atom("ack")>;
+using status_atom = caf::atom_constant<caf::atom("status")>;
 
 using service_map = std::map<std::string, config::service>;
+
+// One accepted version of the mesh config.
+struct config_revision {
+  uint64_t version = 0;
+  std::string source;  // file:PATH, api:CALLER, k8s:NS/NAME, rollback:N by ...
+  int64_t applied_unix_ms = 0;
+  std::string document;  // left empty in history listings
+};
+
+// What an apply or a rollback did.
+struct apply_outcome {
+  enum code : int32_t { applied = 0, invalid = 1, conflict = 2, not_found = 3 };
+  int32_t result = applied;
+  uint64_t version = 0;  // the new version, or the current one when nothing changed
+  std::vector<std::string> errors;
+};
+
+// A sidecar in another process, as the control gateway knows it.
+struct sidecar_status {
+  std::string name;
+  bool connected = false;
+  uint64_t config_version = 0;  // the last version it acknowledged
+  int64_t acked_unix_ms = 0;
+  uint64_t endpoints_version = 0;
+  std::vector<std::string> uses;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, config_revision& x) {
+  return f(caf::meta::type_name("am.config_revision"), x.version, x.source, x.applied_unix_ms,
+           x.document);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, apply_outcome& x) {
+  return f(caf::meta::type_name("am.apply_outcome"), x.result, x.version, x.errors);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, sidecar_status& x) {
+  return f(caf::meta::type_name("am.sidecar_status"), x.name, x.connected, x.config_version,
+           x.acked_unix_ms, x.endpoints_version, x.uses);
+}
 
 // Registers every message type with the actor system's config.
 void add_message_types(caf::actor_system_config& cfg);

@@ -13,6 +13,7 @@
 #include "actors/commander.h"
 #include "actors/control_gateway.h"
 #include "actors/control_link.h"
+#include "actors/control_plane_handles.h"
 #include "actors/discovery.h"
 #include "actors/file_source.h"
 #include "actors/log.h"
@@ -56,7 +57,17 @@ void block_shutdown_signals() {
   std::signal(SIGPIPE, SIG_IGN);
 }
 
-int run_node(const config::node& node, const std::string& config_file) {
+bool needs_control_plane_extensions(const config::node& node) {
+  return node.control_api.port != 0 || !node.etcd.endpoints.empty() ||
+         !node.kubernetes_endpoints.api.empty() || !node.kubernetes_config.api.empty();
+}
+
+int run_node(const config::node& node, const node_launch& launch) {
+  if (needs_control_plane_extensions(node) && !launch.control_plane) {
+    log_error(std::string{"this node needs control.api, etcd or Kubernetes, which "} +
+              launch.executable + " leaves out (it is the lean sidecar): run actormesh");
+    return 1;
+  }
   caf::actor_system_config cfg;
   add_message_types(cfg);
   cfg.set("scheduler.max-threads", size_t{2});
@@ -90,7 +101,7 @@ int run_node(const config::node& node, const std::string& config_file) {
     }
   }
   if (node.has(config::role::commander)) {
-    commander = spawn_commander(sys, ctx, node.services, config_file);
+    commander = spawn_commander(sys, ctx, launch.text, launch.file);
   }
   if (node.has(config::role::sidecar)) {
     std::string error;
@@ -120,6 +131,15 @@ int run_node(const config::node& node, const std::string& config_file) {
                std::to_string(*port));
     }
   }
+  std::vector<std::unique_ptr<node_service>> services;
+  if (launch.control_plane && needs_control_plane_extensions(node)) {
+    std::string why;
+    services = launch.control_plane(sys, ctx, {discovery, commander, gateway}, why);
+    if (!why.empty()) {
+      log_error(why);
+      kill(getpid(), SIGTERM);
+    }
+  }
   admin_listener admin{ctx, [] { kill(getpid(), SIGTERM); }};
   std::string error;
   if (!admin.start(error)) {
@@ -134,6 +154,7 @@ int run_node(const config::node& node, const std::string& config_file) {
   if (sidecar) {
     drain(sys, sidecar, node);
   }
+  services.clear();  // API server and watchers stop before the actors they talk to
   caf::anon_send_exit(sidecar, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(file_source, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(commander, caf::exit_reason::user_shutdown);

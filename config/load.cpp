@@ -169,6 +169,7 @@ void read_sidecar(reader r, sidecar_settings& s) {
   r.read_duration("header_timeout", s.header_timeout, millis{10});
   r.read_duration("idle_timeout", s.idle_timeout, millis{10});
   r.read_uint("max_header_bytes", s.max_header_bytes, 1024, 1024 * 1024);
+  r.read_string_list("uses", s.uses);
   auto log = r.child("access_log");
   if (log.is_map()) {
     log.read_bool("enabled", s.access_log.enabled);
@@ -202,6 +203,35 @@ void read_roles(reader& r, std::set<role>& roles) {
              "unknown role '" + v + "' (sidecar, discovery, commander)");
     }
   }
+}
+
+void read_kubernetes(reader r, kubernetes_settings& out) {
+  if (!r.is_map() || !r.exists()) {
+    return;
+  }
+  r.read_string("api", out.api);
+  r.read_string("token_file", out.token_file);
+  r.read_string("ca_file", out.ca_file);
+  r.read_string("namespace", out.namespace_);
+  if (out.api.rfind("http://", 0) != 0 && out.api.rfind("https://", 0) != 0) {
+    r.fail(r.child_path("api"), "must be an http:// or https:// URL of the API server");
+  }
+  r.reject_unknown_keys();
+}
+
+void read_etcd(reader r, etcd_source_settings& out) {
+  if (!r.is_map() || !r.exists()) {
+    return;
+  }
+  r.read_string("endpoints", out.endpoints);
+  r.read_string("prefix", out.prefix);
+  if (out.endpoints.find(':') == std::string::npos) {
+    r.fail(r.child_path("endpoints"), "must be host:port of an etcd client URL");
+  }
+  if (out.prefix.empty() || out.prefix.back() != '/') {
+    r.fail(r.child_path("prefix"), "must end with '/'");
+  }
+  r.reject_unknown_keys();
 }
 
 void read_service(reader r, const std::string& name, node& out) {
@@ -281,17 +311,21 @@ parsed<node> parse_node(const std::string& yaml_text) {
   auto discovery = r.child("discovery");
   if (discovery.is_map()) {
     discovery.read_string("endpoints_file", n.endpoints_file);
+    read_etcd(discovery.child("etcd"), n.etcd);
+    read_kubernetes(discovery.child("kubernetes"), n.kubernetes_endpoints);
     discovery.reject_unknown_keys();
   }
   auto control = r.child("control");
   if (control.is_map() && control.exists()) {
     read_listener(control.child("listen"), n.control_listen);
+    read_listener(control.child("api"), n.control_api);
     control.reject_unknown_keys();
   }
   read_listener(r.child("control_plane"), n.control_plane);
   auto commander = r.child("commander");
   if (commander.is_map() && commander.exists()) {
     commander.read_string("audit_log", n.audit_log);
+    read_kubernetes(commander.child("kubernetes"), n.kubernetes_config);
     commander.reject_unknown_keys();
   }
   for_each_service(r, [&](const std::string& name, const YAML::Node& svc, const std::string& path) {
@@ -308,11 +342,91 @@ parsed<node> parse_node(const std::string& yaml_text) {
     result.errors.push_back(
         {"control.listen", "only a node with the discovery and commander roles serves sidecars"});
   }
+  if ((!n.etcd.endpoints.empty() || !n.kubernetes_endpoints.api.empty()) &&
+      !n.has(role::discovery)) {
+    result.errors.push_back({"discovery", "etcd and kubernetes sources need the discovery role"});
+  }
+  if (!n.kubernetes_config.api.empty() && !n.has(role::commander)) {
+    result.errors.push_back({"commander.kubernetes", "needs the commander role"});
+  }
+  if (n.control_api.port != 0 && !local_control) {
+    result.errors.push_back(
+        {"control.api", "only a node with the discovery and commander roles serves the API"});
+  }
   if (n.has(role::sidecar) && n.sidecar.outbound.port == 0 && n.sidecar.inbound.port == 0) {
     result.errors.push_back({"sidecar", "a sidecar needs an outbound or an inbound port"});
   }
   if (result.errors.empty()) {
     result.value = std::move(n);
+  }
+  return result;
+}
+
+parsed<service_map> parse_mesh_config(const std::string& yaml_text) {
+  parsed<service_map> result;
+  YAML::Node root;
+  if (!parse_yaml(yaml_text, root, result.errors)) {
+    return result;
+  }
+  if (!root.IsMap()) {
+    result.errors.push_back({"", "the document must be a mapping with a services field"});
+    return result;
+  }
+  node scratch;
+  reader r{root, "", result.errors};
+  if (!r.get("services")) {
+    r.fail("services", "is required (a mapping of service names, may be empty: {})");
+  }
+  for_each_service(r, [&](const std::string& name, const YAML::Node& svc, const std::string& path) {
+    if (svc.IsMap() && svc["endpoints"]) {
+      result.errors.push_back({path + ".endpoints",
+                               "endpoints come from discovery (files, etcd, Kubernetes), not "
+                               "from the mesh config"});
+      return;
+    }
+    read_service(reader{svc, path, result.errors}, name, scratch);
+  });
+  r.reject_unknown_keys();
+  if (result.errors.empty()) {
+    result.value = std::move(scratch.services);
+  }
+  return result;
+}
+
+std::string services_document(const std::string& node_yaml) {
+  YAML::Node root;
+  std::vector<config_error> errors;
+  if (!parse_yaml(node_yaml, root, errors) || !root.IsMap()) {
+    return "services: {}\n";
+  }
+  YAML::Node services = YAML::Clone(root["services"] ? root["services"] : YAML::Node{});
+  if (!services.IsMap()) {
+    services = YAML::Node{YAML::NodeType::Map};
+  }
+  for (auto kv : services) {
+    if (kv.second.IsMap()) {
+      kv.second.remove("endpoints");
+    }
+  }
+  YAML::Node doc;
+  doc["services"] = services;
+  YAML::Emitter out;
+  out << doc;
+  return std::string{out.c_str()} + "\n";
+}
+
+parsed<endpoint> parse_endpoint(const std::string& json_or_yaml, const std::string& path) {
+  parsed<endpoint> result;
+  YAML::Node root;
+  if (!parse_yaml(json_or_yaml, root, result.errors)) {
+    return result;
+  }
+  auto ep = read_endpoint(root, path, result.errors);
+  if (!root || root.IsNull()) {
+    result.errors.push_back({path, "must be a mapping {address, port, weight, labels}"});
+  }
+  if (result.errors.empty()) {
+    result.value = std::move(ep);
   }
   return result;
 }

@@ -17,6 +17,18 @@ parsed<node> load_node_file(const std::string& path);
 parsed<endpoint_table> parse_endpoints(const std::string& yaml_text);
 parsed<endpoint_table> load_endpoints_file(const std::string& path);
 
+// The mesh config the commander owns and pushes: `services: {NAME: {timeout, routes, ...}}`,
+// the node file's services section without endpoints (those come from discovery).
+using service_map = std::map<std::string, service>;
+parsed<service_map> parse_mesh_config(const std::string& yaml_text);
+
+// The mesh config document of a (valid) node file: its services section, endpoints left out.
+std::string services_document(const std::string& node_yaml);
+
+// One endpoint written as JSON or YAML ({address, port, weight, labels}), e.g. an etcd value;
+// `path` prefixes the errors' field paths.
+parsed<endpoint> parse_endpoint(const std::string& json_or_yaml, const std::string& path);
+
 // "250ms", "5s", "2m"; false when the text is no such duration.
 bool parse_duration(const std::string& text, millis& out);
 

@@ -405,20 +405,6 @@ void read_route(reader r, route_spec& route) {
   r.reject_unknown_keys();
 }
 
-void read_names(reader& r, const std::string& key, std::vector<std::string>& out) {
-  auto n = r.get(key);
-  if (!n) {
-    return;
-  }
-  if (!n.IsSequence()) {
-    r.fail(r.child_path(key), "must be a list of service names");
-    return;
-  }
-  for (const auto& v : n) {
-    out.push_back(v.IsScalar() ? v.Scalar() : std::string{});
-  }
-}
-
 }  // namespace
 
 void read_service_policies(reader& r, service& svc) {
@@ -451,8 +437,8 @@ void read_service_policies(reader& r, service& svc) {
   }
   auto access = r.child("access");
   if (access.is_map() && access.exists()) {
-    read_names(access, "allow", svc.access.allow);
-    read_names(access, "deny", svc.access.deny);
+    access.read_string_list("allow", svc.access.allow);
+    access.read_string_list("deny", svc.access.deny);
     access.reject_unknown_keys();
   }
 }

@@ -88,18 +88,39 @@ struct sidecar_settings {
   millis idle_timeout{60000};    // keep-alive connections idle longer than this are closed
   uint32_t max_header_bytes = 64 * 1024;
   access_log_settings access_log;
+  // The services this sidecar calls: it subscribes to their endpoints only (empty: all).
+  std::vector<std::string> uses;
 };
 
 enum class role { sidecar, discovery, commander };
+
+// An etcd v3 endpoint source: keys `<prefix><service>/<id>` hold one endpoint as JSON.
+struct etcd_source_settings {
+  std::string endpoints;  // "host:port" of an etcd member's client URL; empty: no source
+  std::string prefix = "/actormesh/services/";
+};
+
+// A Kubernetes API server, for EndpointSlices (discovery) and MeshConfig resources (commander).
+struct kubernetes_settings {
+  std::string api;  // "http://host:port" or "https://host:port"; empty: not used
+  std::string token_file = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+  std::string ca_file;     // for https; empty: the system's CAs
+  std::string namespace_;  // empty: every namespace
+};
 
 struct node {
   std::string name = "actormesh";
   std::set<role> roles;
   sidecar_settings sidecar;
   std::string endpoints_file;  // watched static endpoint file; empty: none
+  etcd_source_settings etcd;
+  kubernetes_settings kubernetes_endpoints;  // EndpointSlices
+  kubernetes_settings kubernetes_config;     // MeshConfig custom resources
   // A control-plane node (discovery, commander) publishes its control gateway here for
   // sidecars in other processes (port 0: not published).
   listener control_listen{"127.0.0.1", 0};
+  // The control-plane gRPC API (Commander, Discovery) that meshctl calls (port 0: off).
+  listener control_api{"127.0.0.1", 0};
   // A sidecar node without the control-plane roles attaches to this control plane.
   listener control_plane{"127.0.0.1", 0};
   // Where the commander writes its audit log (JSON lines): "stdout", a file, or "off".

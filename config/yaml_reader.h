@@ -128,6 +128,20 @@ class reader {
     out = n.Scalar();
   }
 
+  void read_string_list(const std::string& key, std::vector<std::string>& out) {
+    auto n = get(key);
+    if (!n) {
+      return;
+    }
+    if (!n.IsSequence()) {
+      fail(child_path(key), "must be a list of service names");
+      return;
+    }
+    for (const auto& v : n) {
+      out.push_back(v.IsScalar() ? v.Scalar() : std::string{});
+    }
+  }
+
   // Reports every key of the mapping that no read_* call asked for.
   void reject_unknown_keys() {
     if (!node_ || !node_.IsMap()) {

@@ -1,9 +1,17 @@
-// actormesh: one binary for every node role. See --help.
+// actormesh: one binary for every node role. See --help. Built twice: `actormesh` (every
+// role and feature) and `actormesh-sidecar` (ACTORMESH_LEAN_SIDECAR: no gRPC, no libcurl, so
+// a sidecar stays near 7 MB; it refuses control.api, etcd and Kubernetes).
 #include <cstdio>
 #include <cstring>
 #include <string>
 
+#include <fstream>
+#include <sstream>
+
 #include "actors/node.h"
+#ifndef ACTORMESH_LEAN_SIDECAR
+#include "actors/external_sources.h"
+#endif
 #include "config/load.h"
 #include "demo_config.h"
 #include "demo_upstreams.h"
@@ -30,6 +38,18 @@ demo options:
 Signals: SIGTERM or SIGINT (or POST /quitquitquit on the admin port) stop accepting,
 let in-flight requests finish up to sidecar.drain_timeout, and exit 0.
 )";
+
+am::actors::node_launch launch(std::string text, std::string file) {
+  am::actors::node_launch l;
+  l.text = std::move(text);
+  l.file = std::move(file);
+#ifdef ACTORMESH_LEAN_SIDECAR
+  l.executable = "actormesh-sidecar";
+#else
+  l.control_plane = am::actors::start_control_plane_services;
+#endif
+  return l;
+}
 
 int fail(const std::string& message) {
   std::fprintf(stderr, "actormesh: %s\n(see actormesh --help)\n", message.c_str());
@@ -82,7 +102,7 @@ int run_demo(int argc, char** argv) {
     std::fprintf(stderr, "actormesh: %s\n", error.c_str());
     return 1;
   }
-  return am::actors::run_node(node);
+  return am::actors::run_node(node, launch(am::tools::demo_config_yaml, {}));
 }
 
 int run_file(const std::string& path, bool validate_only) {
@@ -96,7 +116,10 @@ int run_file(const std::string& path, bool validate_only) {
     std::printf("%s: ok\n", path.c_str());
     return 0;
   }
-  return am::actors::run_node(*parsed.value, path);
+  std::ifstream in{path};
+  std::ostringstream text;
+  text << in.rdbuf();
+  return am::actors::run_node(*parsed.value, launch(text.str(), path));
 }
 
 }  // namespace

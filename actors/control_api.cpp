@@ -1,0 +1,236 @@
+#include "actors/control_api.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <caf/actor_system.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include "actors/log.h"
+#include "proto/control.grpc.pb.h"
+
+namespace am::actors {
+
+namespace {
+
+namespace pb = actormesh::control::v1;
+
+constexpr auto ask_timeout = std::chrono::seconds{5};
+// How often a Watch stream notices that its client went away or the server stops.
+constexpr auto watch_poll = std::chrono::milliseconds{200};
+
+grpc::Status unavailable(const caf::error& e, caf::actor_system& sys) {
+  return {grpc::StatusCode::UNAVAILABLE, "control plane busy or stopping: " + sys.render(e)};
+}
+
+void to_proto(const config_revision& r, pb::ConfigVersion& out) {
+  out.set_version(r.version);
+  out.set_source(r.source);
+  out.set_applied_unix_ms(r.applied_unix_ms);
+  out.set_document(r.document);
+}
+
+void to_proto(const apply_outcome& o, pb::ApplyResponse& out) {
+  out.set_result(static_cast<pb::ApplyResponse::Result>(o.result));
+  out.set_version(o.version);
+  for (const auto& e : o.errors) {
+    out.add_errors(e);
+  }
+}
+
+void to_proto(uint64_t version, const config::endpoint_table& table, pb::EndpointsUpdate& out) {
+  out.set_version(version);
+  for (const auto& [service, endpoints] : table) {
+    auto& list = (*out.mutable_services())[service];
+    for (const auto& ep : endpoints) {
+      auto* e = list.add_endpoints();
+      e->set_address(ep.address);
+      e->set_port(ep.port);
+      e->set_weight(ep.weight);
+      e->mutable_labels()->insert(ep.labels.begin(), ep.labels.end());
+    }
+  }
+}
+
+std::string caller_of(grpc::ServerContext* ctx, const std::string& named) {
+  return "api:" + (named.empty() ? ctx->peer() : named);
+}
+
+class commander_service final : public pb::Commander::Service {
+ public:
+  commander_service(caf::actor_system& sys, const control_plane_handles& actors)
+      : sys_(sys), actors_(actors) {}
+
+  grpc::Status Apply(grpc::ServerContext* ctx, const pb::ApplyRequest* req,
+                     pb::ApplyResponse* resp) override {
+    return ask_outcome(resp, apply_atom::value, req->document(), req->expected_version(),
+                       caller_of(ctx, req->caller()));
+  }
+
+  grpc::Status Rollback(grpc::ServerContext* ctx, const pb::RollbackRequest* req,
+                        pb::ApplyResponse* resp) override {
+    return ask_outcome(resp, rollback_atom::value, req->version(), caller_of(ctx, req->caller()));
+  }
+
+  grpc::Status Get(grpc::ServerContext*, const pb::GetRequest*, pb::ConfigVersion* resp) override {
+    caf::scoped_actor self{sys_};
+    grpc::Status status;
+    self->request(actors_.commander, ask_timeout, current_atom::value)
+        .receive([&](const config_revision& r) { to_proto(r, *resp); },
+                 [&](caf::error& e) { status = unavailable(e, sys_); });
+    return status;
+  }
+
+  grpc::Status History(grpc::ServerContext*, const pb::HistoryRequest*,
+                       pb::HistoryResponse* resp) override {
+    caf::scoped_actor self{sys_};
+    grpc::Status status;
+    self->request(actors_.commander, ask_timeout, history_atom::value)
+        .receive(
+            [&](const std::vector<config_revision>& revisions) {
+              for (const auto& r : revisions) {
+                to_proto(r, *resp->add_versions());
+              }
+            },
+            [&](caf::error& e) { status = unavailable(e, sys_); });
+    return status;
+  }
+
+  grpc::Status Status(grpc::ServerContext* ctx, const pb::StatusRequest*,
+                      pb::StatusResponse* resp) override {
+    pb::ConfigVersion current;
+    auto status = Get(ctx, nullptr, &current);
+    if (!status.ok()) {
+      return status;
+    }
+    resp->set_config_version(current.version());
+    if (!actors_.gateway) {
+      return status;  // no sidecars can attach: control.listen is off
+    }
+    caf::scoped_actor self{sys_};
+    self->request(actors_.gateway, ask_timeout, status_atom::value)
+        .receive(
+            [&](const std::vector<sidecar_status>& sidecars) {
+              for (const auto& s : sidecars) {
+                auto* out = resp->add_sidecars();
+                out->set_name(s.name);
+                out->set_connected(s.connected);
+                out->set_config_version(s.config_version);
+                out->set_acked_unix_ms(s.acked_unix_ms);
+                out->set_endpoints_version(s.endpoints_version);
+                for (const auto& u : s.uses) {
+                  out->add_uses(u);
+                }
+              }
+            },
+            [&](caf::error& e) { status = unavailable(e, sys_); });
+    return status;
+  }
+
+ private:
+  template <class... Ts>
+  grpc::Status ask_outcome(pb::ApplyResponse* resp, Ts&&... xs) {
+    caf::scoped_actor self{sys_};
+    grpc::Status status;
+    self->request(actors_.commander, ask_timeout, std::forward<Ts>(xs)...)
+        .receive([&](const apply_outcome& o) { to_proto(o, *resp); },
+                 [&](caf::error& e) { status = unavailable(e, sys_); });
+    return status;
+  }
+
+  caf::actor_system& sys_;
+  control_plane_handles actors_;
+};
+
+class discovery_service final : public pb::Discovery::Service {
+ public:
+  discovery_service(caf::actor_system& sys, discovery_actor discovery)
+      : sys_(sys), discovery_(std::move(discovery)) {}
+
+  grpc::Status Endpoints(grpc::ServerContext*, const pb::EndpointsRequest* req,
+                         pb::EndpointsUpdate* resp) override {
+    caf::scoped_actor self{sys_};
+    auto services = subscribe(self, *req);
+    self->receive(
+        [&](endpoints_atom, uint64_t version, const config::endpoint_table& table) {
+          to_proto(version, endpoints_for(table, services), *resp);
+        },
+        caf::after(std::chrono::seconds{1}) >> [] {});  // nothing discovered yet: version 0
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Watch(grpc::ServerContext* ctx, const pb::EndpointsRequest* req,
+                     grpc::ServerWriter<pb::EndpointsUpdate>* writer) override {
+    caf::scoped_actor self{sys_};
+    auto services = subscribe(self, *req);
+    bool open = true;
+    while (open && !ctx->IsCancelled()) {
+      self->receive(
+          [&](endpoints_atom, uint64_t version, const config::endpoint_table& table) {
+            pb::EndpointsUpdate update;
+            to_proto(version, endpoints_for(table, services), update);
+            open = writer->Write(update);
+          },
+          caf::after(watch_poll) >> [] {});
+    }
+    return grpc::Status::OK;
+  }
+
+ private:
+  // Discovery answers a subscription with the current table, then sends each new version;
+  // the subscription ends with the scoped actor.
+  std::vector<std::string> subscribe(caf::scoped_actor& self, const pb::EndpointsRequest& req) {
+    self->send(discovery_, subscribe_atom::value, caf::actor_cast<endpoints_sink>(self));
+    return {req.services().begin(), req.services().end()};
+  }
+
+  caf::actor_system& sys_;
+  discovery_actor discovery_;
+};
+
+class control_api final : public node_service {
+ public:
+  control_api(caf::actor_system& sys, const control_plane_handles& actors)
+      : commander_(sys, actors), discovery_(sys, actors.discovery) {}
+
+  bool start(const config::listener& at, std::string& error) {
+    grpc::ServerBuilder builder;
+    int bound = 0;
+    auto address = at.address + ":" + std::to_string(at.port);
+    builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &bound);
+    builder.RegisterService(&commander_);
+    builder.RegisterService(&discovery_);
+    server_ = builder.BuildAndStart();
+    if (!server_ || bound == 0) {
+      error = "control API: cannot listen on " + address;
+      return false;
+    }
+    log_info("control API (gRPC) listening on " + address);
+    return true;
+  }
+
+  ~control_api() override {
+    if (server_) {
+      // Open Watch streams see their calls cancelled within one poll.
+      server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds{1});
+    }
+  }
+
+ private:
+  commander_service commander_;
+  discovery_service discovery_;
+  std::unique_ptr<grpc::Server> server_;
+};
+
+}  // namespace
+
+std::unique_ptr<node_service> start_control_api(caf::actor_system& sys,
+                                                const control_plane_handles& actors,
+                                                const config::listener& at, std::string& error) {
+  auto api = std::make_unique<control_api>(sys, actors);
+  if (!api->start(at, error)) {
+    return nullptr;
+  }
+  return api;
+}
+
+}  // namespace am::actors

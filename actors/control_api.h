@@ -1,0 +1,20 @@
+// The control plane's gRPC API (proto/control.proto): Commander (Apply, Get, History,
+// Rollback, Status) and Discovery (Endpoints, Watch), served from gRPC's own threads. Each
+// call asks the actors with a scoped actor and waits for the answer; Watch subscribes to
+// discovery for as long as the client keeps the stream open.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "actors/control_plane_handles.h"
+#include "actors/node.h"
+
+namespace am::actors {
+
+// Listens on `address:port`; null (and `error`) when the port cannot be bound.
+std::unique_ptr<node_service> start_control_api(caf::actor_system& sys,
+                                                const control_plane_handles& actors,
+                                                const config::listener& at, std::string& error);
+
+}  // namespace am::actors

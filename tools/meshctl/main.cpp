@@ -1,0 +1,340 @@
+// meshctl: the command-line client of the control plane's gRPC API (proto/control.proto).
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "proto/control.grpc.pb.h"
+
+namespace {
+
+namespace pb = actormesh::control::v1;
+
+constexpr const char* usage = R"(meshctl - the actormesh control plane's command-line client
+
+usage: meshctl [--server HOST:PORT] COMMAND [ARGS]
+
+commands:
+  apply -f FILE [--expect-version N] [--caller NAME]
+                        validate FILE (services: {...}) and make it the next config
+                        version; with --expect-version only if N is still current
+  get                   the config version in force and its document
+  history               every version the control plane keeps: version, time, source
+  rollback VERSION      make VERSION's document the next version
+  status [--json]       the config version, and each sidecar: connected or not, the
+                        version it applied and when
+  endpoints [SERVICE]   the discovered endpoints (of one service, or all)
+  watch [SERVICE...]    print every new endpoint version until interrupted
+
+--server defaults to $MESHCTL_SERVER, else 127.0.0.1:15010 (control.api of the node).
+exit codes: 0 done; 1 rejected (invalid, conflict, unknown version); 2 usage;
+            3 control plane unreachable or failing
+)";
+
+constexpr auto call_timeout = std::chrono::seconds{10};
+
+int usage_error(const std::string& message) {
+  std::fprintf(stderr, "meshctl: %s\n(see meshctl --help)\n", message.c_str());
+  return 2;
+}
+
+int rpc_error(const grpc::Status& s, const std::string& server) {
+  std::fprintf(stderr, "meshctl: %s: %s (gRPC code %d)\n", server.c_str(),
+               s.error_message().c_str(), static_cast<int>(s.error_code()));
+  return 3;
+}
+
+std::string format_time(int64_t unix_ms) {
+  time_t secs = unix_ms / 1000;
+  tm t{};
+  gmtime_r(&secs, &t);
+  char out[32];
+  std::strftime(out, sizeof out, "%Y-%m-%dT%H:%M:%SZ", &t);
+  return out;
+}
+
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+class client {
+ public:
+  explicit client(std::string server)
+      : server_(std::move(server)),
+        channel_(grpc::CreateChannel(server_, grpc::InsecureChannelCredentials())),
+        commander_(pb::Commander::NewStub(channel_)),
+        discovery_(pb::Discovery::NewStub(channel_)) {}
+
+  int apply(const std::vector<std::string>& args) {
+    std::string file;
+    pb::ApplyRequest req;
+    req.set_caller(std::getenv("USER") ? std::getenv("USER") : "meshctl");
+    for (size_t i = 0; i < args.size(); ++i) {
+      auto more = i + 1 < args.size();
+      if (args[i] == "-f" && more) {
+        file = args[++i];
+      } else if (args[i] == "--expect-version" && more) {
+        req.set_expected_version(std::strtoull(args[++i].c_str(), nullptr, 10));
+      } else if (args[i] == "--caller" && more) {
+        req.set_caller(args[++i]);
+      } else {
+        return usage_error("apply: unexpected argument " + args[i]);
+      }
+    }
+    if (file.empty()) {
+      return usage_error("apply needs -f FILE");
+    }
+    std::ifstream in{file};
+    if (!in) {
+      std::fprintf(stderr, "meshctl: cannot read %s\n", file.c_str());
+      return 2;
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    req.set_document(text.str());
+    pb::ApplyResponse resp;
+    auto ctx = context();
+    auto s = commander_->Apply(ctx.get(), req, &resp);
+    return s.ok() ? report(resp, file) : rpc_error(s, server_);
+  }
+
+  int rollback(const std::vector<std::string>& args) {
+    if (args.size() != 1) {
+      return usage_error("rollback needs VERSION");
+    }
+    pb::RollbackRequest req;
+    req.set_version(std::strtoull(args[0].c_str(), nullptr, 10));
+    req.set_caller(std::getenv("USER") ? std::getenv("USER") : "meshctl");
+    pb::ApplyResponse resp;
+    auto ctx = context();
+    auto s = commander_->Rollback(ctx.get(), req, &resp);
+    return s.ok() ? report(resp, "rollback") : rpc_error(s, server_);
+  }
+
+  int get() {
+    pb::ConfigVersion resp;
+    auto ctx = context();
+    auto s = commander_->Get(ctx.get(), pb::GetRequest{}, &resp);
+    if (!s.ok()) {
+      return rpc_error(s, server_);
+    }
+    std::printf("# version %llu, %s, from %s\n%s", (unsigned long long)resp.version(),
+                format_time(resp.applied_unix_ms()).c_str(), resp.source().c_str(),
+                resp.document().c_str());
+    return 0;
+  }
+
+  int history() {
+    pb::HistoryResponse resp;
+    auto ctx = context();
+    auto s = commander_->History(ctx.get(), pb::HistoryRequest{}, &resp);
+    if (!s.ok()) {
+      return rpc_error(s, server_);
+    }
+    std::printf("%-8s %-21s %s\n", "VERSION", "APPLIED", "SOURCE");
+    for (const auto& v : resp.versions()) {
+      std::printf("%-8llu %-21s %s\n", (unsigned long long)v.version(),
+                  format_time(v.applied_unix_ms()).c_str(), v.source().c_str());
+    }
+    return 0;
+  }
+
+  int status(const std::vector<std::string>& args) {
+    bool json = !args.empty() && args[0] == "--json";
+    if (args.size() > (json ? 1u : 0u)) {
+      return usage_error("status: unexpected argument " + args.back());
+    }
+    pb::StatusResponse resp;
+    auto ctx = context();
+    auto s = commander_->Status(ctx.get(), pb::StatusRequest{}, &resp);
+    if (!s.ok()) {
+      return rpc_error(s, server_);
+    }
+    if (json) {
+      std::printf("{\"config_version\":%llu,\"sidecars\":[",
+                  (unsigned long long)resp.config_version());
+      for (int i = 0; i < resp.sidecars_size(); ++i) {
+        const auto& sc = resp.sidecars(i);
+        std::printf(
+            "%s{\"name\":%s,\"connected\":%s,\"config_version\":%llu,"
+            "\"acked_unix_ms\":%lld,\"endpoints_version\":%llu}",
+            i ? "," : "", json_string(sc.name()).c_str(), sc.connected() ? "true" : "false",
+            (unsigned long long)sc.config_version(), (long long)sc.acked_unix_ms(),
+            (unsigned long long)sc.endpoints_version());
+      }
+      std::printf("]}\n");
+      return 0;
+    }
+    std::printf("config version %llu\n", (unsigned long long)resp.config_version());
+    std::printf("%-24s %-12s %-8s %-21s %s\n", "SIDECAR", "STATE", "VERSION", "ACKED", "USES");
+    for (const auto& sc : resp.sidecars()) {
+      std::string uses;
+      for (const auto& u : sc.uses()) {
+        uses += (uses.empty() ? "" : ",") + u;
+      }
+      std::printf("%-24s %-12s %-8llu %-21s %s\n", sc.name().c_str(),
+                  sc.connected() ? "connected" : "disconnected",
+                  (unsigned long long)sc.config_version(),
+                  sc.acked_unix_ms() ? format_time(sc.acked_unix_ms()).c_str() : "-",
+                  uses.empty() ? "(all)" : uses.c_str());
+    }
+    return 0;
+  }
+
+  int endpoints(const std::vector<std::string>& args) {
+    pb::EndpointsRequest req;
+    for (const auto& a : args) {
+      req.add_services(a);
+    }
+    pb::EndpointsUpdate resp;
+    auto ctx = context();
+    auto s = discovery_->Endpoints(ctx.get(), req, &resp);
+    if (!s.ok()) {
+      return rpc_error(s, server_);
+    }
+    print(resp);
+    if (args.size() == 1 && resp.services().count(args[0]) == 0) {
+      std::fprintf(stderr, "meshctl: no endpoints known for %s\n", args[0].c_str());
+      return 1;
+    }
+    return 0;
+  }
+
+  int watch(const std::vector<std::string>& args) {
+    pb::EndpointsRequest req;
+    for (const auto& a : args) {
+      req.add_services(a);
+    }
+    grpc::ClientContext ctx;
+    auto stream = discovery_->Watch(&ctx, req);
+    pb::EndpointsUpdate update;
+    while (stream->Read(&update)) {
+      print(update);
+      std::fflush(stdout);
+    }
+    auto s = stream->Finish();
+    return s.ok() ? 0 : rpc_error(s, server_);
+  }
+
+ private:
+  std::unique_ptr<grpc::ClientContext> context() {
+    auto ctx = std::make_unique<grpc::ClientContext>();
+    ctx->set_deadline(std::chrono::system_clock::now() + call_timeout);
+    return ctx;
+  }
+
+  static int report(const pb::ApplyResponse& resp, const std::string& what) {
+    switch (resp.result()) {
+      case pb::ApplyResponse::APPLIED:
+        std::printf("%s: config version %llu in force\n", what.c_str(),
+                    (unsigned long long)resp.version());
+        return 0;
+      case pb::ApplyResponse::INVALID:
+        std::fprintf(stderr, "%s: rejected, version %llu stays in force:\n", what.c_str(),
+                     (unsigned long long)resp.version());
+        break;
+      case pb::ApplyResponse::CONFLICT:
+        std::fprintf(stderr, "%s: conflict:\n", what.c_str());
+        break;
+      default:
+        std::fprintf(stderr, "%s: not found:\n", what.c_str());
+        break;
+    }
+    for (const auto& e : resp.errors()) {
+      std::fprintf(stderr, "  %s\n", e.c_str());
+    }
+    return 1;
+  }
+
+  static void print(const pb::EndpointsUpdate& update) {
+    std::printf("# endpoints version %llu\n", (unsigned long long)update.version());
+    // Protobuf maps are unordered: print services sorted.
+    std::vector<std::string> names;
+    for (const auto& [name, list] : update.services()) {
+      names.push_back(name);
+    }
+    std::sort(names.begin(), names.end());
+    for (const auto& name : names) {
+      for (const auto& ep : update.services().at(name).endpoints()) {
+        std::string labels;
+        for (const auto& [k, v] : ep.labels()) {
+          labels += (labels.empty() ? "" : ",") + k + "=" + v;
+        }
+        std::printf("%s %s:%u weight=%u %s\n", name.c_str(), ep.address().c_str(), ep.port(),
+                    ep.weight(), labels.c_str());
+      }
+    }
+  }
+
+  std::string server_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<pb::Commander::Stub> commander_;
+  std::unique_ptr<pb::Discovery::Stub> discovery_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args{argv + 1, argv + argc};
+  std::string server =
+      std::getenv("MESHCTL_SERVER") ? std::getenv("MESHCTL_SERVER") : "127.0.0.1:15010";
+  if (!args.empty() && (args[0] == "--server" || args[0] == "-s")) {
+    if (args.size() < 2) {
+      return usage_error("--server needs HOST:PORT");
+    }
+    server = args[1];
+    args.erase(args.begin(), args.begin() + 2);
+  }
+  if (args.empty()) {
+    std::fputs(usage, stderr);
+    return 2;
+  }
+  auto command = args[0];
+  args.erase(args.begin());
+  if (command == "--help" || command == "-h" || command == "help") {
+    std::fputs(usage, stdout);
+    return 0;
+  }
+  client c{server};
+  if (command == "apply") {
+    return c.apply(args);
+  }
+  if (command == "rollback") {
+    return c.rollback(args);
+  }
+  if (command == "get" && args.empty()) {
+    return c.get();
+  }
+  if (command == "history" && args.empty()) {
+    return c.history();
+  }
+  if (command == "status") {
+    return c.status(args);
+  }
+  if (command == "endpoints" && args.size() <= 1) {
+    return c.endpoints(args);
+  }
+  if (command == "watch") {
+    return c.watch(args);
+  }
+  return usage_error("unknown command or arguments: " + command);
+}
