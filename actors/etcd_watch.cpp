@@ -66,6 +66,13 @@ void etcd_watch::run() {
   auto channel = make_channel(settings_.endpoints);
   auto kv = pb::KV::NewStub(channel);
   auto watch = pb::Watch::NewStub(channel);
+  // After a failure, a fresh channel: a failed one waits for its own re-resolution and
+  // reconnect timers (tens of seconds) before it tries the address again.
+  auto renew = [&] {
+    channel = make_channel(settings_.endpoints);
+    kv = pb::KV::NewStub(channel);
+    watch = pb::Watch::NewStub(channel);
+  };
   const auto& prefix = settings_.prefix;
   auto range_end = config::etcd_prefix_end(prefix);
   config::etcd_endpoint_view view{prefix};
@@ -98,6 +105,7 @@ void etcd_watch::run() {
       }
       wait(backoff);
       backoff = std::min(max_backoff, backoff * 2);
+      renew();
       continue;
     }
     if (!reachable) {

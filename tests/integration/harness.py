@@ -35,6 +35,13 @@ def parse_args():
     return ARGS
 
 
+def tool(name):
+    """Path of another executable of the same build: actormesh-sidecar, meshctl."""
+    build_tools = os.path.dirname(os.path.abspath(ARGS.binary))
+    return os.path.join(build_tools, "meshctl", "meshctl") if name == "meshctl" \
+        else os.path.join(build_tools, name)
+
+
 def check_memory():
     """Whether memory-size assertions mean anything for this binary."""
     return not ARGS.sanitized
@@ -196,7 +203,8 @@ class Upstream(socketserver.ThreadingMixIn, http.server.HTTPServer):
 class Mesh:
     """actormesh --config FILE with the given node YAML (ports filled in), or `demo`."""
 
-    def __init__(self, yaml_text=None, demo=False, extra_files=None, expect_ready=True):
+    def __init__(self, yaml_text=None, demo=False, extra_files=None, expect_ready=True,
+                 executable=None):
         self.outbound = free_port()
         self.admin = free_port()
         self.inbound = free_port()
@@ -219,7 +227,7 @@ class Mesh:
             self.config_path = os.path.join(self.dir, "node.yaml")
             with open(self.config_path, "w") as f:
                 f.write(text)
-            cmd = [ARGS.binary, "--config", self.config_path]
+            cmd = [tool(executable) if executable else ARGS.binary, "--config", self.config_path]
         self.stderr = open(self.stderr_path, "w")
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=self.stderr)
         if expect_ready:

@@ -1,0 +1,285 @@
+"""The control plane's gRPC API through meshctl, with lean sidecars (actormesh-sidecar) in
+other processes: apply, get, history, rollback, status with acks, a bad config rejected whole,
+optimistic concurrency, the Watch stream, and subscriptions limited to the services a sidecar
+uses."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness  # noqa: E402
+from harness import Mesh, Upstream, curl, free_port, run, tool  # noqa: E402
+
+CONTROL_PLANE = """
+name: cp
+roles: [discovery, commander]
+sidecar:
+  admin: {{address: 127.0.0.1, port: {admin}}}
+control:
+  listen: {{address: 127.0.0.1, port: %(control)d}}
+  api: {{address: 127.0.0.1, port: %(api)d}}
+discovery: {{endpoints_file: %(endpoints)s}}
+commander: {{audit_log: {dir}/audit.log}}
+services:
+  api:
+    timeout: 2s
+  other: {{}}
+"""
+
+SIDECAR = """
+name: %(name)s
+roles: [sidecar]
+control_plane: {{address: 127.0.0.1, port: %(control)d}}
+sidecar:
+  workers: 1
+  outbound: {{address: 127.0.0.1, port: {outbound}}}
+  admin: {{address: 127.0.0.1, port: {admin}}}
+  access_log: {{enabled: false}}
+%(uses)s
+"""
+
+ENDPOINTS = """services:
+  api:
+    endpoints:
+      - {address: 127.0.0.1, port: %d}
+  other:
+    endpoints:
+      - {address: 127.0.0.1, port: %d}
+"""
+
+FAULT = """services:
+  api:
+    timeout: 2s
+    routes:
+      - name: maintenance
+        fault: {abort: {percent: 100, status: 418}}
+  other: {}
+"""
+
+BAD = """services:
+  api:
+    timeout: 2s
+    routes:
+      - name: broken
+        match: {path: {regex: "(unclosed"}}
+  other: {}
+"""
+
+
+def meshctl(api, *args, timeout=20):
+    p = subprocess.run([tool("meshctl"), "--server", "127.0.0.1:%d" % api] + list(args),
+                       capture_output=True, text=True, timeout=timeout)
+    return p.returncode, p.stdout, p.stderr
+
+
+def write(path, text):
+    with open(path + ".tmp", "w") as f:
+        f.write(text)
+    os.rename(path + ".tmp", path)
+
+
+def code_of(sidecar, host="api"):
+    return curl("-s", "-o", "/dev/null", "-w", "%{http_code}", "http://%s/" % host,
+                proxy=sidecar.proxy)[1].decode()
+
+
+def eventually(fn, timeout=8):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if fn():
+            return True
+        time.sleep(0.05)
+    return fn()
+
+
+class ControlPlane:
+    def __init__(self, n_sidecars=2, uses=("", "")):
+        self.up, self.other = Upstream("api"), Upstream("other")
+        self.control, self.api = free_port(), free_port()
+        self.dir = Mesh.scratch_dir()
+        self.endpoints = os.path.join(self.dir, "endpoints.yaml")
+        write(self.endpoints, ENDPOINTS % (self.up.port, self.other.port))
+        self.cp = Mesh(CONTROL_PLANE % {"control": self.control, "api": self.api,
+                                        "endpoints": self.endpoints}, expect_ready=False)
+        assert eventually(lambda: meshctl(self.api, "get")[0] == 0, 10), self.cp.log()
+        self.sidecars = [Mesh(SIDECAR % {"name": "sc%d" % i, "control": self.control,
+                                         "uses": uses[i]}, executable="actormesh-sidecar")
+                         for i in range(n_sidecars)]
+
+    def stop(self):
+        for s in self.sidecars:
+            s.stop()
+        self.cp.stop()
+        self.up.stop()
+        self.other.stop()
+
+    def status(self):
+        code, out, err = meshctl(self.api, "status", "--json")
+        assert code == 0, err
+        return json.loads(out)
+
+    def all_acked(self, version):
+        st = self.status()
+        return len(st["sidecars"]) == len(self.sidecars) and all(
+            s["connected"] and s["config_version"] == version for s in st["sidecars"])
+
+    def audit(self):
+        with open(os.path.join(self.cp.dir, "audit.log")) as f:
+            return [json.loads(line) for line in f]
+
+
+def test_meshctl_applies_a_config_that_every_sidecar_enforces_and_acknowledges():
+    m = ControlPlane()
+    try:
+        assert all(code_of(s) == "200" for s in m.sidecars)
+        assert eventually(lambda: m.all_acked(1)), m.status()
+
+        fault = os.path.join(m.dir, "fault.yaml")
+        write(fault, FAULT)
+        code, out, err = meshctl(m.api, "apply", "-f", fault, "--caller", "alice")
+        assert code == 0 and "config version 2 in force" in out, (code, out, err)
+        assert all(eventually(lambda s=s: code_of(s) == "418") for s in m.sidecars)
+        assert eventually(lambda: m.all_acked(2)), m.status()
+        assert all(s["acked_unix_ms"] > 0 for s in m.status()["sidecars"])
+
+        code, out, _ = meshctl(m.api, "get")
+        assert code == 0 and "version 2" in out and "api:alice" in out and "418" in out, out
+
+        # Re-applying what is in force makes no new version.
+        code, out, _ = meshctl(m.api, "apply", "-f", fault, "--caller", "alice")
+        assert code == 0 and "config version 2 in force" in out, out
+    finally:
+        m.stop()
+
+
+def test_a_bad_config_is_rejected_whole_with_its_field_path_and_changes_nothing():
+    m = ControlPlane()
+    try:
+        fault, bad = os.path.join(m.dir, "fault.yaml"), os.path.join(m.dir, "bad.yaml")
+        write(fault, FAULT)
+        write(bad, BAD)
+        assert meshctl(m.api, "apply", "-f", fault)[0] == 0
+        assert all(eventually(lambda s=s: code_of(s) == "418") for s in m.sidecars)
+
+        code, out, err = meshctl(m.api, "apply", "-f", bad)
+        assert code == 1, (code, out, err)
+        assert "rejected, version 2 stays in force" in err, err
+        assert "services.api.routes[0].match.path.regex" in err, err
+        time.sleep(0.3)
+        assert all(code_of(s) == "418" for s in m.sidecars)
+        assert m.status()["config_version"] == 2
+
+        # Endpoints inside the mesh config are refused too: they come from discovery.
+        write(bad, "services:\n  api:\n    endpoints: [{address: 127.0.0.1, port: 1}]\n")
+        code, _, err = meshctl(m.api, "apply", "-f", bad)
+        assert code == 1 and "services.api.endpoints" in err, err
+
+        # Optimistic concurrency: a stale expected version is a conflict.
+        code, _, err = meshctl(m.api, "apply", "-f", fault, "--expect-version", "1")
+        assert code == 1 and "conflict" in err and "current version is 2" in err, err
+
+        rejected = [a for a in m.audit() if a["event"] == "rejected"]
+        assert len(rejected) == 3, rejected
+        assert any("regex" in e for e in rejected[0]["errors"]), rejected[0]
+    finally:
+        m.stop()
+
+
+def test_rollback_history_and_status_of_a_sidecar_that_went_away():
+    m = ControlPlane()
+    try:
+        fault = os.path.join(m.dir, "fault.yaml")
+        write(fault, FAULT)
+        assert meshctl(m.api, "apply", "-f", fault, "--caller", "bob")[0] == 0
+        assert all(eventually(lambda s=s: code_of(s) == "418") for s in m.sidecars)
+
+        code, out, err = meshctl(m.api, "rollback", "1")
+        assert code == 0 and "config version 3 in force" in out, (out, err)
+        assert all(eventually(lambda s=s: code_of(s) == "200") for s in m.sidecars)
+        assert eventually(lambda: m.all_acked(3)), m.status()
+
+        code, out, _ = meshctl(m.api, "history")
+        lines = out.strip().splitlines()[1:]
+        assert [l.split()[0] for l in lines] == ["1", "2", "3"], out
+        assert "file:" in lines[0] and "api:bob" in lines[1] and "rollback:1" in lines[2], out
+
+        code, _, err = meshctl(m.api, "rollback", "99")
+        assert code == 1 and "not in the history" in err, err
+
+        events = [(a["event"], a["version"]) for a in m.audit()]
+        assert events[:3] == [("accepted", 1), ("accepted", 2), ("rolled_back", 3)], events
+        assert m.audit()[2]["services_changed"] == ["api"], m.audit()[2]
+
+        m.sidecars[1].stop()
+        assert eventually(lambda: [s["connected"] for s in m.status()["sidecars"]] ==
+                          [True, False]), m.status()
+        code, out, _ = meshctl(m.api, "status")
+        assert "sc0" in out and "disconnected" in out, out
+    finally:
+        m.stop()
+
+
+def test_watch_streams_endpoint_versions_and_sidecars_get_only_what_they_use():
+    m = ControlPlane(uses=("  uses: [api]", ""))
+    watch = subprocess.Popen([tool("meshctl"), "--server", "127.0.0.1:%d" % m.api, "watch",
+                              "api"], stdout=subprocess.PIPE, text=True)
+    moved = Upstream("moved")
+    try:
+        code, out, _ = meshctl(m.api, "endpoints", "api")
+        assert code == 0 and "api 127.0.0.1:%d" % m.up.port in out and "other" not in out, out
+        assert meshctl(m.api, "endpoints", "nothing")[0] == 1
+
+        # sc0 uses only `api`: it knows no endpoint of `other`; sc1 knows both.
+        only_api, everything = m.sidecars
+        assert code_of(only_api, "other") == "503"
+        assert code_of(everything, "other") == "200"
+        assert "other" not in json.loads(only_api.admin_get("/config")[1])["endpoints"]
+        assert "other" in json.loads(everything.admin_get("/config")[1])["endpoints"]
+
+        write(m.endpoints, ENDPOINTS % (moved.port, m.other.port))
+        first = watch.stdout.readline()
+        assert first.startswith("# endpoints version"), first
+        deadline = time.time() + 8
+        seen = ""
+        while time.time() < deadline and ("127.0.0.1:%d" % moved.port) not in seen:
+            seen += watch.stdout.readline()
+        assert "api 127.0.0.1:%d" % moved.port in seen, seen
+        assert "other" not in seen, seen
+    finally:
+        watch.kill()
+        watch.wait()
+        moved.stop()
+        m.stop()
+
+
+def test_the_lean_sidecar_links_no_grpc_and_refuses_control_plane_features():
+    libs = subprocess.run(["ldd", tool("actormesh-sidecar")], capture_output=True,
+                          text=True).stdout
+    assert "libgrpc" not in libs and "libcurl" not in libs, libs
+    assert "libgrpc" in subprocess.run(["ldd", harness.ARGS.binary], capture_output=True,
+                                       text=True).stdout
+    m = Mesh(CONTROL_PLANE % {"control": free_port(), "api": free_port(), "endpoints": "/x"},
+             expect_ready=False, executable="actormesh-sidecar")
+    assert m.proc.wait(timeout=10) == 1
+    assert "leaves out" in m.log() and "run actormesh" in m.log(), m.log()
+    m.stop()
+
+
+def test_meshctl_reports_usage_and_an_unreachable_control_plane():
+    code, out, _ = meshctl(free_port(), "--help")
+    assert code == 0 and "rollback VERSION" in out
+    assert meshctl(free_port(), "frobnicate")[0] == 2
+    code, _, err = meshctl(free_port(), "get")
+    assert code == 3 and "gRPC code" in err, err
+
+
+if __name__ == "__main__":
+    run([test_meshctl_applies_a_config_that_every_sidecar_enforces_and_acknowledges,
+         test_a_bad_config_is_rejected_whole_with_its_field_path_and_changes_nothing,
+         test_rollback_history_and_status_of_a_sidecar_that_went_away,
+         test_watch_streams_endpoint_versions_and_sidecars_get_only_what_they_use,
+         test_the_lean_sidecar_links_no_grpc_and_refuses_control_plane_features,
+         test_meshctl_reports_usage_and_an_unreachable_control_plane])
