@@ -99,7 +99,13 @@ std::unique_ptr<node_service> start_k8s_config_source(caf::actor_system& sys, no
   auto actor = sys.spawn(config_source, ctx.actor_metrics.get("k8s_config_source"), commander);
   auto watch = std::make_unique<k8s_watch>(
       ctx.config.kubernetes_config, "apis/actormesh.io/v1alpha1", "meshconfigs",
-      [actor](const config::k8s_object_set& configs) {
+      [actor, followed = false](const config::k8s_object_set& configs) mutable {
+        // Until a first MeshConfig exists the node file's services stay in force; after
+        // that the resources are the config (deleting them all leaves no service).
+        if (configs.objects().empty() && !followed) {
+          return;
+        }
+        followed = true;
         std::string source;
         std::vector<config::config_error> errors;
         auto document = config::mesh_config_document(configs, source, errors);

@@ -18,13 +18,27 @@ bool load_json(const std::string& text, YAML::Node& out, std::string& error) {
   }
 }
 
-std::string scalar(const YAML::Node& n) {
-  return n && n.IsScalar() ? n.Scalar() : std::string{};
+// The node at `path` under `n`, or an undefined node when any step is missing (yaml-cpp
+// throws when indexing into a missing node).
+YAML::Node at(const YAML::Node& n, std::initializer_list<const char*> path) {
+  YAML::Node cur = n;
+  for (const char* key : path) {
+    const YAML::Node& look = cur;  // const lookups never add the key
+    if (!look || !look.IsMap() || !look[key]) {
+      return YAML::Node{YAML::NodeType::Undefined};
+    }
+    cur.reset(look[key]);  // rebinds; `cur = ...` would overwrite the node it refers to
+  }
+  return cur;
+}
+
+std::string scalar(const YAML::Node& n, std::initializer_list<const char*> path = {}) {
+  auto v = at(n, path);
+  return v && v.IsScalar() ? v.Scalar() : std::string{};
 }
 
 std::string object_key(const YAML::Node& object) {
-  auto meta = object["metadata"];
-  return scalar(meta["namespace"]) + "/" + scalar(meta["name"]);
+  return scalar(object, {"metadata", "namespace"}) + "/" + scalar(object, {"metadata", "name"});
 }
 
 bool is_ipv4(const std::string& s) {
@@ -40,17 +54,17 @@ bool k8s_object_set::reset(const std::string& list_json, std::string& resource_v
   if (!load_json(list_json, list, error)) {
     return false;
   }
-  if (!list.IsMap() || !list["items"] || !list["items"].IsSequence()) {
+  auto items = at(list, {"items"});
+  if (!items || !items.IsSequence()) {
     error = "a list response needs an items array";
     return false;
   }
   objects_.clear();
-  auto items = list["items"];
   for (size_t i = 0; i < items.size(); ++i) {
     YAML::Node item = items[i];
     objects_[object_key(item)] = item;
   }
-  resource_version = scalar(list["metadata"]["resourceVersion"]);
+  resource_version = scalar(list, {"metadata", "resourceVersion"});
   return true;
 }
 
@@ -60,20 +74,20 @@ k8s_object_set::event k8s_object_set::apply(const std::string& event_json,
   if (!load_json(event_json, ev, error)) {
     return event::error;
   }
-  auto type = scalar(ev["type"]);
-  auto object = ev["object"];
+  auto type = scalar(ev, {"type"});
+  auto object = at(ev, {"object"});
   if (!object || !object.IsMap()) {
     error = "a watch event needs an object";
     return event::error;
   }
   if (type == "ERROR") {
-    if (scalar(object["code"]) == "410") {
+    if (scalar(object, {"code"}) == "410") {
       return event::expired;
     }
-    error = "watch error: " + scalar(object["message"]);
+    error = "watch error: " + scalar(object, {"message"});
     return event::error;
   }
-  auto version = scalar(object["metadata"]["resourceVersion"]);
+  auto version = scalar(object, {"metadata", "resourceVersion"});
   if (!version.empty()) {
     resource_version = version;
   }
@@ -95,43 +109,46 @@ endpoint_table endpoint_slices_table(const k8s_object_set& slices,
                                      std::vector<std::string>& errors) {
   endpoint_table out;
   for (const auto& [key, slice] : slices.objects()) {
-    auto service = scalar(slice["metadata"]["labels"]["kubernetes.io/service-name"]);
+    auto service = scalar(slice, {"metadata", "labels", "kubernetes.io/service-name"});
     if (service.empty()) {
       errors.push_back(key + ": no kubernetes.io/service-name label");
       continue;
     }
-    if (scalar(slice["addressType"]) != "IPv4") {
-      errors.push_back(key + ": addressType " + scalar(slice["addressType"]) +
+    if (scalar(slice, {"addressType"}) != "IPv4") {
+      errors.push_back(key + ": addressType " + scalar(slice, {"addressType"}) +
                        " (only IPv4 is supported)");
       continue;
     }
-    auto ports = slice["ports"];
+    auto ports = at(slice, {"ports"});
     uint16_t port = 0;
     if (ports && ports.IsSequence() && ports.size() > 0) {
-      port = ports[0]["port"].as<uint16_t>(0);
+      port = at(ports[0], {"port"}).as<uint16_t>(0);
     }
     auto& list = out[service];  // a slice with no ready endpoint still names its service
     if (port == 0) {
       errors.push_back(key + ": no port");
       continue;
     }
-    for (const auto& ep : slice["endpoints"]) {
-      auto ready = ep["conditions"]["ready"];
-      if (ready && ready.IsScalar() && ready.Scalar() == "false") {
+    auto endpoints = at(slice, {"endpoints"});
+    for (size_t i = 0; endpoints.IsSequence() && i < endpoints.size(); ++i) {
+      YAML::Node ep = endpoints[i];
+      if (scalar(ep, {"conditions", "ready"}) == "false") {
         continue;
       }
-      for (const auto& address : ep["addresses"]) {
+      auto addresses = at(ep, {"addresses"});
+      for (size_t j = 0; addresses.IsSequence() && j < addresses.size(); ++j) {
+        YAML::Node address = addresses[j];
         if (!is_ipv4(scalar(address))) {
           continue;
         }
         endpoint e;
         e.address = address.Scalar();
         e.port = port;
-        if (!scalar(ep["zone"]).empty()) {
-          e.labels["zone"] = scalar(ep["zone"]);
+        if (auto zone = scalar(ep, {"zone"}); !zone.empty()) {
+          e.labels["zone"] = zone;
         }
-        if (!scalar(ep["nodeName"]).empty()) {
-          e.labels["node"] = scalar(ep["nodeName"]);
+        if (auto node_name = scalar(ep, {"nodeName"}); !node_name.empty()) {
+          e.labels["node"] = node_name;
         }
         list.push_back(std::move(e));
       }
@@ -147,7 +164,7 @@ std::string mesh_config_document(const k8s_object_set& configs, std::string& sou
   source = "k8s:";
   for (const auto& [key, object] : configs.objects()) {
     source += (source.size() > 4 ? "," : "") + key;
-    auto spec = object["spec"]["services"];
+    auto spec = at(object, {"spec", "services"});
     if (!spec) {
       continue;
     }

@@ -135,3 +135,27 @@ TEST_CASE("the shipped example files are valid") {
       load_endpoints_file(std::string{ACTORMESH_SOURCE_DIR} + "/config/examples/endpoints.yaml");
   CHECK(eps.describe("endpoints.yaml").empty());
 }
+
+TEST_CASE("a mesh config document holds services only, without endpoints") {
+  auto ok = am::config::parse_mesh_config("services:\n  api: {timeout: 3s}\n  web: {}\n");
+  REQUIRE(ok.ok());
+  CHECK(ok.value->at("api").timeout == std::chrono::milliseconds{3000});
+  CHECK(ok.value->count("web") == 1);
+
+  auto bad = am::config::parse_mesh_config(
+      "services:\n  api: {timeout: soon, endpoints: []}\nroles: [sidecar]\n");
+  REQUIRE(!bad.ok());
+  CHECK(bad.errors.size() == 2);  // the endpoints and the unknown `roles` field
+  CHECK(!am::config::parse_mesh_config("{}").ok());
+}
+
+TEST_CASE("the services document of a node file leaves out endpoints and node settings") {
+  auto doc = am::config::services_document(
+      "name: n\nroles: [sidecar]\nservices:\n  api:\n    timeout: 2s\n"
+      "    endpoints: [{address: 10.0.0.1, port: 80}]\n");
+  CHECK(doc.find("endpoints") == std::string::npos);
+  CHECK(doc.find("roles") == std::string::npos);
+  auto parsed = am::config::parse_mesh_config(doc);
+  REQUIRE(parsed.ok());
+  CHECK(parsed.value->at("api").timeout == std::chrono::milliseconds{2000});
+}

@@ -1,0 +1,173 @@
+"""The Kubernetes sources against recorded API responses (fake_kube_api.py): EndpointSlices
+listed and watched (ADDED, MODIFIED, DELETED, bookmarks, 410 Gone → list again) reach a
+sidecar in another process; MeshConfig resources become config versions; a bad one is
+rejected whole and the last good config keeps serving."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from fake_kube_api import FakeKubeApi, endpoint_slice, mesh_config  # noqa: E402
+from harness import Mesh, Upstream, curl, free_port, run, tool  # noqa: E402
+
+CONTROL_PLANE = """
+name: cp
+roles: [discovery, commander]
+sidecar:
+  admin: {{address: 127.0.0.1, port: {admin}}}
+control:
+  listen: {{address: 127.0.0.1, port: %(control)d}}
+  api: {{address: 127.0.0.1, port: %(api)d}}
+discovery:
+  kubernetes: {{api: "%(url)s", token_file: "%(token)s"}}
+commander:
+  kubernetes: {{api: "%(url)s", token_file: "%(token)s"}}
+services:
+  api: {{timeout: 2s}}
+"""
+
+SIDECAR = """
+name: sc
+roles: [sidecar]
+control_plane: {{address: 127.0.0.1, port: %(control)d}}
+sidecar:
+  workers: 1
+  outbound: {{address: 127.0.0.1, port: {outbound}}}
+  admin: {{address: 127.0.0.1, port: {admin}}}
+  access_log: {{enabled: false}}
+"""
+
+
+def eventually(fn, timeout=8):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if fn():
+            return True
+        time.sleep(0.05)
+    return fn()
+
+
+def served(sidecar, n=6):
+    names = set()
+    for _ in range(n):
+        code, out, _ = curl("-s", "http://api/", proxy=sidecar.proxy)
+        names.add(json.loads(out)["name"] if out.startswith(b"{") else out.decode())
+    return names
+
+
+class Cluster:
+    def __init__(self):
+        self.kube = FakeKubeApi()
+        self.dir = Mesh.scratch_dir()
+        self.token = os.path.join(self.dir, "token")
+        with open(self.token, "w") as f:
+            f.write("recorded-token\n")
+        self.control, self.api = free_port(), free_port()
+        self.ups = {}
+        self.cp = self.sidecar = None
+
+    def upstream(self, name):
+        self.ups[name] = Upstream(name)
+        return self.ups[name].port
+
+    def start(self):
+        self.cp = Mesh(CONTROL_PLANE % {"control": self.control, "api": self.api,
+                                        "url": self.kube.url, "token": self.token},
+                       expect_ready=False)
+        self.sidecar = Mesh(SIDECAR % {"control": self.control}, executable="actormesh-sidecar")
+
+    def meshctl(self, *args):
+        p = subprocess.run([tool("meshctl"), "--server", "127.0.0.1:%d" % self.api] + list(args),
+                           capture_output=True, text=True, timeout=20)
+        return p.returncode, p.stdout, p.stderr
+
+    def stop(self):
+        for m in (self.sidecar, self.cp):
+            if m:
+                m.stop()
+        self.kube.stop()
+        for u in self.ups.values():
+            u.stop()
+
+
+def test_endpoint_slices_are_listed_watched_and_relisted_after_410_gone():
+    k = Cluster()
+    slices = k.kube.slices()
+    try:
+        slices.put(endpoint_slice("api-a", "api", k.upstream("a")))
+        k.start()
+        assert served(k.sidecar) == {"a"}
+
+        # ADDED: a second slice of the same service.
+        b = endpoint_slice("api-b", "api", k.upstream("b"), zone="zone-2")
+        k.kube.push(slices, "ADDED", b)
+        assert eventually(lambda: served(k.sidecar) == {"a", "b"})
+        zones = {e["labels"].get("zone") for e in
+                 json.loads(k.sidecar.admin_get("/config")[1])["endpoints"]["api"]}
+        assert zones == {"zone-1", "zone-2"}, zones
+
+        # A bookmark moves the resourceVersion without changing anything.
+        k.kube.push(slices, "BOOKMARK", b)
+        # MODIFIED: a's endpoint is no longer ready → out.
+        k.kube.push(slices, "MODIFIED", endpoint_slice("api-a", "api", k.ups["a"].port,
+                                                       ready=False))
+        assert eventually(lambda: served(k.sidecar) == {"b"})
+
+        # The resourceVersion expires: the source lists again (c replaced b meanwhile).
+        slices.objects.clear()
+        slices.put(endpoint_slice("api-c", "api", k.upstream("c")))
+        k.kube.expire(slices)
+        assert eventually(lambda: served(k.sidecar) == {"c"}), k.cp.log()
+        assert "expired (410 Gone)" in k.cp.log()
+
+        # DELETED: the service's last slice goes, the service goes empty.
+        k.kube.push(slices, "DELETED", endpoint_slice("api-c", "api", k.ups["c"].port))
+        status = lambda: curl("-s", "-o", "/dev/null", "-w", "%{http_code}", "http://api/",
+                              proxy=k.sidecar.proxy)[1]
+        assert eventually(lambda: status() == b"503"), (status(), k.cp.log(), k.sidecar.admin_get("/config"))
+
+        requests = [r for r in k.kube.requests if "endpointslices" in r["path"]]
+        assert all(r["authorization"] == "Bearer recorded-token" for r in requests), requests
+        lists = [r for r in requests if "watch" not in r["query"]]
+        watches = [r for r in requests if r["query"].get("watch") == "1"]
+        assert len(lists) == 2, requests  # the first list and the one after 410
+        assert watches[0]["query"]["resourceVersion"] == "101", watches[0]
+        assert watches[0]["query"]["allowWatchBookmarks"] == "true"
+    finally:
+        k.stop()
+
+
+def test_mesh_config_resources_become_config_versions_and_a_bad_one_changes_nothing():
+    k = Cluster()
+    configs = k.kube.configs()
+    try:
+        k.kube.slices().put(endpoint_slice("api-a", "api", k.upstream("a")))
+        configs.put(mesh_config("api-policy", {"api": {"timeout": "2s", "routes": [
+            {"name": "maintenance", "fault": {"abort": {"percent": 100, "status": 418}}}]}}))
+        k.start()
+        status = lambda: curl("-s", "-o", "/dev/null", "-w", "%{http_code}", "http://api/",
+                              proxy=k.sidecar.proxy)[1]
+        assert eventually(lambda: status() == b"418"), k.cp.log()
+        code, out, _ = k.meshctl("get")
+        assert "k8s:default/api-policy" in out, out
+
+        # An invalid spec: rejected whole, 418 stays in force.
+        k.kube.push(configs, "MODIFIED", mesh_config("api-policy", {"api": {"timeout": "soon"}}))
+        assert eventually(lambda: "services.api.timeout" in k.cp.log()), k.cp.log()
+        assert status() == b"418"
+
+        # A valid edit applies.
+        k.kube.push(configs, "MODIFIED", mesh_config("api-policy", {"api": {"timeout": "3s"}}))
+        assert eventually(lambda: status() == b"200")
+        code, out, _ = k.meshctl("history")
+        assert out.count("k8s:default/api-policy") == 2, out
+    finally:
+        k.stop()
+
+
+if __name__ == "__main__":
+    run([test_endpoint_slices_are_listed_watched_and_relisted_after_410_gone,
+         test_mesh_config_resources_become_config_versions_and_a_bad_one_changes_nothing])
