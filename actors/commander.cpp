@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "actors/config_store.h"
 #include "actors/file_identity.h"
 #include "actors/log.h"
 #include "actors/subscribers.h"
@@ -28,6 +29,7 @@ struct commander_state {
   node_context* ctx = nullptr;
   service_map services;
   std::deque<config_revision> history;  // oldest first; back() is in force
+  config_store store{""};
   std::string file;
   file_identity seen;
   subscriber_list<services_sink> subscribers;
@@ -129,9 +131,19 @@ apply_outcome apply(self_ptr self, const std::string& document, uint64_t expecte
     audit(self, "rejected", out.version, source, "\"errors\":" + json_list(out.errors));
     return out;
   }
+  config_revision next{out.version + 1, source, unix_ms_now(), document};
+  std::string error;
+  if (st.store.enabled() && !st.store.save(next, error)) {
+    out.result = apply_outcome::invalid;
+    out.errors.push_back("commander.store: " + error +
+                         " (not applied: it would not survive "
+                         "a restart)");
+    log_error("commander: " + out.errors.back());
+    return out;
+  }
   auto changes = changes_json(st.current().document, document);
   st.services = std::move(*parsed.value);
-  st.history.push_back({out.version + 1, source, unix_ms_now(), document});
+  st.history.push_back(std::move(next));
   if (st.history.size() > history_limit) {
     st.history.pop_front();
   }
@@ -166,23 +178,61 @@ void reload_file(self_ptr self) {
   }
 }
 
+// Restores the versions of a previous run from the store; false when there are none (or
+// they cannot be used), and the node file's services become version 1.
+bool restore(self_ptr self) {
+  auto& st = self->state;
+  if (!st.store.enabled()) {
+    return false;
+  }
+  std::deque<config_revision> stored;
+  std::string error;
+  if (!st.store.load(stored, history_limit, error)) {
+    log_error("commander: cannot restore from commander.store: " + error);
+    return false;
+  }
+  if (stored.empty()) {
+    return false;
+  }
+  auto parsed = config::parse_mesh_config(stored.back().document);
+  if (!parsed.ok()) {
+    log_error("commander: the stored version " + std::to_string(stored.back().version) +
+              " no longer validates; starting from the node file:\n" +
+              parsed.describe("commander.store"));
+    return false;
+  }
+  st.services = std::move(*parsed.value);
+  st.history = std::move(stored);
+  log_info("commander: restored version " + std::to_string(st.current().version) + " (" +
+           st.current().source + ") from " + st.ctx->config.commander_store +
+           "; the node file's services apply again when it is edited");
+  return true;
+}
+
 commander_actor::behavior_type commander(self_ptr self, node_context* ctx, std::string node_text,
                                          std::string watched_file) {
   auto& st = self->state;
   st.ctx = ctx;
   st.stats = ctx->actor_metrics.get("commander");
   st.file = std::move(watched_file);
-  auto origin = st.file.empty() ? std::string{"node config"} : "file:" + st.file;
-  auto first = config::services_document(node_text);
-  auto initial = config::parse_mesh_config(first);
-  if (initial.ok()) {
-    st.services = std::move(*initial.value);
-  } else {  // the node file was validated; its services section cannot fail alone
-    log_error("commander: the node's services section does not parse alone:\n" +
-              initial.describe(origin));
+  st.store = config_store{ctx->config.commander_store};
+  if (!restore(self)) {
+    auto origin = st.file.empty() ? std::string{"node config"} : "file:" + st.file;
+    auto first = config::services_document(node_text);
+    auto initial = config::parse_mesh_config(first);
+    if (initial.ok()) {
+      st.services = std::move(*initial.value);
+    } else {  // the node file was validated; its services section cannot fail alone
+      log_error("commander: the node's services section does not parse alone:\n" +
+                initial.describe(origin));
+    }
+    st.history.push_back({1, origin, unix_ms_now(), first});
+    std::string error;
+    if (st.store.enabled() && !st.store.save(st.current(), error)) {
+      log_error("commander: commander.store: " + error);
+    }
+    audit(self, "accepted", 1, origin, changes_json("", first));
   }
-  st.history.push_back({1, origin, unix_ms_now(), first});
-  audit(self, "accepted", 1, origin, changes_json("", first));
   if (!st.file.empty()) {
     st.seen = identify(st.file);
     self->delayed_send(self, poll_interval, poll_atom::value);

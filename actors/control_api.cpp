@@ -51,8 +51,12 @@ void to_proto(uint64_t version, const config::endpoint_table& table, pb::Endpoin
   }
 }
 
+// "api:<caller>", on one line (it goes into the audit log and the store's index).
 std::string caller_of(grpc::ServerContext* ctx, const std::string& named) {
-  return "api:" + (named.empty() ? ctx->peer() : named);
+  auto caller = "api:" + (named.empty() ? ctx->peer() : named);
+  std::replace_if(
+      caller.begin(), caller.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
+  return caller;
 }
 
 class commander_service final : public pb::Commander::Service {

@@ -5,16 +5,21 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include <atomic>
+
 #include "net/proxy_worker.h"
 
 namespace am::actors {
 
 namespace {
 
+constexpr auto drain_poll = std::chrono::milliseconds{5};
+
 struct worker_state {
   // Last member: destroyed first, joining the loop thread before anything it uses goes.
   std::shared_ptr<net::proxy_worker> worker;
   std::vector<caf::typed_response_promise<bool>> drain_waiters;
+  std::shared_ptr<std::atomic<bool>> drain_done;  // set by the loop thread
   bool drained = false;
   actor_stats* stats = nullptr;
 
@@ -52,19 +57,21 @@ worker_actor::behavior_type worker(worker_actor::stateful_pointer<worker_state> 
         bool first = st.drain_waiters.empty();
         st.drain_waiters.push_back(promise);
         if (first) {
-          // The callback runs on the loop thread: it may only send, and must not keep the
-          // actor alive, hence the weak handle.
-          caf::weak_actor_ptr weak = self->ctrl();
-          st.worker->drain([weak] {
-            if (auto strong = caf::actor_cast<caf::strong_actor_ptr>(weak)) {
-              caf::anon_send(caf::actor_cast<worker_actor>(strong), drained_atom::value);
-            }
-          });
+          // The loop thread only sets a flag that the actor polls. It must never hold a
+          // reference to the actor: if the last one were released there, the state's
+          // destructor would join the loop thread from itself.
+          st.drain_done = std::make_shared<std::atomic<bool>>(false);
+          st.worker->drain([done = st.drain_done] { done->store(true); });
+          self->send(self, drained_atom::value);
         }
         return promise;
       },
       [self](drained_atom) {
         metered_handler m{self->state.stats, self->mailbox().size()};
+        if (!self->state.drain_done || !self->state.drain_done->load()) {
+          self->delayed_send(self, drain_poll, drained_atom::value);
+          return;
+        }
         self->state.drained = true;
         for (auto& p : self->state.drain_waiters) {
           p.deliver(true);

@@ -325,6 +325,7 @@ parsed<node> parse_node(const std::string& yaml_text) {
   auto commander = r.child("commander");
   if (commander.is_map() && commander.exists()) {
     commander.read_string("audit_log", n.audit_log);
+    commander.read_string("store", n.commander_store);
     read_kubernetes(commander.child("kubernetes"), n.kubernetes_config);
     commander.reject_unknown_keys();
   }

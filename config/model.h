@@ -125,6 +125,8 @@ struct node {
   listener control_plane{"127.0.0.1", 0};
   // Where the commander writes its audit log (JSON lines): "stdout", a file, or "off".
   std::string audit_log = "stdout";
+  // Where the commander keeps its config versions across restarts (empty: memory only).
+  std::string commander_store;
   std::map<std::string, service> services;
   endpoint_table inline_endpoints;  // endpoints written in the node file itself
 

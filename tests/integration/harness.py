@@ -335,6 +335,16 @@ def api_node(port, sidecar="", service=""):
     return API_NODE % {"port": port, "sidecar": indent(sidecar, 2), "service": indent(service, 4)}
 
 
+def reserve_port():
+    """A port kept bound (not listening) for the whole test, so that no other listener of the
+    test run takes it while a node that listens on it is down; the node binds it too (both set
+    SO_REUSEADDR). Returns (socket, port): close the socket at the end."""
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", 0))
+    return s, s.getsockname()[1]
+
+
 def free_port_block(n):
     """A base port whose next n ports are free right now."""
     for _ in range(50):

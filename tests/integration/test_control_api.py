@@ -5,13 +5,14 @@ uses."""
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
-from harness import Mesh, Upstream, curl, free_port, run, tool  # noqa: E402
+from harness import Mesh, Upstream, curl, free_port, reserve_port, run, tool  # noqa: E402
 
 CONTROL_PLANE = """
 name: cp
@@ -22,7 +23,7 @@ control:
   listen: {{address: 127.0.0.1, port: %(control)d}}
   api: {{address: 127.0.0.1, port: %(api)d}}
 discovery: {{endpoints_file: %(endpoints)s}}
-commander: {{audit_log: {dir}/audit.log}}
+commander: {{audit_log: {dir}/audit.log, store: %(store)s}}
 services:
   api:
     timeout: 2s
@@ -98,16 +99,22 @@ def eventually(fn, timeout=8):
 class ControlPlane:
     def __init__(self, n_sidecars=2, uses=("", "")):
         self.up, self.other = Upstream("api"), Upstream("other")
-        self.control, self.api = free_port(), free_port()
+        # Reserved: the control plane restarts on them in one test.
+        (self.control_hold, self.control), (self.api_hold, self.api) = reserve_port(), reserve_port()
         self.dir = Mesh.scratch_dir()
         self.endpoints = os.path.join(self.dir, "endpoints.yaml")
         write(self.endpoints, ENDPOINTS % (self.up.port, self.other.port))
-        self.cp = Mesh(CONTROL_PLANE % {"control": self.control, "api": self.api,
-                                        "endpoints": self.endpoints}, expect_ready=False)
-        assert eventually(lambda: meshctl(self.api, "get")[0] == 0, 10), self.cp.log()
+        self.store = os.path.join(self.dir, "store")
+        self.start_control_plane()
         self.sidecars = [Mesh(SIDECAR % {"name": "sc%d" % i, "control": self.control,
                                          "uses": uses[i]}, executable="actormesh-sidecar")
                          for i in range(n_sidecars)]
+
+    def start_control_plane(self):
+        self.cp = Mesh(CONTROL_PLANE % {"control": self.control, "api": self.api,
+                                        "endpoints": self.endpoints, "store": self.store},
+                       expect_ready=False)
+        assert eventually(lambda: meshctl(self.api, "get")[0] == 0, 10), self.cp.log()
 
     def stop(self):
         for s in self.sidecars:
@@ -115,6 +122,8 @@ class ControlPlane:
         self.cp.stop()
         self.up.stop()
         self.other.stop()
+        self.control_hold.close()
+        self.api_hold.close()
 
     def status(self):
         code, out, err = meshctl(self.api, "status", "--json")
@@ -222,6 +231,31 @@ def test_rollback_history_and_status_of_a_sidecar_that_went_away():
         m.stop()
 
 
+def test_a_restarted_control_plane_restores_its_versions_and_sidecars_converge():
+    m = ControlPlane()
+    try:
+        fault = os.path.join(m.dir, "fault.yaml")
+        write(fault, FAULT)
+        assert meshctl(m.api, "apply", "-f", fault, "--caller", "carol")[0] == 0
+        assert all(eventually(lambda s=s: code_of(s) == "418") for s in m.sidecars)
+
+        m.cp.stop(sig=signal.SIGKILL)
+        time.sleep(0.3)
+        assert all(code_of(s) == "418" for s in m.sidecars)  # serving what they know
+        m.start_control_plane()
+        code, out, _ = meshctl(m.api, "get")
+        assert "version 2" in out and "api:carol" in out, out
+        assert eventually(lambda: m.all_acked(2)), m.status()
+        assert all(code_of(s) == "418" for s in m.sidecars)
+
+        # History survives too: roll back across the restart.
+        assert meshctl(m.api, "rollback", "1")[0] == 0
+        assert all(eventually(lambda s=s: code_of(s) == "200") for s in m.sidecars)
+        assert eventually(lambda: m.all_acked(3)), m.status()
+    finally:
+        m.stop()
+
+
 def test_watch_streams_endpoint_versions_and_sidecars_get_only_what_they_use():
     m = ControlPlane(uses=("  uses: [api]", ""))
     watch = subprocess.Popen([tool("meshctl"), "--server", "127.0.0.1:%d" % m.api, "watch",
@@ -261,7 +295,8 @@ def test_the_lean_sidecar_links_no_grpc_and_refuses_control_plane_features():
     assert "libgrpc" not in libs and "libcurl" not in libs, libs
     assert "libgrpc" in subprocess.run(["ldd", harness.ARGS.binary], capture_output=True,
                                        text=True).stdout
-    m = Mesh(CONTROL_PLANE % {"control": free_port(), "api": free_port(), "endpoints": "/x"},
+    m = Mesh(CONTROL_PLANE % {"control": free_port(), "api": free_port(), "endpoints": "/x",
+                              "store": "/nonexistent"},
              expect_ready=False, executable="actormesh-sidecar")
     assert m.proc.wait(timeout=10) == 1
     assert "leaves out" in m.log() and "run actormesh" in m.log(), m.log()
@@ -280,6 +315,7 @@ if __name__ == "__main__":
     run([test_meshctl_applies_a_config_that_every_sidecar_enforces_and_acknowledges,
          test_a_bad_config_is_rejected_whole_with_its_field_path_and_changes_nothing,
          test_rollback_history_and_status_of_a_sidecar_that_went_away,
+         test_a_restarted_control_plane_restores_its_versions_and_sidecars_converge,
          test_watch_streams_endpoint_versions_and_sidecars_get_only_what_they_use,
          test_the_lean_sidecar_links_no_grpc_and_refuses_control_plane_features,
          test_meshctl_reports_usage_and_an_unreachable_control_plane])

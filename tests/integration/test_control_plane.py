@@ -5,12 +5,11 @@ restarts."""
 import json
 import os
 import signal
-import socket
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Mesh, Upstream, curl, run  # noqa: E402
+from harness import Mesh, Upstream, curl, reserve_port, run  # noqa: E402
 
 CONTROL_PLANE = """
 name: cp
@@ -37,16 +36,6 @@ sidecar:
 """
 
 ENDPOINTS = "services:\n  api:\n    endpoints:\n      - {address: 127.0.0.1, port: %d}\n"
-
-
-def reserve_port():
-    """A port kept bound (not listening) for the whole test, so that no other listener of the
-    test takes it while the control plane is down; the control plane binds it too (both set
-    SO_REUSEADDR)."""
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("127.0.0.1", 0))
-    return s, s.getsockname()[1]
 
 
 def write(path, text):

@@ -6,7 +6,7 @@
 # backend's address pass through).
 set -Eeuo pipefail
 : "${LISTEN_PORT:?}" "${BACKEND_HOST:?}" "${BACKEND_PORT:?}"
-binary=${ACTORMESH_BINARY:-$(cd "$(dirname "$0")/../.." && pwd)/build/tools/actormesh}
+binary=${ACTORMESH_BINARY:-$(cd "$(dirname "$0")/../.." && pwd)/build/tools/actormesh-sidecar}
 config=${TMPDIR:-/tmp}/actormesh-bench-$LISTEN_PORT.yaml  # rewritten on every start
 admin_port=$((LISTEN_PORT + 1000))
 if [ "${PROXY_MODE:-reverse}" = forward ]; then

@@ -9,7 +9,7 @@ set -Eeuo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 rounds=${1:-3}
 seconds=${2:-8}
-binary=$root/build/tools/actormesh
+binary=$root/build/tools/actormesh-sidecar
 tmp=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }

@@ -7,7 +7,7 @@ set -Eeuo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 peers=${PEERS_SH:-$root/../shared/bench/peers.sh}
 [ -x "$peers" ] || { echo "run.sh: $peers not found (set PEERS_SH)" >&2; exit 2; }
-[ -x "$root/build/tools/actormesh" ] || "$root/tools/setup.sh" build
+[ -x "$root/build/tools/actormesh-sidecar" ] || "$root/tools/setup.sh" build
 exec "$peers" --install-deps --peers direct,haproxy,nginx --tests h1,h1rate,fwd \
   --candidate "$root/tools/bench/candidate.sh" --candidate-port 18500 \
   --candidate-name actormesh --candidate-tests h1,h1rate,fwd "$@"
