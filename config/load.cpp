@@ -281,6 +281,19 @@ bool parse_yaml(const std::string& text, YAML::Node& out, std::vector<config_err
   }
 }
 
+// A document whose top level is a mapping holding `services`.
+bool parse_services_root(const std::string& text, YAML::Node& root,
+                         std::vector<config_error>& errors) {
+  if (!parse_yaml(text, root, errors)) {
+    return false;
+  }
+  if (!root.IsMap()) {
+    errors.push_back({"", "the document must be a mapping with a services field"});
+    return false;
+  }
+  return true;
+}
+
 template <class T, class Parse>
 parsed<T> load_file(const std::string& path, Parse parse) {
   std::string error;
@@ -366,11 +379,7 @@ parsed<node> parse_node(const std::string& yaml_text) {
 parsed<service_map> parse_mesh_config(const std::string& yaml_text) {
   parsed<service_map> result;
   YAML::Node root;
-  if (!parse_yaml(yaml_text, root, result.errors)) {
-    return result;
-  }
-  if (!root.IsMap()) {
-    result.errors.push_back({"", "the document must be a mapping with a services field"});
+  if (!parse_services_root(yaml_text, root, result.errors)) {
     return result;
   }
   node scratch;
@@ -439,11 +448,7 @@ parsed<node> load_node_file(const std::string& path) {
 parsed<endpoint_table> parse_endpoints(const std::string& yaml_text) {
   parsed<endpoint_table> result;
   YAML::Node root;
-  if (!parse_yaml(yaml_text, root, result.errors)) {
-    return result;
-  }
-  if (!root.IsMap()) {
-    result.errors.push_back({"", "the document must be a mapping with a services field"});
+  if (!parse_services_root(yaml_text, root, result.errors)) {
     return result;
   }
   endpoint_table table;

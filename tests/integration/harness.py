@@ -335,6 +335,67 @@ def api_node(port, sidecar="", service=""):
     return API_NODE % {"port": port, "sidecar": indent(sidecar, 2), "service": indent(service, 4)}
 
 
+REMOTE_SIDECAR = """
+name: %(name)s
+roles: [sidecar]
+control_plane: {{address: 127.0.0.1, port: %(control)d}}
+sidecar:
+  workers: 1
+  outbound: {{address: 127.0.0.1, port: {outbound}}}
+  admin: {{address: 127.0.0.1, port: {admin}}}
+  access_log: {{enabled: false}}
+%(uses)s
+"""
+
+
+def remote_sidecar(control, name="sc", uses=(), expect_ready=True):
+    """A lean sidecar node (actormesh-sidecar) attached to the control plane at `control`;
+    `uses` names the services it subscribes to (all when empty)."""
+    uses_line = "  uses: [%s]" % ", ".join(uses) if uses else ""
+    return Mesh(REMOTE_SIDECAR % {"name": name, "control": control, "uses": uses_line},
+                executable="actormesh-sidecar", expect_ready=expect_ready)
+
+
+def eventually(fn, timeout=8):
+    """Polls fn until it returns true (then True) or `timeout` seconds pass (then its last
+    value)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if fn():
+            return True
+        time.sleep(0.05)
+    return fn()
+
+
+def write_atomically(path, text):
+    """Replaces a file the way deploy tools do: write aside, rename into place."""
+    with open(path + ".tmp", "w") as f:
+        f.write(text)
+    os.rename(path + ".tmp", path)
+
+
+def served_names(sidecar, n=6, host="api"):
+    """The names of the upstreams that answered n requests through the sidecar."""
+    names = set()
+    for _ in range(n):
+        code, out, err = curl("-s", "http://%s/" % host, proxy=sidecar.proxy)
+        names.add(json.loads(out)["name"] if out.startswith(b"{") else out.decode() or err)
+    return names
+
+
+def status_code(sidecar, host="api"):
+    """The HTTP status of one request through the sidecar, as text ("200", "503")."""
+    return curl("-s", "-o", "/dev/null", "-w", "%{http_code}", "http://%s/" % host,
+                proxy=sidecar.proxy)[1].decode()
+
+
+def meshctl(api_port, *args, timeout=20):
+    """Runs meshctl against the control API at api_port: (exit code, stdout, stderr)."""
+    p = subprocess.run([tool("meshctl"), "--server", "127.0.0.1:%d" % api_port] + list(args),
+                       capture_output=True, text=True, timeout=timeout)
+    return p.returncode, p.stdout, p.stderr
+
+
 def reserve_port():
     """A port kept bound (not listening) for the whole test, so that no other listener of the
     test run takes it while a node that listens on it is down; the node binds it too (both set

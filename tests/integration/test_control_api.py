@@ -12,7 +12,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
-from harness import Mesh, Upstream, curl, free_port, reserve_port, run, tool  # noqa: E402
+from harness import (Mesh, Upstream, eventually, free_port, meshctl, remote_sidecar,  # noqa: E402
+                     reserve_port, run, status_code as code_of, tool,
+                     write_atomically as write)
 
 CONTROL_PLANE = """
 name: cp
@@ -28,18 +30,6 @@ services:
   api:
     timeout: 2s
   other: {{}}
-"""
-
-SIDECAR = """
-name: %(name)s
-roles: [sidecar]
-control_plane: {{address: 127.0.0.1, port: %(control)d}}
-sidecar:
-  workers: 1
-  outbound: {{address: 127.0.0.1, port: {outbound}}}
-  admin: {{address: 127.0.0.1, port: {admin}}}
-  access_log: {{enabled: false}}
-%(uses)s
 """
 
 ENDPOINTS = """services:
@@ -70,34 +60,8 @@ BAD = """services:
 """
 
 
-def meshctl(api, *args, timeout=20):
-    p = subprocess.run([tool("meshctl"), "--server", "127.0.0.1:%d" % api] + list(args),
-                       capture_output=True, text=True, timeout=timeout)
-    return p.returncode, p.stdout, p.stderr
-
-
-def write(path, text):
-    with open(path + ".tmp", "w") as f:
-        f.write(text)
-    os.rename(path + ".tmp", path)
-
-
-def code_of(sidecar, host="api"):
-    return curl("-s", "-o", "/dev/null", "-w", "%{http_code}", "http://%s/" % host,
-                proxy=sidecar.proxy)[1].decode()
-
-
-def eventually(fn, timeout=8):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if fn():
-            return True
-        time.sleep(0.05)
-    return fn()
-
-
 class ControlPlane:
-    def __init__(self, n_sidecars=2, uses=("", "")):
+    def __init__(self, n_sidecars=2, uses=((), ())):
         self.up, self.other = Upstream("api"), Upstream("other")
         # Reserved: the control plane restarts on them in one test.
         (self.control_hold, self.control), (self.api_hold, self.api) = reserve_port(), reserve_port()
@@ -106,8 +70,7 @@ class ControlPlane:
         write(self.endpoints, ENDPOINTS % (self.up.port, self.other.port))
         self.store = os.path.join(self.dir, "store")
         self.start_control_plane()
-        self.sidecars = [Mesh(SIDECAR % {"name": "sc%d" % i, "control": self.control,
-                                         "uses": uses[i]}, executable="actormesh-sidecar")
+        self.sidecars = [remote_sidecar(self.control, "sc%d" % i, uses[i])
                          for i in range(n_sidecars)]
 
     def start_control_plane(self):
@@ -257,7 +220,7 @@ def test_a_restarted_control_plane_restores_its_versions_and_sidecars_converge()
 
 
 def test_watch_streams_endpoint_versions_and_sidecars_get_only_what_they_use():
-    m = ControlPlane(uses=("  uses: [api]", ""))
+    m = ControlPlane(uses=(["api"], ()))
     watch = subprocess.Popen([tool("meshctl"), "--server", "127.0.0.1:%d" % m.api, "watch",
                               "api"], stdout=subprocess.PIPE, text=True)
     moved = Upstream("moved")

@@ -2,14 +2,14 @@
 endpoints and policies live, keep serving when the control plane dies, and converge after it
 restarts."""
 
-import json
 import os
 import signal
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Mesh, Upstream, curl, reserve_port, run  # noqa: E402
+from harness import (Mesh, Upstream, eventually, remote_sidecar, reserve_port, run,  # noqa: E402
+                     served_names, status_code, write_atomically as write)
 
 CONTROL_PLANE = """
 name: cp
@@ -24,24 +24,7 @@ services:
 %(policy)s
 """
 
-SIDECAR = """
-name: sc
-roles: [sidecar]
-control_plane: {{address: 127.0.0.1, port: %(control)d}}
-sidecar:
-  workers: 1
-  outbound: {{address: 127.0.0.1, port: {outbound}}}
-  admin: {{address: 127.0.0.1, port: {admin}}}
-  access_log: {{enabled: false}}
-"""
-
 ENDPOINTS = "services:\n  api:\n    endpoints:\n      - {address: 127.0.0.1, port: %d}\n"
-
-
-def write(path, text):
-    with open(path + ".tmp", "w") as f:
-        f.write(text)
-    os.rename(path + ".tmp", path)
 
 
 def start_control_plane(control, endpoints, policy=""):
@@ -54,54 +37,37 @@ def start_control_plane(control, endpoints, policy=""):
     return cp
 
 
-def served_by(sidecar):
-    code, out, err = curl("http://api/", proxy=sidecar.proxy)
-    if code != 0:
-        return "curl failed: " + err
-    return json.loads(out)["name"] if out.startswith(b"{") else out.decode()
-
-
-def eventually(fn, timeout=8):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if fn():
-            return True
-        time.sleep(0.05)
-    return fn()
-
-
 def test_sidecars_follow_a_remote_control_plane_and_survive_its_restart():
     a, b, c = Upstream("a"), Upstream("b"), Upstream("c")
     reservation, control = reserve_port()
     endpoints = os.path.join(Mesh.scratch_dir(), "endpoints.yaml")
     write(endpoints, ENDPOINTS % a.port)
     cp = start_control_plane(control, endpoints)
-    sidecars = [Mesh(SIDECAR % {"control": control}) for _ in range(2)]
+    sidecars = [remote_sidecar(control) for _ in range(2)]
     try:
-        assert all(served_by(s) == "a" for s in sidecars)
+        assert all(served_names(s, 1) == {"a"} for s in sidecars)
         assert all(s.metric("actormesh_control_plane_connected") == 1 for s in sidecars)
 
         # An endpoint edit on the control plane reaches both sidecars.
         write(endpoints, ENDPOINTS % b.port)
-        assert all(eventually(lambda s=s: served_by(s) == "b") for s in sidecars)
+        assert all(eventually(lambda s=s: served_names(s, 1) == {"b"}) for s in sidecars)
 
         # A policy applied on the control plane is enforced by both.
         cp.rewrite_config(CONTROL_PLANE % {
             "control": control, "endpoints": endpoints,
             "policy": "    routes:\n      - name: maintenance\n"
                       "        fault: {{abort: {{percent: 100, status: 418}}}}"})
-        assert all(eventually(lambda s=s: curl("-o", "/dev/null", "-w", "%{http_code}",
-                                               "http://api/", proxy=s.proxy)[1] == b"418")
+        assert all(eventually(lambda s=s: status_code(s) == "418")
                    for s in sidecars)
         cp.rewrite_config(CONTROL_PLANE % {"control": control, "endpoints": endpoints,
                                            "policy": ""})
-        assert all(eventually(lambda s=s: served_by(s) == "b") for s in sidecars)
+        assert all(eventually(lambda s=s: served_names(s, 1) == {"b"}) for s in sidecars)
 
         # The control plane dies: the sidecars keep serving what they know, and say so.
         cp.stop(sig=signal.SIGKILL)
         time.sleep(0.5)
         for s in sidecars:
-            assert served_by(s) == "b"
+            assert served_names(s, 1) == {"b"}
             status, body = s.admin_get("/ready")
             assert status == 200 and "control plane disconnected" in body, body
             assert s.metric("actormesh_control_plane_connected") == 0
@@ -109,7 +75,7 @@ def test_sidecars_follow_a_remote_control_plane_and_survive_its_restart():
         # It comes back with other endpoints: the sidecars reconnect and converge.
         write(endpoints, ENDPOINTS % c.port)
         cp = start_control_plane(control, endpoints)
-        assert all(eventually(lambda s=s: served_by(s) == "c") for s in sidecars)
+        assert all(eventually(lambda s=s: served_names(s, 1) == {"c"}) for s in sidecars)
         assert all(eventually(lambda s=s: s.metric("actormesh_control_plane_connected") == 1)
                    for s in sidecars)
     finally:
@@ -123,7 +89,7 @@ def test_sidecars_follow_a_remote_control_plane_and_survive_its_restart():
 
 def test_a_sidecar_without_a_reachable_control_plane_is_not_ready_but_retries():
     reservation, control = reserve_port()
-    sidecar = Mesh(SIDECAR % {"control": control}, expect_ready=False)
+    sidecar = remote_sidecar(control, expect_ready=False)
     endpoints = os.path.join(Mesh.scratch_dir(), "endpoints.yaml")
     up = Upstream("late")
     write(endpoints, ENDPOINTS % up.port)
@@ -134,7 +100,7 @@ def test_a_sidecar_without_a_reachable_control_plane_is_not_ready_but_retries():
         assert status == 503, body
         cp = start_control_plane(control, endpoints)
         sidecar.wait_ready(timeout=10)
-        assert served_by(sidecar) == "late"
+        assert served_names(sidecar, 1) == {"late"}
     finally:
         sidecar.stop()
         if cp:

@@ -11,7 +11,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Mesh, Upstream, curl, free_port, run  # noqa: E402
+from harness import (Mesh, Upstream, eventually, free_port, remote_sidecar, run,  # noqa: E402
+                     served_names, status_code)
 
 PREFIX = "/actormesh/services/"
 
@@ -26,18 +27,6 @@ discovery:
 services:
   api: {{timeout: 2s}}
 """
-
-SIDECAR = """
-name: sc
-roles: [sidecar]
-control_plane: {{address: 127.0.0.1, port: %(control)d}}
-sidecar:
-  workers: 1
-  outbound: {{address: 127.0.0.1, port: {outbound}}}
-  admin: {{address: 127.0.0.1, port: {admin}}}
-  access_log: {{enabled: false}}
-"""
-
 
 class Etcd:
     """A one-member etcd on loopback with a temporary data dir (kept across restarts)."""
@@ -85,23 +74,6 @@ class Etcd:
         self.log.close()
 
 
-def served_names(sidecar, n=6):
-    names = set()
-    for _ in range(n):
-        code, out, _ = curl("-s", "http://api/", proxy=sidecar.proxy)
-        names.add(json.loads(out)["name"] if out.startswith(b"{") else out.decode())
-    return names
-
-
-def eventually(fn, timeout=10):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if fn():
-            return True
-        time.sleep(0.05)
-    return fn()
-
-
 def test_endpoints_in_etcd_reach_a_remote_sidecar_and_survive_an_etcd_restart():
     etcd = Etcd()
     a, b, c = Upstream("a"), Upstream("b"), Upstream("c")
@@ -111,7 +83,7 @@ def test_endpoints_in_etcd_reach_a_remote_sidecar_and_survive_an_etcd_restart():
               expect_ready=False)
     sidecar = None
     try:
-        sidecar = Mesh(SIDECAR % {"control": control}, executable="actormesh-sidecar")
+        sidecar = remote_sidecar(control)
         assert served_names(sidecar) == {"a"}
 
         etcd.put_endpoint("api", "b", b.port)
@@ -134,7 +106,7 @@ def test_endpoints_in_etcd_reach_a_remote_sidecar_and_survive_an_etcd_restart():
         etcd.start()
         etcd.put_endpoint("api", "c", c.port)
         etcd.ctl("del", PREFIX + "api/b")
-        assert eventually(lambda: served_names(sidecar) == {"c"}), cp.log()
+        assert eventually(lambda: served_names(sidecar) == {"c"}, 10), cp.log()
         _, text = sidecar.admin_get("/config")
         endpoints = json.loads(text)["endpoints"]["api"]
         assert len(endpoints) == 1, endpoints  # nothing counted twice across the restart
@@ -156,12 +128,10 @@ def test_a_service_whose_keys_are_all_deleted_goes_empty():
               expect_ready=False)
     sidecar = None
     try:
-        sidecar = Mesh(SIDECAR % {"control": control}, executable="actormesh-sidecar")
+        sidecar = remote_sidecar(control)
         assert served_names(sidecar, 1) == {"a"}
         etcd.ctl("del", "--prefix", PREFIX + "api/")
-        code = lambda: curl("-s", "-o", "/dev/null", "-w", "%{http_code}", "http://api/",
-                            proxy=sidecar.proxy)[1]
-        assert eventually(lambda: code() == b"503")
+        assert eventually(lambda: status_code(sidecar) == "503")
     finally:
         if sidecar:
             sidecar.stop()

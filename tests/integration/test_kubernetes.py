@@ -5,13 +5,12 @@ rejected whole and the last good config keeps serving."""
 
 import json
 import os
-import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from fake_kube_api import FakeKubeApi, endpoint_slice, mesh_config  # noqa: E402
-from harness import Mesh, Upstream, curl, free_port, run, tool  # noqa: E402
+from harness import (Mesh, Upstream, eventually, free_port, meshctl, remote_sidecar,  # noqa: E402
+                     run, served_names as served, status_code)
 
 CONTROL_PLANE = """
 name: cp
@@ -28,35 +27,6 @@ commander:
 services:
   api: {{timeout: 2s}}
 """
-
-SIDECAR = """
-name: sc
-roles: [sidecar]
-control_plane: {{address: 127.0.0.1, port: %(control)d}}
-sidecar:
-  workers: 1
-  outbound: {{address: 127.0.0.1, port: {outbound}}}
-  admin: {{address: 127.0.0.1, port: {admin}}}
-  access_log: {{enabled: false}}
-"""
-
-
-def eventually(fn, timeout=8):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if fn():
-            return True
-        time.sleep(0.05)
-    return fn()
-
-
-def served(sidecar, n=6):
-    names = set()
-    for _ in range(n):
-        code, out, _ = curl("-s", "http://api/", proxy=sidecar.proxy)
-        names.add(json.loads(out)["name"] if out.startswith(b"{") else out.decode())
-    return names
-
 
 class Cluster:
     def __init__(self):
@@ -77,12 +47,10 @@ class Cluster:
         self.cp = Mesh(CONTROL_PLANE % {"control": self.control, "api": self.api,
                                         "url": self.kube.url, "token": self.token},
                        expect_ready=False)
-        self.sidecar = Mesh(SIDECAR % {"control": self.control}, executable="actormesh-sidecar")
+        self.sidecar = remote_sidecar(self.control)
 
     def meshctl(self, *args):
-        p = subprocess.run([tool("meshctl"), "--server", "127.0.0.1:%d" % self.api] + list(args),
-                           capture_output=True, text=True, timeout=20)
-        return p.returncode, p.stdout, p.stderr
+        return meshctl(self.api, *args)
 
     def stop(self):
         for m in (self.sidecar, self.cp):
@@ -125,9 +93,7 @@ def test_endpoint_slices_are_listed_watched_and_relisted_after_410_gone():
 
         # DELETED: the service's last slice goes, the service goes empty.
         k.kube.push(slices, "DELETED", endpoint_slice("api-c", "api", k.ups["c"].port))
-        status = lambda: curl("-s", "-o", "/dev/null", "-w", "%{http_code}", "http://api/",
-                              proxy=k.sidecar.proxy)[1]
-        assert eventually(lambda: status() == b"503"), (status(), k.cp.log(), k.sidecar.admin_get("/config"))
+        assert eventually(lambda: status_code(k.sidecar) == "503"), k.cp.log()
 
         requests = [r for r in k.kube.requests if "endpointslices" in r["path"]]
         assert all(r["authorization"] == "Bearer recorded-token" for r in requests), requests
@@ -148,20 +114,19 @@ def test_mesh_config_resources_become_config_versions_and_a_bad_one_changes_noth
         configs.put(mesh_config("api-policy", {"api": {"timeout": "2s", "routes": [
             {"name": "maintenance", "fault": {"abort": {"percent": 100, "status": 418}}}]}}))
         k.start()
-        status = lambda: curl("-s", "-o", "/dev/null", "-w", "%{http_code}", "http://api/",
-                              proxy=k.sidecar.proxy)[1]
-        assert eventually(lambda: status() == b"418"), k.cp.log()
+        status = lambda: status_code(k.sidecar)
+        assert eventually(lambda: status() == "418"), k.cp.log()
         code, out, _ = k.meshctl("get")
         assert "k8s:default/api-policy" in out, out
 
         # An invalid spec: rejected whole, 418 stays in force.
         k.kube.push(configs, "MODIFIED", mesh_config("api-policy", {"api": {"timeout": "soon"}}))
         assert eventually(lambda: "services.api.timeout" in k.cp.log()), k.cp.log()
-        assert status() == b"418"
+        assert status() == "418"
 
         # A valid edit applies.
         k.kube.push(configs, "MODIFIED", mesh_config("api-policy", {"api": {"timeout": "3s"}}))
-        assert eventually(lambda: status() == b"200")
+        assert eventually(lambda: status() == "200")
         code, out, _ = k.meshctl("history")
         assert out.count("k8s:default/api-policy") == 2, out
     finally:

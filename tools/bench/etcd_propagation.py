@@ -21,7 +21,7 @@ import urllib.request
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, "..", "..", "tests", "integration"))
 import harness  # noqa: E402
-from test_etcd import CONTROL_PLANE, PREFIX, SIDECAR, Etcd  # noqa: E402
+from test_etcd import CONTROL_PLANE, PREFIX, Etcd  # noqa: E402
 
 
 def etcd_json(etcd, op, body):
@@ -53,7 +53,7 @@ def main():
     control = harness.free_port()
     cp = harness.Mesh(CONTROL_PLANE % {"control": control, "etcd": etcd.client,
                                        "prefix": PREFIX}, expect_ready=False)
-    sidecar = harness.Mesh(SIDECAR % {"control": control}, executable="actormesh-sidecar")
+    sidecar = harness.remote_sidecar(control)
     stop = threading.Event()
 
     def load():
