@@ -79,6 +79,17 @@ void downstream_connection::on_wait_timer(void* p) {
 
 void downstream_connection::on_request_timer(void* p) {
   auto* self = static_cast<downstream_connection*>(p);
+  if (self->pending_tunnel_ != nullptr) {  // a CONNECT whose upstream did not accept in time
+    self->pending_tunnel_->forget_waiter();
+    self->pending_tunnel_->close();
+    self->pending_tunnel_ = nullptr;
+    if (self->service_ != nullptr) {
+      self->worker_.record_attempt(*self->service_, self->endpoint_index_, 0);
+    }
+    self->send_error(proxy_error::upstream_connect_failed,
+                     self->upstream_key_ + " did not accept the connection in time");
+    return;
+  }
   if (self->service_ != nullptr) {
     self->worker_.record_attempt(*self->service_, self->endpoint_index_, 0);
   }

@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "net/connection.h"
@@ -73,6 +74,7 @@ class downstream_connection final : public connection,
   void route_outbound(const message_head& head, std::string_view authority);
   void route_to_service(const route_service& svc, const message_head& head);
   bool admit_inbound(const message_head& head);
+  std::optional<uint32_t> pick_endpoint();
   void start_attempt();
   void send_mirror();
   bool try_retry(const policy::attempt_outcome& outcome);
@@ -84,6 +86,7 @@ class downstream_connection final : public connection,
   void dispatch(const sockaddr_in& address);
   void start_connect(const message_head& head);
   void connect_tunnel(const sockaddr_in& address);
+  void connect_to_service(const route_service& svc, const message_head& head);
   void send_error(proxy_error e, const std::string& detail);
   void finish_exchange();
   void record_exchange();

@@ -127,10 +127,10 @@ void downstream_connection::send_mirror() {
   worker_.mirror(ep.address, ep.key, scratch_);
 }
 
-// One try of a mesh request: an endpoint of the decided subset, then dispatch.
-void downstream_connection::start_attempt() {
-  // Ejected endpoints (and probation endpoints whose probe is out) are skipped; the outlier
-  // detector never ejects them all, and if every pick is refused the last one is used.
+// An endpoint of the decided subset for the next try; answers 503 no_endpoint when there is
+// none. Ejected endpoints (and probation endpoints whose probe is out) are skipped; the
+// outlier detector never ejects them all, and if every pick is refused the last one is used.
+std::optional<uint32_t> downstream_connection::pick_endpoint() {
   auto index = worker_.pick(*decision_.subset);
   for (size_t tries = 1;
        index && !worker_.try_use(*service_, *index) && tries < decision_.subset->members.size();
@@ -144,6 +144,14 @@ void downstream_connection::start_attempt() {
     }
     send_error(proxy_error::no_endpoint, "service " + service_->name + " has no endpoints" +
                                              (which.empty() ? "" : " with" + which));
+  }
+  return index;
+}
+
+// One try of a mesh request: an endpoint of the decided subset, then dispatch.
+void downstream_connection::start_attempt() {
+  auto index = pick_endpoint();
+  if (!index) {
     return;
   }
   const auto& ep = service_->endpoints[*index];
@@ -375,7 +383,44 @@ void downstream_connection::start_connect(const message_head& head) {
     send_error(proxy_error::bad_request, "CONNECT target must be host:port");
     return;
   }
+  if (const auto* svc = worker_.routes().find(host)) {
+    connect_to_service(*svc, head);
+    return;
+  }
   resolve_then(host, port, &downstream_connection::connect_tunnel);
+}
+
+// CONNECT to a mesh service (how gRPC clients that honour http_proxy reach it): a tunnel to
+// one endpoint of the service, chosen like a request's (route subset, round robin, ejected
+// endpoints skipped, breaker admission); the port the client named is the service's, not
+// the endpoint's. The connection is balanced, not each call inside it.
+void downstream_connection::connect_to_service(const route_service& svc, const message_head& head) {
+  snapshot_id_ = worker_.hold_snapshot();
+  holds_snapshot_ = true;
+  service_ = &svc;
+  stats_ = svc.stats;
+  decision_ = decide_route(worker_, svc, head, path_);
+  worker_.count_request(svc);
+  if (!worker_.admit(svc)) {
+    send_error(proxy_error::breaker_open, "the circuit breaker of " + svc.name + " is open");
+    return;
+  }
+  auto index = pick_endpoint();
+  if (!index) {
+    return;
+  }
+  const auto& ep = svc.endpoints[*index];
+  endpoint_index_ = *index;
+  upstream_key_ = ep.key;
+  std::string error;
+  int fd = connect_tcp(ep.address, error);
+  if (fd < 0) {
+    worker_.record_attempt(svc, endpoint_index_, 0);
+    send_error(proxy_error::upstream_connect_failed, upstream_key_ + ": " + error);
+    return;
+  }
+  pending_tunnel_ = new tunnel_end(loop_, fd, true, this);
+  loop_.schedule(request_timer_, svc.policy.connect_timeout.count());
 }
 
 void downstream_connection::connect_tunnel(const sockaddr_in& address) {
@@ -392,6 +437,9 @@ void downstream_connection::connect_tunnel(const sockaddr_in& address) {
 void downstream_connection::on_tunnel_connected(tunnel_end& end, int error) {
   pending_tunnel_ = nullptr;
   loop_.cancel(request_timer_);
+  if (service_ != nullptr) {
+    worker_.record_attempt(*service_, endpoint_index_, error == 0 ? 200 : 0);
+  }
   if (error != 0) {
     send_error(proxy_error::upstream_connect_failed, upstream_key_ + ": " + std::strerror(error));
     return;

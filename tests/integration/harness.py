@@ -42,6 +42,12 @@ def tool(name):
         else os.path.join(build_tools, name)
 
 
+def test_program(name):
+    """Path of a test program of the same build (build/tests/NAME): echo_server, echo_client."""
+    build_root = os.path.dirname(os.path.dirname(os.path.abspath(ARGS.binary)))
+    return os.path.join(build_root, "tests", name)
+
+
 def check_memory():
     """Whether memory-size assertions mean anything for this binary."""
     return not ARGS.sanitized
