@@ -1,0 +1,270 @@
+#include "net/h2_session.h"
+
+#include <nghttp2/nghttp2.h>
+
+#include <cstring>
+
+namespace am::net {
+
+namespace {
+
+constexpr std::string_view preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+std::vector<nghttp2_nv> to_nv(const h2_fields& fields) {
+  std::vector<nghttp2_nv> nv;
+  nv.reserve(fields.size());
+  for (const auto& f : fields) {
+    nv.push_back({reinterpret_cast<uint8_t*>(const_cast<char*>(f.name.data())),
+                  reinterpret_cast<uint8_t*>(const_cast<char*>(f.value.data())), f.name.size(),
+                  f.value.size(), NGHTTP2_NV_FLAG_NONE});
+  }
+  return nv;
+}
+
+}  // namespace
+
+// nghttp2's C callbacks, forwarding to the session (user_data).
+struct h2_session::callbacks {
+  static h2_session& self(void* user_data) { return *static_cast<h2_session*>(user_data); }
+
+  static int on_begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
+    auto& s = self(user_data);
+    s.incoming_[frame->hd.stream_id].clear();
+    if (frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+      ++s.open_;  // a stream the peer opened
+    }
+    return 0;
+  }
+
+  static int on_header(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name,
+                       size_t namelen, const uint8_t* value, size_t valuelen, uint8_t,
+                       void* user_data) {
+    self(user_data).incoming_[frame->hd.stream_id].push_back(
+        {std::string{reinterpret_cast<const char*>(name), namelen},
+         std::string{reinterpret_cast<const char*>(value), valuelen}});
+    return 0;
+  }
+
+  static int on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
+    auto& s = self(user_data);
+    bool end = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
+    switch (frame->hd.type) {
+      case NGHTTP2_HEADERS: {
+        auto it = s.incoming_.find(frame->hd.stream_id);
+        if (it == s.incoming_.end()) {
+          return 0;
+        }
+        auto fields = std::move(it->second);
+        s.incoming_.erase(it);
+        s.events_.on_h2_headers(frame->hd.stream_id, fields, end);
+        break;
+      }
+      case NGHTTP2_DATA:
+        if (end) {
+          s.events_.on_h2_end(frame->hd.stream_id);
+        }
+        break;
+      case NGHTTP2_GOAWAY:
+        s.events_.on_h2_goaway(frame->goaway.last_stream_id, frame->goaway.error_code);
+        break;
+      default:
+        break;
+    }
+    return 0;
+  }
+
+  static int on_data_chunk(nghttp2_session*, uint8_t, int32_t stream, const uint8_t* data,
+                           size_t len, void* user_data) {
+    self(user_data).events_.on_h2_data(stream, reinterpret_cast<const char*>(data), len);
+    return 0;
+  }
+
+  static int on_stream_close(nghttp2_session*, int32_t stream, uint32_t error_code,
+                             void* user_data) {
+    auto& s = self(user_data);
+    s.out_.erase(stream);
+    s.incoming_.erase(stream);
+    --s.open_;
+    s.events_.on_h2_closed(stream, error_code);
+    return 0;
+  }
+
+  // Pulls queued body bytes of one stream; defers when none are queued yet.
+  static ssize_t read_data(nghttp2_session* session, int32_t stream, uint8_t* buf, size_t length,
+                           uint32_t* flags, nghttp2_data_source*, void* user_data) {
+    auto& s = self(user_data);
+    auto it = s.out_.find(stream);
+    if (it == s.out_.end()) {
+      *flags |= NGHTTP2_DATA_FLAG_EOF;
+      return 0;
+    }
+    auto& o = it->second;
+    size_t n = std::min(length, o.data.size() - o.offset);
+    std::memcpy(buf, o.data.data() + o.offset, n);
+    o.offset += n;
+    if (o.offset == o.data.size()) {
+      o.data.clear();
+      o.offset = 0;
+      if (!o.end) {
+        if (n == 0) {
+          o.deferred = true;
+          return NGHTTP2_ERR_DEFERRED;
+        }
+        return static_cast<ssize_t>(n);
+      }
+      *flags |= NGHTTP2_DATA_FLAG_EOF;
+      if (!o.trailers.empty()) {
+        *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+        auto nv = to_nv(o.trailers);
+        nghttp2_submit_trailer(session, stream, nv.data(), nv.size());
+      }
+    }
+    return static_cast<ssize_t>(n);
+  }
+};
+
+h2_session::h2_session(role r, h2_events& events, settings s) : events_(events), role_(r) {
+  nghttp2_session_callbacks* cbs = nullptr;
+  nghttp2_session_callbacks_new(&cbs);
+  nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, &callbacks::on_begin_headers);
+  nghttp2_session_callbacks_set_on_header_callback(cbs, &callbacks::on_header);
+  nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, &callbacks::on_frame_recv);
+  nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, &callbacks::on_data_chunk);
+  nghttp2_session_callbacks_set_on_stream_close_callback(cbs, &callbacks::on_stream_close);
+  nghttp2_option* opt = nullptr;
+  nghttp2_option_new(&opt);
+  // Windows reopen when the owner forwarded the bytes (consume()), not when they arrive.
+  nghttp2_option_set_no_auto_window_update(opt, 1);
+  if (r == role::server) {
+    nghttp2_session_server_new2(&session_, cbs, this, opt);
+  } else {
+    nghttp2_session_client_new2(&session_, cbs, this, opt);
+  }
+  nghttp2_option_del(opt);
+  nghttp2_session_callbacks_del(cbs);
+  nghttp2_settings_entry iv[] = {
+      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, s.max_concurrent_streams},
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, s.initial_window},
+  };
+  nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, iv, 2);
+}
+
+h2_session::~h2_session() {
+  nghttp2_session_del(session_);
+}
+
+bool h2_session::feed(const char* data, size_t size) {
+  auto n = nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t*>(data), size);
+  return n >= 0 && static_cast<size_t>(n) == size;
+}
+
+bool h2_session::output(std::string& out) {
+  bool any = false;
+  for (;;) {
+    const uint8_t* data = nullptr;
+    auto n = nghttp2_session_mem_send(session_, &data);
+    if (n <= 0) {
+      return any;
+    }
+    out.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
+    any = true;
+  }
+}
+
+bool h2_session::alive() const {
+  return nghttp2_session_want_read(session_) != 0 || nghttp2_session_want_write(session_) != 0;
+}
+
+int32_t h2_session::submit_request(const h2_fields& headers, bool end_stream) {
+  auto nv = to_nv(headers);
+  nghttp2_data_provider provider{};
+  provider.read_callback = &callbacks::read_data;
+  auto id = nghttp2_submit_request(session_, nullptr, nv.data(), nv.size(),
+                                   end_stream ? nullptr : &provider, nullptr);
+  if (id > 0) {
+    ++open_;
+    if (!end_stream) {
+      out_[id].provider = true;
+    }
+  }
+  return id;
+}
+
+bool h2_session::submit_response(int32_t stream, const h2_fields& headers, bool end_stream) {
+  auto nv = to_nv(headers);
+  bool interim = !headers.empty() && headers.front().name == ":status" &&
+                 headers.front().value.size() == 3 && headers.front().value[0] == '1';
+  if (interim) {
+    return nghttp2_submit_headers(session_, NGHTTP2_FLAG_NONE, stream, nullptr, nv.data(),
+                                  nv.size(), nullptr) == 0;
+  }
+  nghttp2_data_provider provider{};
+  provider.read_callback = &callbacks::read_data;
+  auto rc = nghttp2_submit_response(session_, stream, nv.data(), nv.size(),
+                                    end_stream ? nullptr : &provider);
+  if (rc == 0 && !end_stream) {
+    out_[stream].provider = true;
+  }
+  return rc == 0;
+}
+
+void h2_session::send_data(int32_t stream, std::string_view data) {
+  auto& o = out_[stream];
+  o.data.append(data);
+  resume(stream);
+}
+
+void h2_session::end_stream(int32_t stream, const h2_fields& trailers) {
+  auto& o = out_[stream];
+  o.end = true;
+  o.trailers = trailers;
+  resume(stream);
+}
+
+void h2_session::resume(int32_t stream) {
+  auto& o = out_[stream];
+  if (o.deferred) {
+    o.deferred = false;
+    nghttp2_session_resume_data(session_, stream);
+  }
+}
+
+size_t h2_session::buffered(int32_t stream) const {
+  auto it = out_.find(stream);
+  return it == out_.end() ? 0 : it->second.data.size() - it->second.offset;
+}
+
+void h2_session::consume(int32_t stream, size_t size) {
+  nghttp2_session_consume(session_, stream, size);
+}
+
+void h2_session::reset(int32_t stream, uint32_t error_code) {
+  nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, stream, error_code);
+}
+
+void h2_session::shutdown_notice() {
+  if (role_ == role::server) {
+    nghttp2_submit_shutdown_notice(session_);
+  }
+}
+
+void h2_session::goaway(uint32_t error_code) {
+  nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE,
+                        nghttp2_session_get_last_proc_stream_id(session_), error_code, nullptr, 0);
+}
+
+uint32_t h2_session::peer_max_concurrent_streams() const {
+  return nghttp2_session_get_remote_settings(session_, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
+}
+
+size_t h2_session::open_streams() const {
+  return open_;
+}
+
+bool h2_session::matches_preface(std::string_view prefix, bool& complete) {
+  auto n = std::min(prefix.size(), preface.size());
+  complete = n == preface.size();
+  return prefix.substr(0, n) == preface.substr(0, n);
+}
+
+}  // namespace am::net

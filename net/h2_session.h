@@ -1,0 +1,125 @@
+// One HTTP/2 connection's framing and stream state, over bytes (nghttp2): feed() what the
+// socket read, send what output() produces. No sockets and no timers here, so the codec is
+// tested in memory (a client session talking to a server session); the connection classes
+// that will own it do the I/O. Both roles: the downstream side is a server, the upstream side
+// a client.
+//
+// Flow control is end to end: received DATA opens the peer's window again only when the
+// owner says it forwarded the bytes (consume()), so a slow reader on the other side slows
+// this peer through its window, never through unbounded buffering. Outgoing DATA is queued per
+// stream (buffered() tells how much waits for the peer's window).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+struct nghttp2_session;
+
+namespace am::net {
+
+struct h2_field {
+  std::string name;  // lower case; pseudo-headers start with ':'
+  std::string value;
+};
+using h2_fields = std::vector<h2_field>;
+
+// What the session reports, stream by stream.
+class h2_events {
+ public:
+  // A complete header block: request or response headers (with pseudo-headers), or trailers
+  // (none). `end_stream`: the peer sends nothing more on this stream.
+  virtual void on_h2_headers(int32_t stream, h2_fields& fields, bool end_stream) = 0;
+  virtual void on_h2_data(int32_t stream, const char* data, size_t size) = 0;
+  // The peer ended the stream after DATA (END_STREAM on a DATA frame).
+  virtual void on_h2_end(int32_t stream) = 0;
+  // The stream is gone: `error_code` 0 when both sides finished, else the RST_STREAM or
+  // connection error code (CANCEL = 8 for a cancelled call).
+  virtual void on_h2_closed(int32_t stream, uint32_t error_code) = 0;
+  // The peer sent GOAWAY: streams above `last_stream` were not processed.
+  virtual void on_h2_goaway(int32_t last_stream, uint32_t error_code) = 0;
+
+ protected:
+  ~h2_events() = default;
+};
+
+class h2_session {
+ public:
+  enum class role { server, client };
+
+  struct settings {
+    uint32_t max_concurrent_streams = 256;
+    uint32_t initial_window = 65535;  // per stream; also the connection window we grant
+  };
+
+  h2_session(role r, h2_events& events, settings s);
+  h2_session(role r, h2_events& events) : h2_session(r, events, settings{}) {}
+  ~h2_session();
+  h2_session(const h2_session&) = delete;
+  h2_session& operator=(const h2_session&) = delete;
+
+  // Consumes bytes read from the peer; false on a protocol error (the owner sends what
+  // output() still has, a GOAWAY among it, and closes).
+  bool feed(const char* data, size_t size);
+
+  // Appends the frames ready to go; false when there are none.
+  bool output(std::string& out);
+
+  // Whether the connection still has work: open streams, or frames to send or receive.
+  bool alive() const;
+
+  // -- streams --
+  // Client: opens a stream with a request; returns its id (< 0 on failure).
+  int32_t submit_request(const h2_fields& headers, bool end_stream);
+  // Server: answers a stream (interim 1xx responses may come first, with end_stream false).
+  bool submit_response(int32_t stream, const h2_fields& headers, bool end_stream);
+  // Queues body bytes; they go out as the peer's window allows.
+  void send_data(int32_t stream, std::string_view data);
+  // Ends the stream after its queued data, with trailers when `trailers` is not empty.
+  void end_stream(int32_t stream, const h2_fields& trailers = {});
+  // Bytes queued on `stream` that the peer's window has not let out yet.
+  size_t buffered(int32_t stream) const;
+  // The owner forwarded `size` received bytes of `stream`: the peer may send that many more.
+  void consume(int32_t stream, size_t size);
+  // Resets a stream (CANCEL = 8, INTERNAL_ERROR = 2, REFUSED_STREAM = 7).
+  void reset(int32_t stream, uint32_t error_code);
+
+  // -- the connection --
+  // Server: tells the client that no new streams will be accepted soon (graceful drain);
+  // then goaway() with NO_ERROR once in-flight streams finish.
+  void shutdown_notice();
+  void goaway(uint32_t error_code);
+  // The peer's limit on concurrent streams that we open (client side: when reached, another
+  // connection is needed).
+  uint32_t peer_max_concurrent_streams() const;
+  size_t open_streams() const;
+
+  // Whether `prefix` (the first bytes of a connection) is, or may still become, the HTTP/2
+  // client connection preface; `complete` is set once all 24 bytes matched.
+  static bool matches_preface(std::string_view prefix, bool& complete);
+
+ private:
+  struct outgoing {
+    std::string data;
+    size_t offset = 0;
+    bool end = false;
+    bool provider = false;  // a data provider is attached
+    bool deferred = false;  // the provider waits for data
+    h2_fields trailers;
+  };
+  struct callbacks;
+
+  void attach_provider(int32_t stream);
+  void resume(int32_t stream);
+
+  nghttp2_session* session_ = nullptr;
+  h2_events& events_;
+  role role_;
+  std::map<int32_t, outgoing> out_;
+  std::map<int32_t, h2_fields> incoming_;  // header blocks being received
+  size_t open_ = 0;                        // streams opened and not closed yet
+};
+
+}  // namespace am::net

@@ -1,0 +1,185 @@
+// The HTTP/2 codec in memory: a client session and a server session exchanging bytes.
+#include <catch2/catch.hpp>
+
+#include <map>
+
+#include "net/h2_session.h"
+
+using namespace am::net;
+
+namespace {
+
+// Records what one side's session reports.
+struct recorder final : h2_events {
+  struct stream {
+    std::vector<h2_fields> header_blocks;
+    std::string body;
+    bool ended = false;
+    bool closed = false;
+    uint32_t close_code = 0;
+  };
+  std::map<int32_t, stream> streams;
+  int32_t goaway_last = -1;
+
+  void on_h2_headers(int32_t id, h2_fields& fields, bool end_stream) override {
+    streams[id].header_blocks.push_back(fields);
+    streams[id].ended |= end_stream;
+  }
+  void on_h2_data(int32_t id, const char* data, size_t size) override {
+    streams[id].body.append(data, size);
+  }
+  void on_h2_end(int32_t id) override { streams[id].ended = true; }
+  void on_h2_closed(int32_t id, uint32_t code) override {
+    streams[id].closed = true;
+    streams[id].close_code = code;
+  }
+  void on_h2_goaway(int32_t last, uint32_t) override { goaway_last = last; }
+
+  std::string field(int32_t id, size_t block, const std::string& name) {
+    for (const auto& f : streams[id].header_blocks.at(block)) {
+      if (f.name == name) {
+        return f.value;
+      }
+    }
+    return {};
+  }
+};
+
+struct pair_of_sessions {
+  recorder client_events, server_events;
+  h2_session client{h2_session::role::client, client_events};
+  h2_session server;
+
+  explicit pair_of_sessions(h2_session::settings server_settings = {})
+      : server{h2_session::role::server, server_events, server_settings} {}
+
+  // Moves bytes both ways until neither side has anything to send.
+  void pump() {
+    for (int i = 0; i < 100; ++i) {
+      std::string c2s, s2c;
+      client.output(c2s);
+      server.output(s2c);
+      if (c2s.empty() && s2c.empty()) {
+        return;
+      }
+      REQUIRE(server.feed(c2s.data(), c2s.size()));
+      REQUIRE(client.feed(s2c.data(), s2c.size()));
+    }
+  }
+};
+
+h2_fields request(const std::string& method, const std::string& path) {
+  return {{":method", method}, {":scheme", "http"}, {":authority", "echo"}, {":path", path}};
+}
+
+}  // namespace
+
+TEST_CASE("the connection preface is recognised from its first bytes") {
+  bool complete = false;
+  CHECK(h2_session::matches_preface("PRI * HTTP/2", complete));
+  CHECK(!complete);
+  CHECK(h2_session::matches_preface("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00", complete));
+  CHECK(complete);
+  CHECK(!h2_session::matches_preface("GET / HTTP/1.1\r\n", complete));
+  CHECK(!h2_session::matches_preface("PRIVATE", complete));
+}
+
+TEST_CASE("a request with a body and a response with trailers, as gRPC sends them") {
+  pair_of_sessions p;
+  auto id = p.client.submit_request(request("POST", "/pkg.Echo/Unary"), false);
+  REQUIRE(id > 0);
+  p.client.send_data(id, "hello");
+  p.client.end_stream(id);
+  p.pump();
+  auto& req = p.server_events.streams[id];
+  CHECK(p.server_events.field(id, 0, ":path") == "/pkg.Echo/Unary");
+  CHECK(req.body == "hello");
+  CHECK(req.ended);
+  p.server.consume(id, req.body.size());
+
+  REQUIRE(p.server.submit_response(id, {{":status", "200"}, {"content-type", "application/grpc"}},
+                                   false));
+  p.server.send_data(id, "world");
+  p.server.end_stream(id, {{"grpc-status", "0"}, {"grpc-message", "ok"}});
+  p.pump();
+  auto& resp = p.client_events.streams[id];
+  REQUIRE(resp.header_blocks.size() == 2);  // headers, then trailers
+  CHECK(p.client_events.field(id, 0, ":status") == "200");
+  CHECK(p.client_events.field(id, 1, "grpc-status") == "0");
+  CHECK(resp.body == "world");
+  CHECK(resp.ended);
+  CHECK(resp.closed);
+  CHECK(resp.close_code == 0);
+  CHECK(p.client.open_streams() == 0);
+}
+
+TEST_CASE("many concurrent streams share one connection") {
+  pair_of_sessions p;
+  std::vector<int32_t> ids;
+  for (int i = 0; i < 100; ++i) {
+    ids.push_back(p.client.submit_request(request("GET", "/" + std::to_string(i)), true));
+  }
+  p.pump();
+  CHECK(p.server.open_streams() == 100);
+  for (auto id : ids) {
+    p.server.submit_response(id, {{":status", "204"}}, true);
+  }
+  p.pump();
+  for (auto id : ids) {
+    CHECK(p.client_events.field(id, 0, ":status") == "204");
+    CHECK(p.client_events.streams[id].closed);
+  }
+  CHECK(p.server.open_streams() == 0);
+}
+
+TEST_CASE("a reader that does not forward data stops the writer at the window") {
+  pair_of_sessions p;
+  auto id = p.client.submit_request(request("POST", "/upload"), false);
+  p.client.send_data(id, std::string(1 << 20, 'x'));  // 1 MiB
+  p.pump();
+  // The server's application has not consumed anything: only the initial window got through.
+  auto received = p.server_events.streams[id].body.size();
+  CHECK(received == 65535);
+  CHECK(p.client.buffered(id) == (1u << 20) - 65535);
+
+  // Forwarding opens the window again, and the rest follows as it is consumed.
+  size_t consumed = 0;
+  for (int i = 0; i < 64 && p.client.buffered(id) > 0; ++i) {
+    auto now = p.server_events.streams[id].body.size();
+    p.server.consume(id, now - consumed);
+    consumed = now;
+    p.pump();
+  }
+  CHECK(p.client.buffered(id) == 0);
+  CHECK(p.server_events.streams[id].body.size() == (1u << 20));
+}
+
+TEST_CASE("a cancelled stream reaches the other side as RST_STREAM CANCEL") {
+  pair_of_sessions p;
+  auto id = p.client.submit_request(request("POST", "/slow"), false);
+  p.pump();
+  p.client.reset(id, 8);
+  p.pump();
+  CHECK(p.server_events.streams[id].closed);
+  CHECK(p.server_events.streams[id].close_code == 8);
+}
+
+TEST_CASE("the peer's stream limit is known after SETTINGS, and GOAWAY reaches the client") {
+  h2_session::settings limited;
+  limited.max_concurrent_streams = 10;
+  pair_of_sessions p{limited};
+  p.client.submit_request(request("GET", "/"), true);
+  p.pump();
+  CHECK(p.client.peer_max_concurrent_streams() == 10);
+  p.server.shutdown_notice();
+  p.server.goaway(0);
+  p.pump();
+  CHECK(p.client_events.goaway_last == 1);
+}
+
+TEST_CASE("bytes that are not HTTP/2 are a protocol error") {
+  recorder events;
+  h2_session server{h2_session::role::server, events};
+  std::string junk = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+  CHECK(!server.feed(junk.data(), junk.size()));
+}
