@@ -118,13 +118,15 @@ int run_node(const config::node& node, const node_launch& launch) {
       control_link = spawn_control_link(sys, ctx, sidecar);
     }
   }
+  std::string error;  // a part that could not start: the node stops and exits 1
   if (node.control_listen.port != 0) {
     gateway = spawn_control_gateway(sys, ctx, discovery, commander);
     auto port = sys.middleman().publish(gateway, node.control_listen.port,
                                         node.control_listen.address.c_str(), true);
     if (!port) {
-      log_error("control: cannot listen on " + node.control_listen.address + ":" +
-                std::to_string(node.control_listen.port) + ": " + sys.render(port.error()));
+      error = "control: cannot listen on " + node.control_listen.address + ":" +
+              std::to_string(node.control_listen.port) + ": " + sys.render(port.error());
+      log_error(error);
       kill(getpid(), SIGTERM);
     } else {
       log_info("control: sidecars attach at " + node.control_listen.address + ":" +
@@ -132,17 +134,15 @@ int run_node(const config::node& node, const node_launch& launch) {
     }
   }
   std::vector<std::unique_ptr<node_service>> services;
-  if (launch.control_plane && needs_control_plane_extensions(node)) {
-    std::string why;
-    services = launch.control_plane(sys, ctx, {discovery, commander, gateway}, why);
-    if (!why.empty()) {
-      log_error(why);
+  if (error.empty() && launch.control_plane && needs_control_plane_extensions(node)) {
+    services = launch.control_plane(sys, ctx, {discovery, commander, gateway}, error);
+    if (!error.empty()) {
+      log_error(error);
       kill(getpid(), SIGTERM);
     }
   }
   admin_listener admin{ctx, [] { kill(getpid(), SIGTERM); }};
-  std::string error;
-  if (!admin.start(error)) {
+  if (error.empty() && !admin.start(error)) {
     log_error("admin: cannot start: " + error);
     kill(getpid(), SIGTERM);
   }

@@ -6,6 +6,7 @@ uses."""
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -266,6 +267,21 @@ def test_the_lean_sidecar_links_no_grpc_and_refuses_control_plane_features():
     m.stop()
 
 
+def test_a_control_api_port_in_use_stops_the_node_with_exit_code_1():
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    try:
+        m = Mesh(CONTROL_PLANE % {"control": free_port(), "api": taken.getsockname()[1],
+                                  "endpoints": "/nonexistent", "store": "/nonexistent"},
+                 expect_ready=False)
+        assert m.proc.wait(timeout=15) == 1, m.log()
+        assert "control API: cannot listen" in m.log(), m.log()
+        m.stop()
+    finally:
+        taken.close()
+
+
 def test_meshctl_reports_usage_and_an_unreachable_control_plane():
     code, out, _ = meshctl(free_port(), "--help")
     assert code == 0 and "rollback VERSION" in out
@@ -281,4 +297,5 @@ if __name__ == "__main__":
          test_a_restarted_control_plane_restores_its_versions_and_sidecars_converge,
          test_watch_streams_endpoint_versions_and_sidecars_get_only_what_they_use,
          test_the_lean_sidecar_links_no_grpc_and_refuses_control_plane_features,
+         test_a_control_api_port_in_use_stops_the_node_with_exit_code_1,
          test_meshctl_reports_usage_and_an_unreachable_control_plane])
