@@ -93,6 +93,26 @@ std::string changes_json(const std::string& before, const std::string& after) {
          ",\"services_changed\":" + json_list(c.changed);
 }
 
+std::vector<std::string> error_lines(const std::vector<config::config_error>& errors) {
+  std::vector<std::string> out;
+  for (const auto& e : errors) {
+    out.push_back(e.to_string());
+  }
+  return out;
+}
+
+// A candidate that changes nothing: logged with its errors and audited.
+void reject(self_ptr self, const std::string& source, const std::vector<std::string>& errors) {
+  auto version = std::to_string(self->state.current().version);
+  std::string all;
+  for (const auto& e : errors) {
+    all += "\n  " + e;
+  }
+  log_error("commander: rejected a config from " + source + ", version " + version +
+            " stays in force:" + all);
+  audit(self, "rejected", self->state.current().version, source, "\"errors\":" + json_list(errors));
+}
+
 void publish(self_ptr self) {
   auto& st = self->state;
   const auto& rev = st.current();
@@ -114,7 +134,7 @@ apply_outcome apply(self_ptr self, const std::string& document, uint64_t expecte
     out.result = apply_outcome::conflict;
     out.errors.push_back("expected version " + std::to_string(expected) +
                          " but the current version is " + std::to_string(out.version));
-    audit(self, "rejected", out.version, source, "\"errors\":" + json_list(out.errors));
+    reject(self, source, out.errors);
     return out;
   }
   if (document == st.current().document) {
@@ -123,12 +143,8 @@ apply_outcome apply(self_ptr self, const std::string& document, uint64_t expecte
   auto parsed = config::parse_mesh_config(document);
   if (!parsed.ok()) {
     out.result = apply_outcome::invalid;
-    for (const auto& e : parsed.errors) {
-      out.errors.push_back(e.to_string());
-    }
-    log_error("commander: rejected a config from " + source + ", version " +
-              std::to_string(out.version) + " stays in force:\n" + parsed.describe(source));
-    audit(self, "rejected", out.version, source, "\"errors\":" + json_list(out.errors));
+    out.errors = error_lines(parsed.errors);
+    reject(self, source, out.errors);
     return out;
   }
   config_revision next{out.version + 1, source, unix_ms_now(), document};
@@ -136,9 +152,8 @@ apply_outcome apply(self_ptr self, const std::string& document, uint64_t expecte
   if (st.store.enabled() && !st.store.save(next, error)) {
     out.result = apply_outcome::invalid;
     out.errors.push_back("commander.store: " + error +
-                         " (not applied: it would not survive "
-                         "a restart)");
-    log_error("commander: " + out.errors.back());
+                         " (not applied: it would not survive a restart)");
+    reject(self, source, out.errors);
     return out;
   }
   auto changes = changes_json(st.current().document, document);
@@ -163,13 +178,7 @@ void reload_file(self_ptr self) {
   auto source = "file:" + st.file;
   auto node = config::parse_node(text);
   if (!node.ok()) {
-    log_error("commander: rejected an edit of " + st.file + ", version " +
-              std::to_string(st.current().version) + " stays in force:\n" + node.describe(st.file));
-    std::vector<std::string> errors;
-    for (const auto& e : node.errors) {
-      errors.push_back(e.to_string());
-    }
-    audit(self, "rejected", st.current().version, source, "\"errors\":" + json_list(errors));
+    reject(self, source, error_lines(node.errors));
     return;
   }
   auto document = config::services_document(text);
