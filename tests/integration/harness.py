@@ -53,10 +53,20 @@ def check_memory():
     return not ARGS.sanitized
 
 
+_handed_out = set()
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port free right now that this test process has not handed out before (the kernel may
+    offer a just-closed port again, and two listeners of one node must not get the same)."""
+    for _ in range(100):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
+    raise AssertionError("no fresh free port")
 
 
 # -- the scriptable upstream ----------------------------------------------------------------------
