@@ -410,6 +410,7 @@ void downstream_connection::on_upstream_switched(upstream_connection& c) {
   int upstream_fd = c.detach_fd(up_unread, up_unsent);
   int fd = detach_fd(unread, unsent);
   auto* client = new tunnel_end(loop_, fd, false, nullptr);
+  client->watch(&worker_);
   auto* server = new tunnel_end(loop_, upstream_fd, false, nullptr);
   client->send(unsent);
   server->send(up_unsent);

@@ -450,6 +450,7 @@ void downstream_connection::on_tunnel_connected(tunnel_end& end, int error) {
   std::string unread, unsent;
   int fd = detach_fd(unread, unsent);
   auto* client = new tunnel_end(loop_, fd, false, nullptr);
+  client->watch(&worker_);
   client->send(unsent);
   client->preload_input(unread);
   tunnel_end::join(*client, end);

@@ -300,7 +300,7 @@ void proxy_worker::drain(std::function<void()> done) {
 }
 
 void proxy_worker::check_drained() {
-  if (draining_ && downstreams_.empty() && on_drained_) {
+  if (draining_ && downstreams_.empty() && tunnels_ == 0 && on_drained_) {
     log_buffer_.flush();
     auto done = std::move(on_drained_);
     on_drained_ = nullptr;
@@ -350,6 +350,15 @@ void proxy_worker::on_downstream_closed(downstream_connection* c) {
   if (downstreams_.erase(c) > 0) {
     stats_.proxy().downstream_connections.fetch_sub(1, std::memory_order_relaxed);
   }
+  check_drained();
+}
+
+void proxy_worker::on_tunnel_opened() {
+  ++tunnels_;
+}
+
+void proxy_worker::on_tunnel_closed() {
+  --tunnels_;
   check_drained();
 }
 

@@ -26,6 +26,7 @@
 #include "net/resolver.h"
 #include "net/routing_snapshot.h"
 #include "net/traffic_stats.h"
+#include "net/tunnel.h"
 #include "net/upstream_pool.h"
 
 namespace am::net {
@@ -33,7 +34,7 @@ namespace am::net {
 class listener_socket;
 class mirror_exchange;
 
-class proxy_worker {
+class proxy_worker final : public tunnel_watcher {
  public:
   // `index` names this worker in usage reports.
   proxy_worker(config::sidecar_settings settings, stats_registry& stats, access_log_writer* log,
@@ -113,6 +114,9 @@ class proxy_worker {
 
   void on_downstream_opened(downstream_connection* c);
   void on_downstream_closed(downstream_connection* c);
+  // tunnel_watcher (loop thread)
+  void on_tunnel_opened() override;
+  void on_tunnel_closed() override;
   void on_accept(int listen_fd, listener_side side);
 
  private:
@@ -157,6 +161,7 @@ class proxy_worker {
   std::vector<probe_use> probes_;
   std::vector<std::unique_ptr<listener_socket>> listeners_;
   std::unordered_set<downstream_connection*> downstreams_;
+  size_t tunnels_ = 0;  // open CONNECT and Upgrade tunnels: a drain waits for them too
   std::unordered_map<mirror_exchange*, std::unique_ptr<mirror_exchange>> mirrors_;
   traffic_stats* inbound_stats_;
   traffic_stats* passthrough_stats_;

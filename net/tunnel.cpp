@@ -1,5 +1,7 @@
 #include "net/tunnel.h"
 
+#include <utility>
+
 namespace am::net {
 
 tunnel_end::tunnel_end(event_loop& loop, int fd, bool connecting, tunnel_connect_events* waiter)
@@ -55,7 +57,15 @@ void tunnel_end::on_connected(int error) {
   }
 }
 
+void tunnel_end::watch(tunnel_watcher* w) {
+  watcher_ = w;
+  w->on_tunnel_opened();
+}
+
 void tunnel_end::on_closed() {
+  if (watcher_ != nullptr) {
+    std::exchange(watcher_, nullptr)->on_tunnel_closed();
+  }
   if (peer_ != nullptr) {
     auto* peer = peer_;
     peer_ = nullptr;

@@ -19,6 +19,16 @@ class tunnel_connect_events {
   ~tunnel_connect_events() = default;
 };
 
+// Counts open tunnels (the worker: a drain waits for them, up to its deadline).
+class tunnel_watcher {
+ public:
+  virtual void on_tunnel_opened() = 0;
+  virtual void on_tunnel_closed() = 0;
+
+ protected:
+  ~tunnel_watcher() = default;
+};
+
 class tunnel_end final : public connection {
  public:
   // `waiter` (may be null) learns when a connecting end is connected.
@@ -35,6 +45,10 @@ class tunnel_end final : public connection {
   // Closes once everything queued for this end is written.
   void close_when_flushed();
 
+  // Reports this end's life to `w` (opened now, closed when it closes): set on the client's
+  // end of each tunnel, so that one tunnel counts once.
+  void watch(tunnel_watcher* w);
+
  private:
   void on_data() override;
   void on_eof(int error) override;
@@ -44,6 +58,7 @@ class tunnel_end final : public connection {
 
   tunnel_end* peer_ = nullptr;
   tunnel_connect_events* waiter_;
+  tunnel_watcher* watcher_ = nullptr;
   bool closing_ = false;
 };
 

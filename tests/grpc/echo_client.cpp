@@ -3,6 +3,7 @@
 // {"status": CODE, "message": "...", "servers": [...], "replies": N, "bytes": N}.
 //   unary BYTES          one call with a BYTES-byte payload
 //   server-stream N      N replies
+//   slow-stream N        N replies, 100 ms apart
 //   client-stream N      N requests of 1 KiB, one reply
 //   bidi N               N requests, N replies
 //   deadline MS          a call the server answers after 2 s, with a deadline of MS
@@ -76,8 +77,9 @@ result run(const std::string& target, const std::string& mode, int n) {
     if (out.status.ok()) {
       out.add(reply);
     }
-  } else if (mode == "server-stream") {
+  } else if (mode == "server-stream" || mode == "slow-stream") {
     req.set_count(n);
+    req.set_delay_ms(mode == "slow-stream" ? 100 : 0);
     req.set_payload("0123456789");
     auto reader = stub->ServerStream(&ctx, req);
     while (reader->Read(&reply)) {

@@ -7,6 +7,7 @@ connection, and connections balanced over the endpoints."""
 
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -21,6 +22,7 @@ sidecar:
   outbound: {{address: 127.0.0.1, port: {outbound}}}
   admin: {{address: 127.0.0.1, port: {admin}}}
   access_log: {{enabled: false}}
+  drain_timeout: 5s
 services:
   echo:
     connect_timeout: 1s
@@ -125,7 +127,27 @@ def test_connections_are_balanced_and_a_service_without_endpoints_is_unavailable
         s.stop()
 
 
+def test_a_drain_lets_a_stream_in_flight_finish_and_refuses_new_connections():
+    s = Setup(n_servers=1)
+    env = dict(os.environ, http_proxy=s.mesh.proxy)
+    stream = subprocess.Popen([test_program("echo_client"), "echo:50051", "slow-stream", "15"],
+                              env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert eventually(lambda: s.mesh.metric("actormesh_requests_total", service="echo") >= 1)
+        s.mesh.proc.send_signal(signal.SIGTERM)
+        assert eventually(lambda: "draining" in s.mesh.log(), 5)
+        late = call(s.mesh, "unary", 10)
+        assert late["status"] == 14, late  # the listener is closed: no new connections
+        r = json.loads(stream.communicate(timeout=20)[0])
+        assert r["status"] == 0 and r["replies"] == 15, r  # 1.5 s of stream, all of it
+        assert s.mesh.proc.wait(timeout=10) == 0
+    finally:
+        stream.kill()
+        s.stop()
+
+
 if __name__ == "__main__":
     run([test_every_kind_of_call_passes_through_with_its_status_and_trailers,
          test_deadlines_and_cancellations_reach_the_server,
-         test_connections_are_balanced_and_a_service_without_endpoints_is_unavailable])
+         test_connections_are_balanced_and_a_service_without_endpoints_is_unavailable,
+         test_a_drain_lets_a_stream_in_flight_finish_and_refuses_new_connections])
