@@ -295,6 +295,10 @@ commander_actor::behavior_type commander(self_ptr self, node_context* ctx, std::
         return apply(self, earlier, 0, "rollback:" + std::to_string(version) + " by " + caller,
                      "rolled_back");
       },
+      [self](reject_atom, const std::string& source, const std::vector<std::string>& errors) {
+        metered_handler m{self->state.stats, self->mailbox().size()};
+        reject(self, source, errors);
+      },
       [self](current_atom) { return self->state.current(); },
       [self](history_atom) {
         std::vector<config_revision> out;

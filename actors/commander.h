@@ -25,6 +25,8 @@ using commander_actor = caf::typed_actor<
     caf::replies_to<apply_atom, std::string, uint64_t, std::string>::with<apply_outcome>,
     // (version, caller) → outcome
     caf::replies_to<rollback_atom, uint64_t, std::string>::with<apply_outcome>,
+    // (source, errors): a candidate its source could not even build; logged and audited
+    caf::reacts_to<reject_atom, std::string, std::vector<std::string>>,
     caf::replies_to<current_atom>::with<config_revision>,
     caf::replies_to<history_atom>::with<std::vector<config_revision>>>;
 

@@ -26,10 +26,14 @@ caf::behavior endpoint_source(caf::event_based_actor* self, actor_stats* stats,
 }
 
 // Hands each document the MeshConfig resources make to the commander and logs its verdict
-// (the commander writes the audit line either way).
+// (the commander writes the audit line either way, conflicts between resources included).
 caf::behavior config_source(caf::event_based_actor* self, actor_stats* stats,
                             commander_actor commander) {
   return {
+      [=](reject_atom, const std::string& source, const std::vector<std::string>& errors) {
+        metered_handler m{stats, self->mailbox().size()};
+        self->send(commander, reject_atom::value, source, errors);
+      },
       [=](apply_atom, const std::string& document, const std::string& source) {
         metered_handler m{stats, self->mailbox().size()};
         self->request(commander, std::chrono::seconds{10}, apply_atom::value, document, uint64_t{0},
@@ -110,11 +114,11 @@ std::unique_ptr<node_service> start_k8s_config_source(caf::actor_system& sys, no
         std::vector<config::config_error> errors;
         auto document = config::mesh_config_document(configs, source, errors);
         if (!errors.empty()) {
-          std::string all;
+          std::vector<std::string> lines;
           for (const auto& e : errors) {
-            all += "\n  " + e.to_string();
+            lines.push_back(e.to_string());
           }
-          log_error("kubernetes: MeshConfig resources conflict, nothing applied:" + all);
+          caf::anon_send(actor, reject_atom::value, std::move(source), std::move(lines));
           return;
         }
         caf::anon_send(actor, apply_atom::value, std::move(document), std::move(source));

@@ -48,6 +48,8 @@ using apply_atom = caf::atom_constant<caf::atom("apply")>;
 using rollback_atom = caf::atom_constant<caf::atom("rollback")>;
 using current_atom = caf::atom_constant<caf::atom("current")>;
 using history_atom = caf::atom_constant<caf::atom("history")>;
+// a source's candidate that failed before it became a document (conflicting resources).
+using reject_atom = caf::atom_constant<caf::atom("reject")>;
 // remote sidecar → gateway: config version applied; gateway: every sidecar's status.
 using ack_atom = caf::atom_constant<caf::atom("ack")>;
 using status_atom = caf::atom_constant<caf::atom("status")>;

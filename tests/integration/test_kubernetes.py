@@ -23,6 +23,7 @@ control:
 discovery:
   kubernetes: {{api: "%(url)s", token_file: "%(token)s"}}
 commander:
+  audit_log: {dir}/audit.log
   kubernetes: {{api: "%(url)s", token_file: "%(token)s"}}
 services:
   api: {{timeout: 2s}}
@@ -129,6 +130,14 @@ def test_mesh_config_resources_become_config_versions_and_a_bad_one_changes_noth
         assert eventually(lambda: status() == "200")
         code, out, _ = k.meshctl("history")
         assert out.count("k8s:default/api-policy") == 2, out
+
+        # A second resource that names the same service: rejected whole, audited, 3s stays.
+        k.kube.push(configs, "ADDED", mesh_config("api-other", {"api": {"timeout": "9s"}}))
+        audit = os.path.join(k.cp.dir, "audit.log")
+        assert eventually(lambda: "also defined by MeshConfig" in open(audit).read()), k.cp.log()
+        last = json.loads(open(audit).read().splitlines()[-1])
+        assert last["event"] == "rejected" and "k8s:default/api-other" in last["source"], last
+        assert "3s" in k.meshctl("get")[1]
     finally:
         k.stop()
 
