@@ -20,8 +20,7 @@ admin_listener::admin_listener(node_context& ctx, std::function<void()> quit)
           r.body = why + "\n";
         } else if (path == "/metrics") {
           r.content_type = "text/plain; version=0.0.4";
-          r.body =
-              render_metrics(ctx_.stats, ctx_.actor_metrics, ctx_.status.control_plane_connected());
+          r.body = render_metrics(ctx_.stats, ctx_.actor_metrics, ctx_.status);
         } else if (path == "/config") {
           r.content_type = "application/json";
           r.body = "{\"node\":" + config::to_json(ctx_.config) +

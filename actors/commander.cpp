@@ -116,6 +116,7 @@ void reject(self_ptr self, const std::string& source, const std::vector<std::str
 void publish(self_ptr self) {
   auto& st = self->state;
   const auto& rev = st.current();
+  st.ctx->status.set_config_version(rev.version);
   for (auto& s : st.subscribers) {
     self->send(s, services_atom::value, rev.version, st.services);
   }
@@ -242,6 +243,7 @@ commander_actor::behavior_type commander(self_ptr self, node_context* ctx, std::
     }
     audit(self, "accepted", 1, origin, changes_json("", first));
   }
+  st.ctx->status.set_config_version(st.current().version);
   if (!st.file.empty()) {
     st.seen = identify(st.file);
     self->delayed_send(self, poll_interval, poll_atom::value);

@@ -19,6 +19,7 @@ struct attached_sidecar {
 };
 
 struct gateway_state {
+  node_context* ctx = nullptr;
   // In attach order. Replicas of one service often share a node name: a record is one
   // attached process, and a sidecar that re-attaches replaces only disconnected records.
   std::vector<attached_sidecar> sidecars;
@@ -30,6 +31,20 @@ struct gateway_state {
 };
 
 using self_ptr = control_gateway_actor::stateful_pointer<gateway_state>;
+
+// Connected, disconnected and lagging sidecars, for /metrics.
+void report(self_ptr self) {
+  int64_t connected = 0, disconnected = 0, behind = 0;
+  for (const auto& s : self->state.sidecars) {
+    if (!s.status.connected) {
+      ++disconnected;
+      continue;
+    }
+    ++connected;
+    behind += s.status.config_version < self->state.document_version ? 1 : 0;
+  }
+  self->state.ctx->status.set_sidecars(connected, disconnected, behind);
+}
 
 attached_sidecar* find_by_link(self_ptr self, const caf::actor_addr& addr) {
   for (auto& s : self->state.sidecars) {
@@ -55,7 +70,9 @@ int64_t unix_ms_now() {
 
 control_gateway_actor::behavior_type gateway(self_ptr self, node_context* ctx,
                                              discovery_actor discovery, commander_actor commander) {
+  self->state.ctx = ctx;
   self->state.stats = ctx->actor_metrics.get("control_gateway");
+  report(self);
   self->send(discovery, subscribe_atom::value, endpoints_sink{self});
   self->send(commander, subscribe_atom::value, document_sink{self});
   self->set_down_handler([self](const caf::down_msg& msg) {
@@ -63,6 +80,7 @@ control_gateway_actor::behavior_type gateway(self_ptr self, node_context* ctx,
       log_info("control gateway: sidecar " + s->status.name + " detached");
       s->link = nullptr;
       s->status.connected = false;
+      report(self);
     }
   });
   return {
@@ -87,6 +105,7 @@ control_gateway_actor::behavior_type gateway(self_ptr self, node_context* ctx,
             caf::anon_send(s.link, document_atom::value, version, text);
           }
         }
+        report(self);
       },
       [self](attach_atom, caf::actor link, const std::string& name,
              const std::vector<std::string>& uses) {
@@ -108,6 +127,7 @@ control_gateway_actor::behavior_type gateway(self_ptr self, node_context* ctx,
         if (st.document_version > 0) {
           caf::anon_send(s.link, document_atom::value, st.document_version, st.document);
         }
+        report(self);
       },
       [self](ack_atom, uint64_t version) {
         metered_handler m{self->state.stats, self->mailbox().size()};
@@ -115,6 +135,7 @@ control_gateway_actor::behavior_type gateway(self_ptr self, node_context* ctx,
         if (auto* s = find_by_link(self, sender)) {
           s->status.config_version = version;
           s->status.acked_unix_ms = unix_ms_now();
+          report(self);
         }
       },
       [self](status_atom) {

@@ -121,21 +121,47 @@ void add_actors(const actor_metrics_registry& actors, std::vector<MetricFamily>&
   out.push_back(std::move(busy));
 }
 
+void add_control_plane(const node_status& status, std::vector<MetricFamily>& out) {
+  if (auto connected = status.control_plane_connected(); connected >= 0) {
+    auto cp = family("actormesh_control_plane_connected",
+                     "1 while attached to the remote control plane, 0 while serving what it knew",
+                     MetricType::Gauge);
+    cp.metric.push_back(gauge({}, connected));
+    out.push_back(std::move(cp));
+  }
+  auto g = status.control_plane();
+  if (g.config_version >= 0) {
+    auto version =
+        family("actormesh_config_version", "The mesh config version in force", MetricType::Gauge);
+    version.metric.push_back(gauge({}, static_cast<double>(g.config_version)));
+    out.push_back(std::move(version));
+  }
+  if (g.sidecars_connected >= 0) {
+    auto sidecars =
+        family("actormesh_control_sidecars", "Sidecars in other processes that attached, by state",
+               MetricType::Gauge);
+    sidecars.metric.push_back(
+        gauge({{"state", "connected"}}, static_cast<double>(g.sidecars_connected)));
+    sidecars.metric.push_back(
+        gauge({{"state", "disconnected"}}, static_cast<double>(g.sidecars_disconnected)));
+    out.push_back(std::move(sidecars));
+    auto behind = family("actormesh_control_sidecars_behind",
+                         "Connected sidecars that have not acknowledged the version in force",
+                         MetricType::Gauge);
+    behind.metric.push_back(gauge({}, static_cast<double>(g.sidecars_behind)));
+    out.push_back(std::move(behind));
+  }
+}
+
 }  // namespace
 
 std::string render_metrics(const net::stats_registry& stats, const actor_metrics_registry& actors,
-                           int control_plane_connected) {
+                           const node_status& status) {
   std::vector<MetricFamily> families;
   add_traffic(stats, families);
   add_proxy(stats.proxy(), families);
   add_actors(actors, families);
-  if (control_plane_connected >= 0) {
-    auto cp = family("actormesh_control_plane_connected",
-                     "1 while attached to the remote control plane, 0 while serving what it knew",
-                     MetricType::Gauge);
-    cp.metric.push_back(gauge({}, control_plane_connected));
-    families.push_back(std::move(cp));
-  }
+  add_control_plane(status, families);
   std::ostringstream out;
   prometheus::TextSerializer{}.Serialize(out, families);
   return out.str();

@@ -5,13 +5,14 @@
 #include <string>
 
 #include "actors/actor_metrics.h"
+#include "actors/node_context.h"
 #include "net/traffic_stats.h"
 
 namespace am::actors {
 
-// `control_plane_connected`: 1 or 0 for a node attached to a remote control plane, -1 (no
-// metric) otherwise.
+// Also the node's control-plane state from `status`: a sidecar's link to its control plane;
+// a control plane's config version and its sidecars.
 std::string render_metrics(const net::stats_registry& stats, const actor_metrics_registry& actors,
-                           int control_plane_connected = -1);
+                           const node_status& status);
 
 }  // namespace am::actors

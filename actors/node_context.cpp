@@ -33,6 +33,23 @@ int node_status::control_plane_connected() const {
   return control_plane_;
 }
 
+void node_status::set_config_version(uint64_t version) {
+  std::lock_guard<std::mutex> guard{mutex_};
+  gauges_.config_version = static_cast<int64_t>(version);
+}
+
+void node_status::set_sidecars(int64_t connected, int64_t disconnected, int64_t behind) {
+  std::lock_guard<std::mutex> guard{mutex_};
+  gauges_.sidecars_connected = connected;
+  gauges_.sidecars_disconnected = disconnected;
+  gauges_.sidecars_behind = behind;
+}
+
+control_plane_gauges node_status::control_plane() const {
+  std::lock_guard<std::mutex> guard{mutex_};
+  return gauges_;
+}
+
 bool node_status::ready(std::string& why) const {
   std::lock_guard<std::mutex> guard{mutex_};
   if (draining_) {

@@ -14,6 +14,14 @@
 
 namespace am::actors {
 
+// What a control-plane node reports about itself and its sidecars (for /metrics).
+struct control_plane_gauges {
+  int64_t config_version = -1;        // the commander's version in force; -1: no commander
+  int64_t sidecars_connected = -1;    // -1: no control gateway
+  int64_t sidecars_disconnected = 0;  // attached once, gone now
+  int64_t sidecars_behind = 0;        // connected, not yet acked the version in force
+};
+
 // Written by actors, read by the admin thread.
 class node_status {
  public:
@@ -25,6 +33,10 @@ class node_status {
 
   // 1 when attached to the remote control plane, 0 when not, -1 when the node has none.
   int control_plane_connected() const;
+
+  void set_config_version(uint64_t version);                                   // the commander
+  void set_sidecars(int64_t connected, int64_t disconnected, int64_t behind);  // the gateway
+  control_plane_gauges control_plane() const;
 
   // Ready when the workers run and both the services and the endpoints have arrived.
   bool ready(std::string& why) const;
@@ -40,6 +52,7 @@ class node_status {
   bool workers_running_ = false;
   bool draining_ = false;
   int control_plane_ = -1;
+  control_plane_gauges gauges_;
 };
 
 struct node_context {

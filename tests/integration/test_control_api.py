@@ -120,6 +120,9 @@ def test_meshctl_applies_a_config_that_every_sidecar_enforces_and_acknowledges()
 
         code, out, _ = meshctl(m.api, "get")
         assert code == 0 and "version 2" in out and "api:alice" in out and "418" in out, out
+        assert m.cp.metric("actormesh_config_version") == 2
+        assert m.cp.metric("actormesh_control_sidecars", state="connected") == 2
+        assert m.cp.metric("actormesh_control_sidecars_behind") == 0
 
         # Re-applying what is in force makes no new version.
         code, out, _ = meshctl(m.api, "apply", "-f", fault, "--caller", "alice")
@@ -189,6 +192,7 @@ def test_rollback_history_and_status_of_a_sidecar_that_went_away():
         m.sidecars[1].stop()
         assert eventually(lambda: [s["connected"] for s in m.status()["sidecars"]] ==
                           [True, False]), m.status()
+        assert m.cp.metric("actormesh_control_sidecars", state="disconnected") == 1
         code, out, _ = meshctl(m.api, "status")
         assert "sc0" in out and "disconnected" in out, out
     finally:
