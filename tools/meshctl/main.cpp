@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -276,7 +277,8 @@ class client {
     for (const auto& name : names) {
       for (const auto& ep : update.services().at(name).endpoints()) {
         std::string labels;
-        for (const auto& [k, v] : ep.labels()) {
+        std::map<std::string, std::string> sorted{ep.labels().begin(), ep.labels().end()};
+        for (const auto& [k, v] : sorted) {
           labels += (labels.empty() ? "" : ",") + k + "=" + v;
         }
         std::printf("%s %s:%u weight=%u %s\n", name.c_str(), ep.address().c_str(), ep.port(),

@@ -1,5 +1,8 @@
 #include <catch2/catch.hpp>
 
+#include <fstream>
+#include <sstream>
+
 #include "config/load.h"
 
 using namespace am::config;
@@ -134,6 +137,14 @@ TEST_CASE("the shipped example files are valid") {
   auto eps =
       load_endpoints_file(std::string{ACTORMESH_SOURCE_DIR} + "/config/examples/endpoints.yaml");
   CHECK(eps.describe("endpoints.yaml").empty());
+  for (const char* name : {"control-plane.yaml", "remote-sidecar.yaml"}) {
+    auto node = load_node_file(std::string{ACTORMESH_SOURCE_DIR} + "/config/examples/" + name);
+    CHECK(node.describe(name).empty());
+  }
+  std::ifstream in{std::string{ACTORMESH_SOURCE_DIR} + "/config/examples/mesh.yaml"};
+  std::stringstream mesh;
+  mesh << in.rdbuf();
+  CHECK(parse_mesh_config(mesh.str()).describe("mesh.yaml").empty());
 }
 
 TEST_CASE("a mesh config document holds services only, without endpoints") {
