@@ -246,8 +246,15 @@ class Mesh:
             cmd = [tool(executable) if executable else ARGS.binary, "--config", self.config_path]
         self.stderr = open(self.stderr_path, "w")
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=self.stderr)
+        # A test that fails before it stops its nodes must not leave them running.
+        atexit.register(self._kill_if_running)
         if expect_ready:
             self.wait_ready()
+
+    def _kill_if_running(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
 
     @staticmethod
     def scratch_dir():
