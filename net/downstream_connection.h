@@ -72,6 +72,7 @@ class downstream_connection final : public connection,
   void begin_exchange(const message_head& head);
   void route(const message_head& head);
   void route_outbound(const message_head& head, std::string_view authority);
+  bool enter_service(const route_service& svc, const message_head& head);
   void route_to_service(const route_service& svc, const message_head& head);
   bool admit_inbound(const message_head& head);
   std::optional<uint32_t> pick_endpoint();
@@ -87,6 +88,7 @@ class downstream_connection final : public connection,
   void start_connect(const message_head& head);
   void connect_tunnel(const sockaddr_in& address);
   void connect_to_service(const route_service& svc, const message_head& head);
+  void open_tunnel(const sockaddr_in& address, int64_t timeout_ms);
   void send_error(proxy_error e, const std::string& detail);
   void finish_exchange();
   void record_exchange();

@@ -65,9 +65,10 @@ void downstream_connection::route_outbound(const message_head& head, std::string
   resolve_then(host, port, &downstream_connection::dispatch);
 }
 
-// A request to a mesh service: its route decides the endpoint subset, the headers, the
-// timeouts and retries; the snapshot it uses is held until the exchange ends.
-void downstream_connection::route_to_service(const route_service& svc, const message_head& head) {
+// The start of every exchange with a mesh service (a request or a CONNECT): hold the
+// snapshot, decide the route, count the request, ask the breaker. False when the breaker
+// refused (the 503 is sent).
+bool downstream_connection::enter_service(const route_service& svc, const message_head& head) {
   snapshot_id_ = worker_.hold_snapshot();
   holds_snapshot_ = true;
   service_ = &svc;
@@ -76,6 +77,15 @@ void downstream_connection::route_to_service(const route_service& svc, const mes
   worker_.count_request(svc);
   if (!worker_.admit(svc)) {
     send_error(proxy_error::breaker_open, "the circuit breaker of " + svc.name + " is open");
+    return false;
+  }
+  return true;
+}
+
+// A request to a mesh service: its route decides the endpoint subset, the headers, the
+// timeouts and retries; the snapshot it uses is held until the exchange ends.
+void downstream_connection::route_to_service(const route_service& svc, const message_head& head) {
+  if (!enter_service(svc, head)) {
     return;
   }
   const auto& limits = svc.policy.limits;
@@ -395,14 +405,7 @@ void downstream_connection::start_connect(const message_head& head) {
 // endpoints skipped, breaker admission); the port the client named is the service's, not
 // the endpoint's. The connection is balanced, not each call inside it.
 void downstream_connection::connect_to_service(const route_service& svc, const message_head& head) {
-  snapshot_id_ = worker_.hold_snapshot();
-  holds_snapshot_ = true;
-  service_ = &svc;
-  stats_ = svc.stats;
-  decision_ = decide_route(worker_, svc, head, path_);
-  worker_.count_request(svc);
-  if (!worker_.admit(svc)) {
-    send_error(proxy_error::breaker_open, "the circuit breaker of " + svc.name + " is open");
+  if (!enter_service(svc, head)) {
     return;
   }
   auto index = pick_endpoint();
@@ -412,26 +415,27 @@ void downstream_connection::connect_to_service(const route_service& svc, const m
   const auto& ep = svc.endpoints[*index];
   endpoint_index_ = *index;
   upstream_key_ = ep.key;
-  std::string error;
-  int fd = connect_tcp(ep.address, error);
-  if (fd < 0) {
-    worker_.record_attempt(svc, endpoint_index_, 0);
-    send_error(proxy_error::upstream_connect_failed, upstream_key_ + ": " + error);
-    return;
-  }
-  pending_tunnel_ = new tunnel_end(loop_, fd, true, this);
-  loop_.schedule(request_timer_, svc.policy.connect_timeout.count());
+  open_tunnel(ep.address, svc.policy.connect_timeout.count());
 }
 
 void downstream_connection::connect_tunnel(const sockaddr_in& address) {
+  open_tunnel(address, passthrough_timeout_ms);
+}
+
+// Starts connecting the upstream end of a tunnel; on_tunnel_connected (or the request
+// timer, after `timeout_ms`) goes on.
+void downstream_connection::open_tunnel(const sockaddr_in& address, int64_t timeout_ms) {
   std::string error;
   int fd = connect_tcp(address, error);
   if (fd < 0) {
+    if (service_ != nullptr) {
+      worker_.record_attempt(*service_, endpoint_index_, 0);
+    }
     send_error(proxy_error::upstream_connect_failed, upstream_key_ + ": " + error);
     return;
   }
   pending_tunnel_ = new tunnel_end(loop_, fd, true, this);
-  loop_.schedule(request_timer_, passthrough_timeout_ms);
+  loop_.schedule(request_timer_, timeout_ms);
 }
 
 void downstream_connection::on_tunnel_connected(tunnel_end& end, int error) {

@@ -358,6 +358,23 @@ def api_node(port, sidecar="", service=""):
     return API_NODE % {"port": port, "sidecar": indent(sidecar, 2), "service": indent(service, 4)}
 
 
+CONTROL_PLANE_HEAD = """
+name: cp
+roles: [discovery, commander]
+sidecar:
+  admin: {{address: 127.0.0.1, port: {admin}}}
+control:
+  listen: {{address: 127.0.0.1, port: %(control)d}}
+  api: {{address: 127.0.0.1, port: %(api)d}}
+"""
+
+
+def control_plane_node(control, api, body):
+    """Node YAML (for Mesh) of a control plane whose sidecars attach at `control` and whose
+    gRPC API listens on `api`; `body` adds its discovery, commander and services sections."""
+    return CONTROL_PLANE_HEAD % {"control": control, "api": api} + body
+
+
 REMOTE_SIDECAR = """
 name: %(name)s
 roles: [sidecar]

@@ -13,18 +13,12 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
-from harness import (Mesh, Upstream, eventually, free_port, meshctl, remote_sidecar,  # noqa: E402
+from harness import (Mesh, Upstream, control_plane_node, eventually, free_port,  # noqa: E402
+                     meshctl, remote_sidecar,
                      reserve_port, run, status_code as code_of, tool,
                      write_atomically as write)
 
-CONTROL_PLANE = """
-name: cp
-roles: [discovery, commander]
-sidecar:
-  admin: {{address: 127.0.0.1, port: {admin}}}
-control:
-  listen: {{address: 127.0.0.1, port: %(control)d}}
-  api: {{address: 127.0.0.1, port: %(api)d}}
+CONTROL_PLANE_BODY = """
 discovery: {{endpoints_file: %(endpoints)s}}
 commander: {{audit_log: {dir}/audit.log, store: %(store)s}}
 services:
@@ -32,6 +26,7 @@ services:
     timeout: 2s
   other: {{}}
 """
+
 
 ENDPOINTS = """services:
   api:
@@ -65,7 +60,8 @@ class ControlPlane:
     def __init__(self, n_sidecars=2, uses=((), ())):
         self.up, self.other = Upstream("api"), Upstream("other")
         # Reserved: the control plane restarts on them in one test.
-        (self.control_hold, self.control), (self.api_hold, self.api) = reserve_port(), reserve_port()
+        self.control_hold, self.control = reserve_port()
+        self.api_hold, self.api = reserve_port()
         self.dir = Mesh.scratch_dir()
         self.endpoints = os.path.join(self.dir, "endpoints.yaml")
         write(self.endpoints, ENDPOINTS % (self.up.port, self.other.port))
@@ -75,9 +71,8 @@ class ControlPlane:
                          for i in range(n_sidecars)]
 
     def start_control_plane(self):
-        self.cp = Mesh(CONTROL_PLANE % {"control": self.control, "api": self.api,
-                                        "endpoints": self.endpoints, "store": self.store},
-                       expect_ready=False)
+        self.cp = Mesh(control_plane_node(self.control, self.api, CONTROL_PLANE_BODY % {
+            "endpoints": self.endpoints, "store": self.store}), expect_ready=False)
         assert eventually(lambda: meshctl(self.api, "get")[0] == 0, 10), self.cp.log()
 
     def stop(self):
@@ -99,6 +94,16 @@ class ControlPlane:
         return len(st["sidecars"]) == len(self.sidecars) and all(
             s["connected"] and s["config_version"] == version for s in st["sidecars"])
 
+    def apply_fault(self, caller="alice"):
+        """Applies FAULT (every request to api answered 418) and waits until both sidecars
+        enforce it; returns the file applied."""
+        fault = os.path.join(self.dir, "fault.yaml")
+        write(fault, FAULT)
+        code, out, err = meshctl(self.api, "apply", "-f", fault, "--caller", caller)
+        assert code == 0 and "config version 2 in force" in out, (code, out, err)
+        assert all(eventually(lambda s=s: code_of(s) == "418") for s in self.sidecars)
+        return fault
+
     def audit(self):
         with open(os.path.join(self.cp.dir, "audit.log")) as f:
             return [json.loads(line) for line in f]
@@ -110,11 +115,7 @@ def test_meshctl_applies_a_config_that_every_sidecar_enforces_and_acknowledges()
         assert all(code_of(s) == "200" for s in m.sidecars)
         assert eventually(lambda: m.all_acked(1)), m.status()
 
-        fault = os.path.join(m.dir, "fault.yaml")
-        write(fault, FAULT)
-        code, out, err = meshctl(m.api, "apply", "-f", fault, "--caller", "alice")
-        assert code == 0 and "config version 2 in force" in out, (code, out, err)
-        assert all(eventually(lambda s=s: code_of(s) == "418") for s in m.sidecars)
+        fault = m.apply_fault("alice")
         assert eventually(lambda: m.all_acked(2)), m.status()
         assert all(s["acked_unix_ms"] > 0 for s in m.status()["sidecars"])
 
@@ -134,11 +135,8 @@ def test_meshctl_applies_a_config_that_every_sidecar_enforces_and_acknowledges()
 def test_a_bad_config_is_rejected_whole_with_its_field_path_and_changes_nothing():
     m = ControlPlane()
     try:
-        fault, bad = os.path.join(m.dir, "fault.yaml"), os.path.join(m.dir, "bad.yaml")
-        write(fault, FAULT)
+        fault, bad = m.apply_fault(), os.path.join(m.dir, "bad.yaml")
         write(bad, BAD)
-        assert meshctl(m.api, "apply", "-f", fault)[0] == 0
-        assert all(eventually(lambda s=s: code_of(s) == "418") for s in m.sidecars)
 
         code, out, err = meshctl(m.api, "apply", "-f", bad)
         assert code == 1, (code, out, err)
@@ -167,10 +165,7 @@ def test_a_bad_config_is_rejected_whole_with_its_field_path_and_changes_nothing(
 def test_rollback_history_and_status_of_a_sidecar_that_went_away():
     m = ControlPlane()
     try:
-        fault = os.path.join(m.dir, "fault.yaml")
-        write(fault, FAULT)
-        assert meshctl(m.api, "apply", "-f", fault, "--caller", "bob")[0] == 0
-        assert all(eventually(lambda s=s: code_of(s) == "418") for s in m.sidecars)
+        m.apply_fault("bob")
 
         code, out, err = meshctl(m.api, "rollback", "1")
         assert code == 0 and "config version 3 in force" in out, (out, err)
@@ -202,10 +197,7 @@ def test_rollback_history_and_status_of_a_sidecar_that_went_away():
 def test_a_restarted_control_plane_restores_its_versions_and_sidecars_converge():
     m = ControlPlane()
     try:
-        fault = os.path.join(m.dir, "fault.yaml")
-        write(fault, FAULT)
-        assert meshctl(m.api, "apply", "-f", fault, "--caller", "carol")[0] == 0
-        assert all(eventually(lambda s=s: code_of(s) == "418") for s in m.sidecars)
+        m.apply_fault("carol")
 
         m.cp.stop(sig=signal.SIGKILL)
         time.sleep(0.3)
@@ -263,8 +255,8 @@ def test_the_lean_sidecar_links_no_grpc_and_refuses_control_plane_features():
     assert "libgrpc" not in libs and "libcurl" not in libs, libs
     assert "libgrpc" in subprocess.run(["ldd", harness.ARGS.binary], capture_output=True,
                                        text=True).stdout
-    m = Mesh(CONTROL_PLANE % {"control": free_port(), "api": free_port(), "endpoints": "/x",
-                              "store": "/nonexistent"},
+    m = Mesh(control_plane_node(free_port(), free_port(), CONTROL_PLANE_BODY % {
+        "endpoints": "/x", "store": "/nonexistent"}),
              expect_ready=False, executable="actormesh-sidecar")
     assert m.proc.wait(timeout=10) == 1
     assert "leaves out" in m.log() and "run actormesh" in m.log(), m.log()
@@ -276,8 +268,8 @@ def test_a_control_api_port_in_use_stops_the_node_with_exit_code_1():
     taken.bind(("127.0.0.1", 0))
     taken.listen()
     try:
-        m = Mesh(CONTROL_PLANE % {"control": free_port(), "api": taken.getsockname()[1],
-                                  "endpoints": "/nonexistent", "store": "/nonexistent"},
+        body = CONTROL_PLANE_BODY % {"endpoints": "/nonexistent", "store": "/nonexistent"}
+        m = Mesh(control_plane_node(free_port(), taken.getsockname()[1], body),
                  expect_ready=False)
         assert m.proc.wait(timeout=15) == 1, m.log()
         assert "control API: cannot listen" in m.log(), m.log()

@@ -9,17 +9,11 @@ import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
 from fake_kube_api import FakeKubeApi, endpoint_slice, mesh_config  # noqa: E402
-from harness import (Mesh, Upstream, eventually, free_port, meshctl, remote_sidecar,  # noqa: E402
+from harness import (Mesh, Upstream, control_plane_node, eventually, free_port,  # noqa: E402
+                     meshctl, remote_sidecar,
                      run, served_names as served, status_code)
 
-CONTROL_PLANE = """
-name: cp
-roles: [discovery, commander]
-sidecar:
-  admin: {{address: 127.0.0.1, port: {admin}}}
-control:
-  listen: {{address: 127.0.0.1, port: %(control)d}}
-  api: {{address: 127.0.0.1, port: %(api)d}}
+CONTROL_PLANE_BODY = """
 discovery:
   kubernetes: {{api: "%(url)s", token_file: "%(token)s"}}
 commander:
@@ -28,6 +22,7 @@ commander:
 services:
   api: {{timeout: 2s}}
 """
+
 
 class Cluster:
     def __init__(self):
@@ -45,9 +40,8 @@ class Cluster:
         return self.ups[name].port
 
     def start(self):
-        self.cp = Mesh(CONTROL_PLANE % {"control": self.control, "api": self.api,
-                                        "url": self.kube.url, "token": self.token},
-                       expect_ready=False)
+        self.cp = Mesh(control_plane_node(self.control, self.api, CONTROL_PLANE_BODY % {
+            "url": self.kube.url, "token": self.token}), expect_ready=False)
         self.sidecar = remote_sidecar(self.control)
 
     def meshctl(self, *args):

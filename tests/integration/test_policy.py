@@ -273,9 +273,6 @@ def test_access_control_between_two_sidecars():
         app.stop()
 
 
-
-
-
 def served_by(mesh, n, path="/"):
     c = Client(mesh)
     out = []
@@ -340,9 +337,6 @@ def test_the_breaker_opens_half_opens_and_closes_again():
         up.stop()
 
 
-
-
-
 def test_concurrency_limits_answer_503_overloaded():
     up = Upstream("v1")
     mesh = Mesh(node("""  api:
@@ -400,9 +394,6 @@ def test_a_connect_timeout_fails_the_attempt():
         sink.close()
 
 
-
-
-
 def test_a_policy_edit_applies_live_and_drops_no_request_in_flight():
     v1, v2 = Upstream("v1"), Upstream("v2")
     services = """  api:
@@ -455,9 +446,6 @@ def test_a_policy_edit_applies_live_and_drops_no_request_in_flight():
         v2.stop()
 
 
-
-
-
 def test_mirroring_copies_requests_to_a_shadow_subset_without_affecting_the_caller():
     live, shadow = Upstream("v1"), Upstream("shadow", status=500)
     mesh = Mesh(node("""  api:
@@ -488,9 +476,6 @@ def test_mirroring_copies_requests_to_a_shadow_subset_without_affecting_the_call
         mesh.stop()
         live.stop()
         shadow.stop()
-
-
-
 
 
 def test_a_probation_endpoint_gets_one_request_and_a_failure_ejects_it_longer():

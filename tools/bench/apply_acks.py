@@ -20,14 +20,7 @@ here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, "..", "..", "tests", "integration"))
 import harness  # noqa: E402
 
-CONTROL_PLANE = """
-name: cp
-roles: [discovery, commander]
-sidecar:
-  admin: {{address: 127.0.0.1, port: {admin}}}
-control:
-  listen: {{address: 127.0.0.1, port: %(control)d}}
-  api: {{address: 127.0.0.1, port: %(api)d}}
+CONTROL_PLANE_BODY = """
 commander: {{audit_log: "off"}}
 services:
   api: {{timeout: 2s}}
@@ -63,7 +56,8 @@ def main():
     sim = os.path.join(args.build, "tools", "bench", "sim_sidecars")
     control, api = harness.free_port(), harness.free_port()
     server = "127.0.0.1:%d" % api
-    cp = harness.Mesh(CONTROL_PLANE % {"control": control, "api": api}, expect_ready=False)
+    cp = harness.Mesh(harness.control_plane_node(control, api, CONTROL_PLANE_BODY),
+                      expect_ready=False)
 
     def status():
         out = subprocess.run([meshctl, "--server", server, "status", "--json"],
