@@ -184,7 +184,7 @@ int32_t h2_session::submit_request(const h2_fields& headers, bool end_stream) {
   if (id > 0) {
     ++open_;
     if (!end_stream) {
-      out_[id].provider = true;
+      out_.try_emplace(id);  // the body follows: read_data defers until it comes
     }
   }
   return id;
@@ -203,7 +203,7 @@ bool h2_session::submit_response(int32_t stream, const h2_fields& headers, bool 
   auto rc = nghttp2_submit_response(session_, stream, nv.data(), nv.size(),
                                     end_stream ? nullptr : &provider);
   if (rc == 0 && !end_stream) {
-    out_[stream].provider = true;
+    out_.try_emplace(stream);  // the body follows: read_data defers until it comes
   }
   return rc == 0;
 }

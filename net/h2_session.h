@@ -105,13 +105,11 @@ class h2_session {
     std::string data;
     size_t offset = 0;
     bool end = false;
-    bool provider = false;  // a data provider is attached
     bool deferred = false;  // the provider waits for data
     h2_fields trailers;
   };
   struct callbacks;
 
-  void attach_provider(int32_t stream);
   void resume(int32_t stream);
 
   nghttp2_session* session_ = nullptr;
