@@ -119,10 +119,12 @@ def test_connections_are_balanced_and_a_service_without_endpoints_is_unavailable
         assert r["status"] == 14, r  # UNAVAILABLE: the sidecar answered CONNECT with 503
         assert s.mesh.metric("actormesh_requests_total", service="empty", code="503") == 1
         # An endpoint that went away: its connections fail until outlier detection ejects it
-        # (2 gateway errors in a row), then every connection goes to the other one.
+        # (2 gateway errors in a row; the decision reaches the worker asynchronously, so a
+        # call or two more may still fail), then every connection goes to the other one.
+        # Without ejection, round robin would fail every other call to the end.
         s.servers[1].stop()
-        results = [call(s.mesh, "unary", 10)["status"] for _ in range(8)]
-        assert results.count(14) <= 2 and results[-4:] == [0, 0, 0, 0], results
+        results = [call(s.mesh, "unary", 10)["status"] for _ in range(12)]
+        assert results.count(14) <= 4 and results[-6:] == [0] * 6, results
     finally:
         s.stop()
 
