@@ -126,12 +126,25 @@ bool parse_duration(const std::string& text, millis& out) {
 
 namespace {
 
+void read_listener_protocol(reader& r, listener& out) {
+  std::string protocol;
+  r.read_string("protocol", protocol);
+  if (protocol == "http1") {
+    out.protocol = listener_protocol::http1;
+  } else if (protocol == "http2") {
+    out.protocol = listener_protocol::http2;
+  } else if (!protocol.empty() && protocol != "auto") {
+    r.fail(r.child_path("protocol"), "must be auto, http1 or http2");
+  }
+}
+
 void read_listener(reader r, listener& out) {
   if (!r.is_map()) {
     return;
   }
   r.read_ipv4("address", out.address);
   r.read_uint("port", out.port, 0, 65535);
+  read_listener_protocol(r, out);
   r.reject_unknown_keys();
 }
 
@@ -141,6 +154,7 @@ void read_inbound(reader r, inbound_listener& out) {
   }
   r.read_ipv4("address", out.address);
   r.read_uint("port", out.port, 0, 65535);
+  read_listener_protocol(r, out);
   r.read_ipv4("app_address", out.app_address);
   r.read_uint("app_port", out.app_port, 1, 65535);
   if (out.port != 0 && out.app_port == 0) {

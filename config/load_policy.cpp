@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "config/grpc_codes.h"
+
 namespace am::config {
 
 using detail::reader;
@@ -61,7 +63,9 @@ void read_retry_conditions(reader& r, retry_spec& s) {
   }
   auto path = r.child_path("on");
   if (!on.IsSequence()) {
-    r.fail(path, "must be a list of connect_failure, reset, timeout, 5xx, gateway_error");
+    r.fail(path,
+           "must be a list of connect_failure, reset, timeout, 5xx, gateway_error or "
+           "gRPC status names");
     return;
   }
   s.on_connect_failure = false;
@@ -77,9 +81,13 @@ void read_retry_conditions(reader& r, retry_spec& s) {
       s.on_5xx = true;
     } else if (v == "gateway_error") {
       s.on_gateway_error = true;
+    } else if (auto code = grpc_code_by_name(v); code && *code != 0) {
+      s.grpc_statuses.push_back(*code);  // a gRPC call that ended with this status
     } else {
       r.fail(path + "[" + std::to_string(i) + "]",
-             "unknown condition '" + v + "' (connect_failure, reset, timeout, 5xx, gateway_error)");
+             "unknown condition '" + v +
+                 "' (connect_failure, reset, timeout, 5xx, gateway_error, or a gRPC status "
+                 "such as unavailable, resource_exhausted)");
     }
   }
 }
@@ -408,6 +416,17 @@ void read_route(reader r, route_spec& route) {
 }  // namespace
 
 void read_service_policies(reader& r, service& svc) {
+  std::string protocol;
+  r.read_string("protocol", protocol);
+  if (protocol == "http1") {
+    svc.protocol = app_protocol::http1;
+  } else if (protocol == "http2") {
+    svc.protocol = app_protocol::http2;
+  } else if (protocol == "grpc") {
+    svc.protocol = app_protocol::grpc;
+  } else if (!protocol.empty() && protocol != "auto") {
+    r.fail(r.child_path("protocol"), "must be auto, http1, http2 or grpc");
+  }
   r.read_duration("connect_timeout", svc.connect_timeout, millis{1});
   r.read_duration("idle_timeout", svc.idle_timeout, millis{1});
   auto retry = r.child("retry");

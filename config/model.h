@@ -47,6 +47,7 @@ struct service {
   millis connect_timeout{2000};
   millis idle_timeout{0};  // pooled upstream connections; 0: the sidecar's idle_timeout
   lb_policy lb = lb_policy::round_robin;
+  app_protocol protocol = app_protocol::automatic;
   retry_spec retry;
   retry_budget_spec retry_budget;
   std::optional<breaker_spec> breaker;
@@ -58,9 +59,14 @@ struct service {
 
 // -- the node ----------------------------------------------------------------------------------
 
+// What a listener accepts: `auto` tells HTTP/2 (prior knowledge, h2c) from HTTP/1.1 by the
+// connection preface; `http1` and `http2` fix it.
+enum class listener_protocol { automatic, http1, http2 };
+
 struct listener {
   std::string address = "127.0.0.1";
   uint16_t port = 0;  // 0: listener disabled
+  listener_protocol protocol = listener_protocol::automatic;
 };
 
 struct inbound_listener : listener {

@@ -16,6 +16,10 @@ class RE2;
 
 namespace am::config {
 
+// How an upstream is spoken to: `auto` answers a request in the protocol it came in (gRPC
+// always over HTTP/2); the others fix it (gRPC services are HTTP/2 with gRPC-aware errors).
+enum class app_protocol { automatic, http1, http2, grpc };
+
 // -- retries -----------------------------------------------------------------------------------
 
 struct backoff_spec {
@@ -38,6 +42,7 @@ struct retry_spec {
   bool on_5xx = false;
   bool on_gateway_error = false;  // 502, 503, 504
   std::vector<int> statuses;
+  std::vector<int> grpc_statuses;  // a gRPC call's status (trailers-only responses)
   std::vector<header_rule> header_rules;
   bool non_idempotent = false;        // also retry POST and PATCH
   size_t max_body_bytes = 64 * 1024;  // a larger request body is sent once

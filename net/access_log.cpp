@@ -111,6 +111,9 @@ void access_log_buffer::append(const access_record& r) {
   append_field(pending_, "authority", r.authority);
   append_field(pending_, "path", r.path);
   append_number(pending_, "status", static_cast<uint64_t>(r.status));
+  if (r.grpc_status >= 0) {
+    append_number(pending_, "grpc_status", static_cast<uint64_t>(r.grpc_status));
+  }
   append_number(pending_, "bytes_in", r.bytes_in);
   append_number(pending_, "bytes_out", r.bytes_out);
   append_number(pending_, "duration_us", r.duration_us);

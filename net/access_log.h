@@ -19,6 +19,7 @@ struct access_record {
   std::string_view authority;
   std::string_view path;
   int status = 0;
+  int grpc_status = -1;  // gRPC calls only
   uint64_t bytes_in = 0;
   uint64_t bytes_out = 0;
   uint64_t duration_us = 0;

@@ -115,8 +115,18 @@ void connection::send(std::string_view data) {
   }
 }
 
+void connection::request_output() {
+  if (!flush_queued_ && !connecting_ && !closed()) {
+    flush_queued_ = true;
+    loop_.flush_later(this);
+  }
+}
+
 void connection::on_flush() {
   flush_queued_ = false;
+  if (!closed() && !connecting_) {
+    produce_output();
+  }
   if (!closed() && !connecting_ && !out_.empty()) {
     handle_write();
   }

@@ -56,6 +56,11 @@ class connection : public io_handler {
   virtual void on_connected(int /*error*/) {}
   // Called once by close(), before the object is retired.
   virtual void on_closed() {}
+  // Called before queued output is written (end of the loop's batch, after request_output()):
+  // a codec that frames lazily (HTTP/2) queues its frames here.
+  virtual void produce_output() {}
+  // Asks for produce_output() at the end of the batch.
+  void request_output();
 
   event_loop& loop_;
   byte_buffer in_;

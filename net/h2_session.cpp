@@ -2,6 +2,7 @@
 
 #include <nghttp2/nghttp2.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace am::net {
@@ -147,6 +148,10 @@ h2_session::h2_session(role r, h2_events& events, settings s) : events_(events),
       {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, s.initial_window},
   };
   nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, iv, 2);
+  // The connection's window: enough for many streams at their full window at once.
+  nghttp2_session_set_local_window_size(
+      session_, NGHTTP2_FLAG_NONE, 0,
+      static_cast<int32_t>(std::min<uint64_t>(uint64_t{s.initial_window} * 16, 0x7fffffff)));
 }
 
 h2_session::~h2_session() {

@@ -51,7 +51,7 @@ class h2_session {
 
   struct settings {
     uint32_t max_concurrent_streams = 256;
-    uint32_t initial_window = 65535;  // per stream; also the connection window we grant
+    uint32_t initial_window = 65535;  // per stream; the connection window is 16 times that
   };
 
   h2_session(role r, h2_events& events, settings s);

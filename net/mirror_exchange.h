@@ -20,6 +20,7 @@ class mirror_exchange final : public upstream_events {
  private:
   void on_upstream_head(message_head&) override {}
   void on_upstream_body(const char*, size_t) override {}
+  void on_upstream_trailers(message_head&) override {}
   void on_upstream_complete() override;
   void on_upstream_error(proxy_error, const std::string&, bool) override;
   void on_upstream_drained() override {}

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "net/h2_downstream_connection.h"
 #include "net/mirror_exchange.h"
 #include "net/socket.h"
 
@@ -290,7 +291,7 @@ void proxy_worker::drain(std::function<void()> done) {
     on_drained_ = std::move(done);
     listeners_.clear();
     // drain() may close the connection, which erases it from the set: iterate a copy.
-    std::vector<downstream_connection*> open(downstreams_.begin(), downstreams_.end());
+    std::vector<downstream*> open(downstreams_.begin(), downstreams_.end());
     for (auto* c : open) {
       c->drain();
     }
@@ -337,16 +338,23 @@ void proxy_worker::on_accept(int listen_fd, listener_side side) {
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    new downstream_connection(*this, fd, side);  // owned by the loop (adopted)
+    // Owned by the loop (adopted). An `auto` listener tells HTTP/2 by its preface.
+    const auto& l = side == listener_side::inbound ? settings_.inbound : settings_.outbound;
+    if (l.protocol == config::listener_protocol::http2) {
+      new h2_downstream_connection(*this, fd, side, {});
+    } else {
+      new downstream_connection(*this, fd, side,
+                                l.protocol == config::listener_protocol::automatic);
+    }
   }
 }
 
-void proxy_worker::on_downstream_opened(downstream_connection* c) {
+void proxy_worker::on_downstream_opened(downstream* c) {
   downstreams_.insert(c);
   stats_.proxy().downstream_connections.fetch_add(1, std::memory_order_relaxed);
 }
 
-void proxy_worker::on_downstream_closed(downstream_connection* c) {
+void proxy_worker::on_downstream_closed(downstream* c) {
   if (downstreams_.erase(c) > 0) {
     stats_.proxy().downstream_connections.fetch_sub(1, std::memory_order_relaxed);
   }

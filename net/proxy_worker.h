@@ -21,6 +21,7 @@
 #include "config/model.h"
 #include "lb/round_robin_picker.h"
 #include "net/access_log.h"
+#include "net/downstream.h"
 #include "net/downstream_connection.h"
 #include "net/event_loop.h"
 #include "net/resolver.h"
@@ -112,8 +113,8 @@ class proxy_worker final : public tunnel_watcher {
   bool draining() const { return draining_; }
   void make_request_id(std::string& out);
 
-  void on_downstream_opened(downstream_connection* c);
-  void on_downstream_closed(downstream_connection* c);
+  void on_downstream_opened(downstream* c);
+  void on_downstream_closed(downstream* c);
   // tunnel_watcher (loop thread)
   void on_tunnel_opened() override;
   void on_tunnel_closed() override;
@@ -160,7 +161,7 @@ class proxy_worker final : public tunnel_watcher {
   };
   std::vector<probe_use> probes_;
   std::vector<std::unique_ptr<listener_socket>> listeners_;
-  std::unordered_set<downstream_connection*> downstreams_;
+  std::unordered_set<downstream*> downstreams_;
   size_t tunnels_ = 0;  // open CONNECT and Upgrade tunnels: a drain waits for them too
   std::unordered_map<mirror_exchange*, std::unique_ptr<mirror_exchange>> mirrors_;
   traffic_stats* inbound_stats_;

@@ -19,6 +19,13 @@ void traffic_stats::record(int status, uint64_t latency_us, uint64_t in, uint64_
   bytes_out.fetch_add(out, std::memory_order_relaxed);
 }
 
+void traffic_stats::record_grpc(int code) {
+  auto slot = code >= 0 && static_cast<size_t>(code) < grpc_by_status.size() - 1
+                  ? static_cast<size_t>(code)
+                  : grpc_by_status.size() - 1;
+  grpc_by_status[slot].fetch_add(1, std::memory_order_relaxed);
+}
+
 traffic_stats* stats_registry::get(const std::string& service, direction d) {
   std::lock_guard<std::mutex> guard{mutex_};
   auto& slot = stats_[{service, d}];

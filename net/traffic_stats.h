@@ -38,8 +38,11 @@ struct traffic_stats {
   std::atomic<uint64_t> overloaded{0};           // requests refused by a concurrency limit
   std::atomic<uint64_t> bytes_in{0};
   std::atomic<uint64_t> bytes_out{0};
+  // gRPC calls by their status (index: code; the last slot counts codes out of range).
+  std::array<std::atomic<uint64_t>, 18> grpc_by_status{};
 
   void record(int status, uint64_t latency_us, uint64_t in, uint64_t out);
+  void record_grpc(int code);
 };
 
 // Process-wide counters that belong to no service.

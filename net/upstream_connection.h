@@ -23,6 +23,8 @@ class upstream_events {
  public:
   virtual void on_upstream_head(message_head& head) = 0;
   virtual void on_upstream_body(const char* data, size_t size) = 0;
+  // Trailers (HTTP/2 upstreams: a gRPC call's status), just before on_upstream_complete().
+  virtual void on_upstream_trailers(message_head& trailers) = 0;
   virtual void on_upstream_complete() = 0;
   // The exchange failed. `retryable` is true when nothing reached the upstream's application
   // for sure (a reused keep-alive connection closed before any response byte).
@@ -37,7 +39,28 @@ class upstream_events {
   ~upstream_events() = default;
 };
 
-class upstream_connection final : public connection, private http1_parser::sink {
+// One exchange's way to its upstream: an HTTP/1.1 connection (one exchange at a time) or a
+// stream of an HTTP/2 connection. The request head went with opening it.
+class upstream_channel {
+ public:
+  // Request body bytes, as received (the channel frames them).
+  virtual void send_body(const char* data, size_t size) = 0;
+  virtual void finish_request() = 0;
+  // Ends the owner's use: a complete exchange leaves the connection reusable; an incomplete
+  // one closes it (HTTP/1.1) or resets the stream (HTTP/2). The owner gets no more events.
+  virtual void release() = 0;
+  // Stops or restarts taking response bytes (the downstream is backlogged).
+  virtual void pause_response(bool paused) = 0;
+  // Whether request bytes wait for the upstream (the downstream should stop reading).
+  virtual bool request_backlogged() const = 0;
+
+ protected:
+  ~upstream_channel() = default;
+};
+
+class upstream_connection final : public connection,
+                                  public upstream_channel,
+                                  private http1_parser::sink {
  public:
   // `stats` (may be null) is the service whose connection and pending gauges it counts in.
   upstream_connection(event_loop& loop, int fd, upstream_pool& pool, std::string key,
@@ -52,12 +75,13 @@ class upstream_connection final : public connection, private http1_parser::sink 
   // `connect_timeout_ms`.
   void start(upstream_events* owner, std::string_view request_head, bool head_request,
              bool chunked_body, int64_t connect_timeout_ms);
-  void send_body(const char* data, size_t size);
-  void finish_request();
-
-  // Ends the owner's use: back to the pool when the exchange completed on a reusable
-  // connection, closed otherwise. The owner gets no further events.
-  void release();
+  // -- upstream_channel --
+  void send_body(const char* data, size_t size) override;
+  void finish_request() override;
+  // Back to the pool when the exchange completed on a reusable connection, closed otherwise.
+  void release() override;
+  void pause_response(bool paused) override { pause_reading(paused); }
+  bool request_backlogged() const override { return over_high_watermark(); }
 
   // Marks a pooled connection as idle with an idle deadline.
   void park(int64_t idle_timeout_ms);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "net/h2_upstream_connection.h"
 #include "net/socket.h"
 #include "net/upstream_connection.h"
 
@@ -29,28 +30,67 @@ upstream_connection* upstream_pool::acquire(const sockaddr_in& address, const st
     stats_.upstream_connections_reused.fetch_add(1, std::memory_order_relaxed);
     return c;
   }
+  int fd = open_socket(address, l, why, error);
+  if (fd < 0) {
+    return nullptr;
+  }
+  auto* c = new upstream_connection(loop_, fd, *this, key, max_header_bytes_, l.stats);
+  c->set_idle_timeout(l.idle_timeout_ms);
+  return c;
+}
+
+int upstream_pool::open_socket(const sockaddr_in& address, const limits& l, acquire_error& why,
+                               std::string& error) {
   if (l.stats != nullptr) {
     if (l.max_connections > 0 &&
         l.stats->upstream_connections.load(std::memory_order_relaxed) >= l.max_connections) {
       why = acquire_error::max_connections;
       error = "max_connections " + std::to_string(l.max_connections) + " reached";
-      return nullptr;
+      return -1;
     }
     if (l.max_pending > 0 && l.stats->pending.load(std::memory_order_relaxed) >= l.max_pending) {
       why = acquire_error::max_pending;
       error = "max_pending " + std::to_string(l.max_pending) + " reached";
-      return nullptr;
+      return -1;
     }
   }
   int fd = connect_tcp(address, error);
   if (fd < 0) {
     why = acquire_error::socket;
-    return nullptr;
+    return -1;
   }
   stats_.upstream_connections_opened.fetch_add(1, std::memory_order_relaxed);
-  auto* c = new upstream_connection(loop_, fd, *this, key, max_header_bytes_, l.stats);
-  c->set_idle_timeout(l.idle_timeout_ms);
+  return fd;
+}
+
+h2_upstream_connection* upstream_pool::acquire_h2(const sockaddr_in& address,
+                                                  const std::string& key, const limits& l,
+                                                  int64_t connect_timeout_ms, acquire_error& why,
+                                                  std::string& error) {
+  why = acquire_error::none;
+  auto& conns = h2_[key];
+  for (auto* c : conns) {
+    if (c->has_room()) {
+      stats_.upstream_connections_reused.fetch_add(1, std::memory_order_relaxed);
+      return c;
+    }
+  }
+  int fd = open_socket(address, l, why, error);
+  if (fd < 0) {
+    return nullptr;
+  }
+  auto idle = l.idle_timeout_ms > 0 ? l.idle_timeout_ms : idle_timeout_ms_;
+  auto* c = new h2_upstream_connection(loop_, fd, *this, key, l.stats, idle, connect_timeout_ms);
+  conns.push_back(c);
   return c;
+}
+
+void upstream_pool::forget(h2_upstream_connection* c) {
+  auto i = h2_.find(c->key());
+  if (i != h2_.end()) {
+    auto& v = i->second;
+    v.erase(std::remove(v.begin(), v.end(), c), v.end());
+  }
 }
 
 void upstream_pool::give_back(upstream_connection* c) {

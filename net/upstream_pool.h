@@ -1,5 +1,7 @@
-// Keep-alive connections to upstream endpoints, per worker and per endpoint. acquire() hands
-// out an idle connection (most recently used first, so surplus ones age out) or opens one.
+// Connections to upstream endpoints, per worker and per endpoint. HTTP/1.1: acquire() hands
+// out an idle keep-alive connection (most recently used first, so surplus ones age out) or
+// opens one. HTTP/2: acquire_h2() hands out a connection with room for one more stream, or
+// opens one.
 #pragma once
 
 #include <netinet/in.h>
@@ -15,6 +17,7 @@
 namespace am::net {
 
 class upstream_connection;
+class h2_upstream_connection;
 
 class upstream_pool {
  public:
@@ -40,24 +43,38 @@ class upstream_pool {
   upstream_connection* acquire(const sockaddr_in& address, const std::string& key, const limits& l,
                                acquire_error& why, std::string& error);
 
+  // An HTTP/2 connection to `address` below its stream limit, or a new one within `l`.
+  h2_upstream_connection* acquire_h2(const sockaddr_in& address, const std::string& key,
+                                     const limits& l, int64_t connect_timeout_ms,
+                                     acquire_error& why, std::string& error);
+
   // Called by a connection whose exchange ended cleanly and that may be reused.
   void give_back(upstream_connection* c);
 
   // Called by a connection as it closes, so the pool forgets it.
   void forget(upstream_connection* c);
+  void forget(h2_upstream_connection* c);
 
-  // Closes every idle connection (drain, shutdown).
+  // Closes every idle connection (drain, shutdown); HTTP/2 connections close once their
+  // streams end.
   void close_idle();
 
   size_t idle_count() const;
 
  private:
+  // A connecting socket for a new connection within `l` (-1 with `why` and `error`).
+  int open_socket(const sockaddr_in& address, const limits& l, acquire_error& why,
+                  std::string& error);
+
   event_loop& loop_;
   proxy_stats& stats_;
   size_t max_header_bytes_;
   int64_t idle_timeout_ms_;
   std::unordered_map<std::string, std::vector<upstream_connection*>, string_hash, std::equal_to<>>
       idle_;
+  std::unordered_map<std::string, std::vector<h2_upstream_connection*>, string_hash,
+                     std::equal_to<>>
+      h2_;
 };
 
 }  // namespace am::net

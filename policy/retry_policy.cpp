@@ -29,6 +29,11 @@ bool is_idempotent(std::string_view method) {
 
 namespace {
 
+bool lists_grpc_status(const retry_spec& spec, const attempt_outcome& o) {
+  return o.grpc_status > 0 && std::find(spec.grpc_statuses.begin(), spec.grpc_statuses.end(),
+                                        o.grpc_status) != spec.grpc_statuses.end();
+}
+
 bool matches_condition(const retry_spec& spec, const attempt_outcome& o) {
   switch (o.failure) {
     case attempt_failure::connect_failure:
@@ -47,6 +52,9 @@ bool matches_condition(const retry_spec& spec, const attempt_outcome& o) {
     return true;
   }
   if (std::find(spec.statuses.begin(), spec.statuses.end(), o.status) != spec.statuses.end()) {
+    return true;
+  }
+  if (lists_grpc_status(spec, o)) {
     return true;
   }
   if (o.headers != nullptr) {
@@ -70,9 +78,11 @@ retry_decision decide_retry(const retry_spec& spec, const attempt_outcome& outco
   if (tries_made >= spec.attempts) {
     return retry_decision::no_attempts_left;
   }
-  // A connect failure never reached the application, so any method may go again.
-  if (outcome.failure != attempt_failure::connect_failure && !is_idempotent(method) &&
-      !spec.non_idempotent) {
+  // A connect failure never reached the application, so any method may go again. gRPC calls
+  // are all POST: the status codes listed are the policy's word that the call is safe to
+  // repeat (as in Envoy and gRPC's own retry policy).
+  if (outcome.failure != attempt_failure::connect_failure && !lists_grpc_status(spec, outcome) &&
+      !is_idempotent(method) && !spec.non_idempotent) {
     return retry_decision::no_method;
   }
   if (!body_replayable) {

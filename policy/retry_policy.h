@@ -21,6 +21,7 @@ struct attempt_outcome {
   attempt_failure failure = attempt_failure::none;
   int status = 0;                          // when failure is none
   const header_source* headers = nullptr;  // the response's, when failure is none
+  int grpc_status = -1;                    // a gRPC call's status when the head carries it
 };
 
 enum class retry_decision {

@@ -1,10 +1,12 @@
-// downstream_connection, second half: choosing the upstream of a request (mesh service with
-// its route, retries, mirror and access rules; pass-through; inbound; CONNECT).
+// exchange, second half: choosing the upstream of a request (mesh service with its route,
+// retries, mirror and access rules; pass-through; inbound; CONNECT) and each attempt.
 #include <algorithm>
 #include <cstring>
 
-#include "net/downstream_connection.h"
 #include "net/downstream_shared.h"
+#include "net/exchange.h"
+#include "net/grpc.h"
+#include "net/h2_upstream_connection.h"
 #include "net/proxy_worker.h"
 #include "net/socket.h"
 
@@ -12,19 +14,19 @@ namespace am::net {
 
 using namespace downstream_detail;
 
-void downstream_connection::route(const message_head& head) {
+void exchange::route(const message_head& head) {
   const auto* host_field = head.find("host");
   std::string_view authority = host_field != nullptr ? std::string_view{*host_field} : "";
   std::string_view path = head.target;
   if (side_ == listener_side::inbound) {
     stats_ = worker_.inbound_stats();
-    timeout_ms_ = passthrough_timeout_ms;
     upstream_key_ = worker_.app_key();
     if (!admit_inbound(head)) {
       return;
     }
-    build_upstream_head(head, authority, path, nullptr, false);
-    loop_.schedule(request_timer_, timeout_ms_);
+    choose_upstream_protocol(config::app_protocol::automatic);
+    build_upstream_request(head, authority, path, nullptr, false);
+    arm_passthrough_timeouts();
     dispatch(worker_.app_address());
     return;
   }
@@ -43,7 +45,7 @@ void downstream_connection::route(const message_head& head) {
   route_outbound(head, authority);
 }
 
-void downstream_connection::route_outbound(const message_head& head, std::string_view authority) {
+void exchange::route_outbound(const message_head& head, std::string_view authority) {
   std::string_view host;
   uint16_t port = 80;
   if (!split_authority(authority, 80, host, port)) {
@@ -59,16 +61,42 @@ void downstream_connection::route_outbound(const message_head& head, std::string
     send_error(proxy_error::unknown_service, "host " + std::string{host} + " is no mesh service");
     return;
   }
+  upstream_h2_ = grpc_;  // a host outside the mesh gets HTTP/1.1, unless it is a gRPC call
+  build_upstream_request(head, authority_, path_, nullptr, false);
+  arm_passthrough_timeouts();
+  resolve_then(host, port, &exchange::dispatch);
+}
+
+// Requests outside the mesh's policies wait a fixed time for a response head; a gRPC call
+// waits as long as its own deadline says (none: a long-lived stream is not cut).
+void exchange::arm_passthrough_timeouts() {
   timeout_ms_ = passthrough_timeout_ms;
-  build_upstream_head(head, authority_, path_, nullptr, false);
-  loop_.schedule(request_timer_, timeout_ms_);
-  resolve_then(host, port, &downstream_connection::dispatch);
+  if (!grpc_) {
+    worker_.loop().schedule(request_timer_, timeout_ms_);
+  } else if (grpc_deadline_ms_ > 0) {
+    worker_.loop().schedule(deadline_timer_, grpc_deadline_ms_);
+  }
+}
+
+void exchange::choose_upstream_protocol(config::app_protocol protocol) {
+  switch (protocol) {
+    case config::app_protocol::http1:
+      upstream_h2_ = false;
+      break;
+    case config::app_protocol::http2:
+    case config::app_protocol::grpc:
+      upstream_h2_ = true;
+      break;
+    case config::app_protocol::automatic:
+      upstream_h2_ = downstream_h2_ || grpc_;
+      break;
+  }
 }
 
 // The start of every exchange with a mesh service (a request or a CONNECT): hold the
 // snapshot, decide the route, count the request, ask the breaker. False when the breaker
 // refused (the 503 is sent).
-bool downstream_connection::enter_service(const route_service& svc, const message_head& head) {
+bool exchange::enter_service(const route_service& svc, const message_head& head) {
   snapshot_id_ = worker_.hold_snapshot();
   holds_snapshot_ = true;
   service_ = &svc;
@@ -84,7 +112,7 @@ bool downstream_connection::enter_service(const route_service& svc, const messag
 
 // A request to a mesh service: its route decides the endpoint subset, the headers, the
 // timeouts and retries; the snapshot it uses is held until the exchange ends.
-void downstream_connection::route_to_service(const route_service& svc, const message_head& head) {
+void exchange::route_to_service(const route_service& svc, const message_head& head) {
   if (!enter_service(svc, head)) {
     return;
   }
@@ -101,10 +129,16 @@ void downstream_connection::route_to_service(const route_service& svc, const mes
                "route " + decision_.route->name + " aborted the request (fault injection)");
     return;
   }
-  build_upstream_head(head, authority_, path_,
-                      decision_.route != nullptr ? &decision_.route->request_headers : nullptr,
-                      true);
-  loop_.schedule(deadline_timer_, decision_.timeout_ms);
+  choose_upstream_protocol(svc.policy.protocol);
+  build_upstream_request(head, authority_, path_,
+                         decision_.route != nullptr ? &decision_.route->request_headers : nullptr,
+                         true);
+  // A gRPC call's deadline is its grpc-timeout (none: long-lived streams are not cut); other
+  // requests have the route's timeout to the response head.
+  auto deadline = grpc_ ? grpc_deadline_ms_ : decision_.timeout_ms;
+  if (deadline > 0) {
+    worker_.loop().schedule(deadline_timer_, deadline);
+  }
   if (decision_.mirror != nullptr) {
     mirror_pending_ = true;
     mirror_body_.clear();
@@ -113,14 +147,14 @@ void downstream_connection::route_to_service(const route_service& svc, const mes
     }
   }
   if (decision_.fault_delay_ms > 0) {
-    loop_.schedule(backoff_timer_, decision_.fault_delay_ms);
+    worker_.loop().schedule(backoff_timer_, decision_.fault_delay_ms);
     return;
   }
   start_attempt();
 }
 
 // A shadow copy of a bodiless request to the route's mirror subset; its outcome is dropped.
-void downstream_connection::send_mirror() {
+void exchange::send_mirror() {
   mirror_pending_ = false;
   auto index = worker_.pick(*decision_.mirror);
   if (!index) {
@@ -140,7 +174,7 @@ void downstream_connection::send_mirror() {
 // An endpoint of the decided subset for the next try; answers 503 no_endpoint when there is
 // none. Ejected endpoints (and probation endpoints whose probe is out) are skipped; the
 // outlier detector never ejects them all, and if every pick is refused the last one is used.
-std::optional<uint32_t> downstream_connection::pick_endpoint() {
+std::optional<uint32_t> exchange::pick_endpoint() {
   auto index = worker_.pick(*decision_.subset);
   for (size_t tries = 1;
        index && !worker_.try_use(*service_, *index) && tries < decision_.subset->members.size();
@@ -159,7 +193,7 @@ std::optional<uint32_t> downstream_connection::pick_endpoint() {
 }
 
 // One try of a mesh request: an endpoint of the decided subset, then dispatch.
-void downstream_connection::start_attempt() {
+void exchange::start_attempt() {
   auto index = pick_endpoint();
   if (!index) {
     return;
@@ -169,14 +203,14 @@ void downstream_connection::start_attempt() {
   upstream_key_ = ep.key;
   timeout_ms_ = decision_.retry->per_try_timeout_ms;
   if (timeout_ms_ > 0) {
-    loop_.schedule(request_timer_, timeout_ms_);
+    worker_.loop().schedule(request_timer_, timeout_ms_);
   }
   dispatch(ep.address);
 }
 
 // Whether the caller (named by its sidecar in x-actormesh-caller) may call the local
 // service; answers 403 naming the rule when not.
-bool downstream_connection::admit_inbound(const message_head& head) {
+bool exchange::admit_inbound(const message_head& head) {
   const auto* local = worker_.routes().find(worker_.settings().service_name);
   if (local == nullptr) {
     return true;
@@ -204,8 +238,8 @@ bool downstream_connection::admit_inbound(const message_head& head) {
 
 // Numeric hosts go on at once; names are resolved off the loop and the connection continues
 // when the answer comes back (if it is still open).
-void downstream_connection::resolve_then(std::string_view host, uint16_t port,
-                                         void (downstream_connection::*next)(const sockaddr_in&)) {
+void exchange::resolve_then(std::string_view host, uint16_t port,
+                            void (exchange::*next)(const sockaddr_in&)) {
   sockaddr_in address{};
   std::string host_text{host};
   if (make_address(host_text, port, address)) {
@@ -213,8 +247,8 @@ void downstream_connection::resolve_then(std::string_view host, uint16_t port,
     (this->*next)(address);
     return;
   }
-  resolve_token_ = std::make_shared<downstream_connection*>(this);
-  std::weak_ptr<downstream_connection*> token = resolve_token_;
+  resolve_token_ = std::make_shared<exchange*>(this);
+  std::weak_ptr<exchange*> token = resolve_token_;
   worker_.dns().resolve(
       host_text, port,
       [token, next, host_text](bool ok, const sockaddr_in& a, const std::string& error) {
@@ -233,19 +267,16 @@ void downstream_connection::resolve_then(std::string_view host, uint16_t port,
       });
 }
 
-void downstream_connection::build_upstream_head(const message_head& head,
-                                                std::string_view authority, std::string_view path,
-                                                const config::header_ops* ops, bool mark_caller) {
-  authority_.assign(authority);
-  path_.assign(path);
-  auto& out = upstream_head_;
-  out.clear();
-  out += head.method;
-  out += ' ';
-  out += path;
-  out += " HTTP/1.1\r\nHost: ";
-  out += authority;
-  out += "\r\n";
+namespace {
+
+// Calls emit(name, value) for each field a request carries upstream besides its request line,
+// Host and framing: its end-to-end fields (minus what the route's operations replace), the
+// route's set fields, X-Forwarded-For, the request id and the caller's identity.
+template <class Emit>
+void for_each_forwarded_field(const message_head& head, const config::header_ops* ops,
+                              listener_side side, const std::string& client_ip,
+                              const std::string& request_id, const std::string* caller,
+                              Emit&& emit) {
   const std::string* forwarded_for = nullptr;
   const auto* connection_field = head.find("connection");
   for (size_t i = 0; i < head.count; ++i) {
@@ -254,31 +285,84 @@ void downstream_connection::build_upstream_head(const message_head& head,
       forwarded_for = &f.value;
     } else if (!is_hop_by_hop(connection_field, f.name) && !iequals(f.name, "host") &&
                !iequals(f.name, "x-request-id") &&
-               !(side_ == listener_side::outbound && iequals(f.name, caller_header)) &&
+               !(side == listener_side::outbound && iequals(f.name, caller_header)) &&
                !iequals(f.name, attempt_header) && !touched_by(ops, f.name)) {
-      out += f.name;
-      out += ": ";
-      out += f.value;
-      out += "\r\n";
+      emit(f.name, f.value);
     }
   }
-  append_set_fields(ops, out);
-  out += "X-Forwarded-For: ";
+  if (ops != nullptr) {
+    for (const auto& [k, v] : ops->set) {
+      emit(k, v);
+    }
+  }
   if (forwarded_for != nullptr) {
-    out += *forwarded_for;
-    out += ", ";
+    emit("x-forwarded-for", *forwarded_for + ", " + client_ip);
+  } else {
+    emit("x-forwarded-for", client_ip);
   }
-  out += client_ip_;
-  out += "\r\nx-request-id: ";
-  out += request_id_;
-  out += "\r\n";
-  if (mark_caller) {
+  emit("x-request-id", request_id);
+  if (caller != nullptr) {
     // The caller's identity is what this sidecar says, never what the application set.
-    out += caller_header;
-    out += ": ";
-    out += worker_.settings().service_name;
-    out += "\r\n";
+    emit(caller_header, *caller);
   }
+}
+
+void append_lower(std::string& out, std::string_view name) {
+  for (char c : name) {
+    out += c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+  }
+}
+
+}  // namespace
+
+// Builds what every attempt sends: the HTTP/1.1 head (without the attempt count and the blank
+// line, written per attempt) or the HTTP/2 header block (its last field is the attempt count).
+void exchange::build_upstream_request(const message_head& head, std::string_view authority,
+                                      std::string_view path, const config::header_ops* ops,
+                                      bool mark_caller) {
+  authority_.assign(authority);
+  path_.assign(path);
+  const auto* caller = mark_caller ? &worker_.settings().service_name : nullptr;
+  if (upstream_h2_) {
+    upstream_fields_.clear();
+    auto add = [this](std::string_view name, std::string_view value) {
+      auto& f = upstream_fields_.emplace_back();
+      append_lower(f.name, name);
+      f.value.assign(value);
+    };
+    add(":method", head.method);
+    add(":scheme", "http");
+    add(":authority", authority);
+    add(":path", path);
+    for_each_forwarded_field(head, ops, side_, client_ip_, request_id_, caller, add);
+    if (grpc_) {
+      add("te", "trailers");  // required by gRPC servers; hop-by-hop otherwise
+    }
+    if (head.has_content_length) {
+      add("content-length", std::to_string(head.content_length));
+    }
+    if (service_ != nullptr) {
+      add(attempt_header, "1");
+    }
+  }
+  if (upstream_h2_ && decision_.mirror == nullptr) {
+    return;  // mirrors are sent over HTTP/1.1, from the text head
+  }
+  auto& out = upstream_head_;
+  out.clear();
+  out += head.method;
+  out += ' ';
+  out += path;
+  out += " HTTP/1.1\r\nHost: ";
+  out += authority;
+  out += "\r\n";
+  for_each_forwarded_field(head, ops, side_, client_ip_, request_id_, caller,
+                           [&out](std::string_view name, std::string_view value) {
+                             out += name;
+                             out += ": ";
+                             out += value;
+                             out += "\r\n";
+                           });
   if (head.upgrade) {
     const auto* upgrade = head.find("upgrade");
     out += "Connection: Upgrade\r\nUpgrade: ";
@@ -292,10 +376,9 @@ void downstream_connection::build_upstream_head(const message_head& head,
     append_decimal(out, head.content_length);
     out += "\r\n";
   }
-  // The blank line that ends the head is written per attempt, after the attempt count.
 }
 
-void downstream_connection::dispatch(const sockaddr_in& address) {
+void exchange::dispatch(const sockaddr_in& address) {
   upstream_address_ = address;
   std::string error;
   upstream_pool::limits limits;
@@ -304,8 +387,7 @@ void downstream_connection::dispatch(const sockaddr_in& address) {
               service_->policy.limits.max_pending, service_->policy.idle_timeout.count()};
   }
   upstream_pool::acquire_error why;
-  upstream_ = worker_.pool().acquire(address, upstream_key_, limits, why, error);
-  if (upstream_ == nullptr) {
+  if (!open_upstream(address, limits, why, error)) {
     if (why != upstream_pool::acquire_error::socket) {
       send_error(proxy_error::overloaded, error);
     } else if (!try_retry({policy::attempt_failure::connect_failure, 0, nullptr})) {
@@ -313,11 +395,48 @@ void downstream_connection::dispatch(const sockaddr_in& address) {
     }
     return;
   }
-  if (stats_ != nullptr && !counted_active_) {
-    counted_active_ = true;
-    stats_->active.fetch_add(1, std::memory_order_relaxed);
+  if (!retry_body_.empty()) {
+    upstream_->send_body(retry_body_.data(), retry_body_.size());  // all received so far
+  } else if (!pending_body_.empty()) {
+    upstream_->send_body(pending_body_.data(), pending_body_.size());
+    pending_body_.clear();
   }
-  ++attempts_;
+  if (request_done_) {
+    upstream_->finish_request();
+  }
+  client_.on_request_drained();
+}
+
+// Opens the attempt's channel: a stream on an HTTP/2 connection, or an HTTP/1.1 connection
+// from the pool with the head written.
+bool exchange::open_upstream(const sockaddr_in& address, const upstream_pool::limits& limits,
+                             upstream_pool::acquire_error& why, std::string& error) {
+  auto connect_timeout =
+      service_ != nullptr ? service_->policy.connect_timeout.count() : default_connect_timeout_ms;
+  auto& pool = worker_.pool();
+  if (upstream_h2_) {
+    auto* c = pool.acquire_h2(address, upstream_key_, limits, connect_timeout, why, error);
+    if (c == nullptr) {
+      return false;
+    }
+    if (service_ != nullptr) {
+      upstream_fields_.back().value = std::to_string(attempts_ + 1);
+    }
+    bool end_stream = request_done_ && retry_body_.empty() && pending_body_.empty();
+    upstream_ = c->open_stream(this, upstream_fields_, end_stream);
+    if (upstream_ == nullptr) {
+      why = upstream_pool::acquire_error::socket;
+      error = "the HTTP/2 session refused a new stream";
+      return false;
+    }
+    count_attempt();
+    return true;
+  }
+  auto* c = pool.acquire(address, upstream_key_, limits, why, error);
+  if (c == nullptr) {
+    return false;
+  }
+  count_attempt();
   scratch_.assign(upstream_head_);
   if (service_ != nullptr) {
     scratch_ += attempt_header;
@@ -326,25 +445,23 @@ void downstream_connection::dispatch(const sockaddr_in& address) {
     scratch_ += "\r\n";
   }
   scratch_ += "\r\n";
-  auto connect_timeout =
-      service_ != nullptr ? service_->policy.connect_timeout.count() : default_connect_timeout_ms;
-  upstream_->start(this, scratch_, head_request_, request_chunked_, connect_timeout);
-  if (!retry_body_.empty()) {
-    upstream_->send(retry_body_);  // everything received so far, already framed
-  } else if (!pending_body_.empty()) {
-    upstream_->send(pending_body_);
-    pending_body_.clear();
+  c->start(this, scratch_, head_request_, request_chunked_, connect_timeout);
+  upstream_ = c;
+  return true;
+}
+
+void exchange::count_attempt() {
+  if (stats_ != nullptr && !counted_active_) {
+    counted_active_ = true;
+    stats_->active.fetch_add(1, std::memory_order_relaxed);
   }
-  if (request_done_) {
-    upstream_->finish_request();
-  }
-  update_reading();
+  ++attempts_;
 }
 
 // Tries the request again when its policy, the method, the body and the service's retry
 // budget all allow it; the new attempt starts after a jittered backoff.
-bool downstream_connection::try_retry(const policy::attempt_outcome& outcome) {
-  if (service_ == nullptr || decision_.retry == nullptr || response_started_ || closing_) {
+bool exchange::try_retry(const policy::attempt_outcome& outcome) {
+  if (service_ == nullptr || decision_.retry == nullptr || response_started_) {
     return false;
   }
   auto d = policy::decide_retry(*decision_.retry, outcome, attempts_, method_, body_replayable_);
@@ -363,27 +480,17 @@ bool downstream_connection::try_retry(const policy::attempt_outcome& outcome) {
     retrying_ = true;
     stats_->retries_active.fetch_add(1, std::memory_order_relaxed);
   }
-  loop_.cancel(request_timer_);
-  if (upstream_ != nullptr) {
-    upstream_->release();  // the exchange is incomplete: the connection is closed
-    upstream_ = nullptr;
-  }
+  worker_.loop().cancel(request_timer_);
+  release_upstream();  // the exchange is incomplete: the connection is closed
   auto unit = static_cast<double>(worker_.random() % 1'000'000) / 1e6;
   auto delay = policy::backoff_delay_ms(decision_.retry->backoff, attempts_ - 1, unit);
-  loop_.schedule(backoff_timer_, delay);
+  worker_.loop().schedule(backoff_timer_, delay);
   return true;
-}
-
-void downstream_connection::release_snapshot() {
-  if (holds_snapshot_) {
-    holds_snapshot_ = false;
-    worker_.release_snapshot(snapshot_id_);
-  }
 }
 
 // -- CONNECT -----------------------------------------------------------------------------------
 
-void downstream_connection::start_connect(const message_head& head) {
+void exchange::start_connect(const message_head& head) {
   stats_ = worker_.passthrough_stats();
   authority_ = head.target;
   path_.clear();
@@ -397,14 +504,14 @@ void downstream_connection::start_connect(const message_head& head) {
     connect_to_service(*svc, head);
     return;
   }
-  resolve_then(host, port, &downstream_connection::connect_tunnel);
+  resolve_then(host, port, &exchange::connect_tunnel);
 }
 
-// CONNECT to a mesh service (how gRPC clients that honour http_proxy reach it): a tunnel to
-// one endpoint of the service, chosen like a request's (route subset, round robin, ejected
-// endpoints skipped, breaker admission); the port the client named is the service's, not
-// the endpoint's. The connection is balanced, not each call inside it.
-void downstream_connection::connect_to_service(const route_service& svc, const message_head& head) {
+// A tunnel to one endpoint of a mesh service, chosen like a request's (route subset, round
+// robin, ejected endpoints skipped, breaker admission); the port the client named is the
+// service's, not the endpoint's. Used when the bytes inside a CONNECT to a mesh service are
+// not HTTP/2 (those are served call by call, see downstream_connection).
+void exchange::connect_to_service(const route_service& svc, const message_head& head) {
   if (!enter_service(svc, head)) {
     return;
   }
@@ -418,46 +525,36 @@ void downstream_connection::connect_to_service(const route_service& svc, const m
   open_tunnel(ep.address, svc.policy.connect_timeout.count());
 }
 
-void downstream_connection::connect_tunnel(const sockaddr_in& address) {
+void exchange::connect_tunnel(const sockaddr_in& address) {
   open_tunnel(address, passthrough_timeout_ms);
 }
 
 // Starts connecting the upstream end of a tunnel; on_tunnel_connected (or the request
 // timer, after `timeout_ms`) goes on.
-void downstream_connection::open_tunnel(const sockaddr_in& address, int64_t timeout_ms) {
+void exchange::open_tunnel(const sockaddr_in& address, int64_t timeout_ms) {
   std::string error;
   int fd = connect_tcp(address, error);
   if (fd < 0) {
-    if (service_ != nullptr) {
-      worker_.record_attempt(*service_, endpoint_index_, 0);
-    }
+    record_outcome(0);
     send_error(proxy_error::upstream_connect_failed, upstream_key_ + ": " + error);
     return;
   }
-  pending_tunnel_ = new tunnel_end(loop_, fd, true, this);
-  loop_.schedule(request_timer_, timeout_ms);
+  pending_tunnel_ = new tunnel_end(worker_.loop(), fd, true, this);
+  worker_.loop().schedule(request_timer_, timeout_ms);
 }
 
-void downstream_connection::on_tunnel_connected(tunnel_end& end, int error) {
+void exchange::on_tunnel_connected(tunnel_end& end, int error) {
   pending_tunnel_ = nullptr;
-  loop_.cancel(request_timer_);
-  if (service_ != nullptr) {
-    worker_.record_attempt(*service_, endpoint_index_, error == 0 ? 200 : 0);
-  }
+  worker_.loop().cancel(request_timer_);
+  record_outcome(error == 0 ? 200 : 0);
   if (error != 0) {
     send_error(proxy_error::upstream_connect_failed, upstream_key_ + ": " + std::strerror(error));
     return;
   }
   status_ = 200;
-  record_exchange();
-  send("HTTP/1.1 200 Connection Established\r\n\r\n");
-  std::string unread, unsent;
-  int fd = detach_fd(unread, unsent);
-  auto* client = new tunnel_end(loop_, fd, false, nullptr);
-  client->watch(&worker_);
-  client->send(unsent);
-  client->preload_input(unread);
-  tunnel_end::join(*client, end);
+  record();
+  active_ = false;
+  client_.on_tunnel_ready(end);
 }
 
 }  // namespace am::net

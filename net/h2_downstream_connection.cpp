@@ -1,0 +1,362 @@
+#include "net/h2_downstream_connection.h"
+
+#include <algorithm>
+
+#include "net/downstream_shared.h"
+#include "net/grpc.h"
+#include "net/h2_message.h"
+#include "net/proxy_worker.h"
+#include "net/socket.h"
+
+namespace am::net {
+
+using namespace downstream_detail;
+
+namespace {
+
+constexpr uint32_t refused_stream = 7;
+constexpr uint32_t internal_error = 2;
+
+h2_session::settings server_settings() {
+  return {1024, 1u << 20};
+}
+
+void add_field(h2_fields& out, std::string_view name, std::string_view value) {
+  auto& f = out.emplace_back();
+  f.name.assign(name);
+  f.value.assign(value);
+}
+
+// A route's response header operations, with HTTP/2's lower-case names.
+void apply_ops(const config::header_ops* ops, h2_fields& out) {
+  if (ops == nullptr) {
+    return;
+  }
+  std::erase_if(out, [ops](const h2_field& f) { return touched_by(ops, f.name); });
+  for (const auto& [k, v] : ops->set) {
+    auto& f = out.emplace_back();
+    for (char c : k) {
+      f.name += c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+    }
+    f.value = v;
+  }
+}
+
+}  // namespace
+
+// One stream: the exchange that serves it, and the response on its way back.
+class h2_downstream_connection::stream final : public exchange_client {
+ public:
+  stream(h2_downstream_connection& c, int32_t id)
+      : conn_(c), id_(id), exchange_(c.worker_, *this, c.side_, c.client_ip_, true) {}
+
+  // A final head waits for the end of the event batch: when the response ends in the same
+  // batch (a gRPC trailers-only answer), it goes out as one HEADERS frame with END_STREAM.
+  void respond_head(const message_head& head, const config::header_ops* ops) override {
+    head_fields_.clear();
+    add_field(head_fields_, ":status", std::to_string(head.status));
+    append_h2_fields(head, head_fields_);
+    apply_ops(ops, head_fields_);
+    if (head.status < 200) {
+      conn_.session_.submit_response(id_, head_fields_, false);  // interim: at once
+    } else {
+      if (head.has_content_length) {
+        add_field(head_fields_, "content-length", std::to_string(head.content_length));
+      }
+      head_pending_ = true;
+      conn_.pending_heads_.push_back(id_);
+    }
+    conn_.request_output();
+  }
+
+  // Sends the final head if it still waits (`end`: the response has nothing more).
+  void send_head(bool end) {
+    if (head_pending_) {
+      head_pending_ = false;
+      headers_sent_ = true;
+      conn_.session_.submit_response(id_, head_fields_, end);
+    }
+  }
+
+  void respond_body(const char* data, size_t size) override {
+    send_head(false);
+    conn_.session_.send_data(id_, {data, size});
+    conn_.request_output();
+    if (response_backlogged() && !paused_) {
+      paused_ = true;  // the exchange pauses its upstream; resumed as the client reads
+      conn_.paused_.push_back(id_);
+    }
+  }
+
+  void respond_end(const message_head* trailers) override {
+    fields_.clear();
+    if (trailers != nullptr) {
+      append_h2_fields(*trailers, fields_);
+    }
+    if (head_pending_ && fields_.empty()) {
+      send_head(true);
+    } else {
+      send_head(false);
+      conn_.session_.end_stream(id_, fields_);
+    }
+    conn_.request_output();
+  }
+
+  void respond_error(int status, std::string_view error, const std::string& detail,
+                     int grpc_status) override {
+    send_head(false);
+    fields_.clear();
+    if (grpc_status >= 0) {
+      // A gRPC error: trailers-only when nothing was sent yet, else the trailers end it.
+      if (!headers_sent_) {
+        add_field(fields_, ":status", "200");
+        add_field(fields_, "content-type", "application/grpc");
+      }
+      add_field(fields_, "grpc-status", std::to_string(grpc_status));
+      auto& message = fields_.emplace_back();
+      message.name = "grpc-message";
+      grpc::append_encoded_message(message.value, std::string{error} + ": " + detail);
+      add_field(fields_, "x-actormesh-error", error);
+      if (headers_sent_) {
+        conn_.session_.end_stream(id_, fields_);
+      } else {
+        conn_.session_.submit_response(id_, fields_, true);
+      }
+    } else if (headers_sent_) {
+      conn_.session_.reset(id_, internal_error);  // the client sees the response cut
+    } else {
+      std::string body{error};
+      body += ": ";
+      body += detail;
+      body += "\n";
+      add_field(fields_, ":status", std::to_string(status));
+      add_field(fields_, "content-type", "text/plain");
+      add_field(fields_, "content-length", std::to_string(body.size()));
+      add_field(fields_, "x-actormesh-error", error);
+      conn_.session_.submit_response(id_, fields_, false);
+      conn_.session_.send_data(id_, body);
+      conn_.session_.end_stream(id_);
+    }
+    headers_sent_ = true;
+    conn_.request_output();
+  }
+
+  bool response_backlogged() const override {
+    return conn_.session_.buffered(id_) > connection::high_watermark || conn_.over_high_watermark();
+  }
+
+  void on_request_drained() override {
+    if (unconsumed_ > 0) {
+      conn_.session_.consume(id_, unconsumed_);
+      unconsumed_ = 0;
+      conn_.request_output();
+    }
+  }
+
+  // Neither CONNECT nor Upgrade reaches an exchange over HTTP/2.
+  void on_tunnel_ready(tunnel_end& upstream) override { upstream.close(); }
+  void on_upgraded(upstream_connection& upstream) override { upstream.close(); }
+
+  h2_downstream_connection& conn_;
+  int32_t id_;
+  exchange exchange_;
+  message_head head_;
+  h2_fields head_fields_;  // the final response head, until it is sent
+  h2_fields fields_;
+  size_t unconsumed_ = 0;  // request bytes the upstream has not taken yet
+  bool headers_sent_ = false;
+  bool head_pending_ = false;
+  bool paused_ = false;
+};
+
+h2_downstream_connection::h2_downstream_connection(proxy_worker& worker, int fd, listener_side side,
+                                                   std::string_view preread)
+    : connection(worker.loop(), fd, false),
+      worker_(worker),
+      side_(side),
+      client_ip_(peer_ip(fd)),
+      session_(h2_session::role::server, *this, server_settings()),
+      idle_timer_(&h2_downstream_connection::on_idle_timer, this) {
+  worker_.on_downstream_opened(this);
+  update_idle();
+  request_output();  // our SETTINGS
+  if (!preread.empty()) {
+    in_.append(preread);
+    on_data();
+  }
+}
+
+h2_downstream_connection::~h2_downstream_connection() = default;
+
+h2_downstream_connection::stream* h2_downstream_connection::find(int32_t id) {
+  auto it = streams_.find(id);
+  return it == streams_.end() ? nullptr : it->second.get();
+}
+
+// -- streams -----------------------------------------------------------------------------------
+
+void h2_downstream_connection::on_h2_headers(int32_t id, h2_fields& fields, bool end_stream) {
+  if (auto* s = find(id)) {
+    // Request trailers: forwarded nowhere, but they end the request.
+    s->exchange_.request_complete();
+    return;
+  }
+  open_stream(id, fields, end_stream);
+}
+
+void h2_downstream_connection::open_stream(int32_t id, h2_fields& fields, bool end_stream) {
+  if (close_when_flushed_) {
+    session_.reset(id, refused_stream);  // after our final GOAWAY: the client retries elsewhere
+    request_output();
+    return;
+  }
+  loop_.cancel(idle_timer_);
+  auto& s = *streams_.emplace(id, std::make_unique<stream>(*this, id)).first->second;
+  std::string error;
+  if (!read_h2_head(fields, end_stream, s.head_, error)) {
+    s.exchange_.fail(s.head_, proxy_error::bad_request, error);
+    return;
+  }
+  if (s.head_.method == "CONNECT") {
+    s.exchange_.fail(s.head_, proxy_error::bad_request, "CONNECT over HTTP/2 is not supported");
+    return;
+  }
+  s.exchange_.start(s.head_);
+  if (end_stream && s.exchange_.active()) {
+    s.exchange_.request_complete();
+  }
+}
+
+void h2_downstream_connection::on_h2_data(int32_t id, const char* data, size_t size) {
+  auto* s = find(id);
+  if (s == nullptr || !s->exchange_.active()) {
+    session_.consume(id, size);  // nobody takes it: keep the connection's window open
+    return;
+  }
+  s->exchange_.request_body(data, size);
+  if (s->exchange_.request_backlogged()) {
+    s->unconsumed_ += size;  // the window reopens when the upstream drains
+  } else {
+    session_.consume(id, size);
+  }
+}
+
+void h2_downstream_connection::on_h2_end(int32_t id) {
+  if (auto* s = find(id); s != nullptr && s->exchange_.active()) {
+    s->exchange_.request_complete();
+  }
+}
+
+void h2_downstream_connection::on_h2_closed(int32_t id, uint32_t error_code) {
+  auto it = streams_.find(id);
+  if (it == streams_.end()) {
+    return;
+  }
+  // Still active: the client reset the stream (a cancelled call); the upstream stops too.
+  it->second->exchange_.abandon(error_code != 0 ? "client_cancelled" : "client_closed");
+  streams_.erase(it);
+  update_idle();
+  finish_if_done();
+}
+
+void h2_downstream_connection::on_h2_goaway(int32_t, uint32_t) {}
+
+// -- the connection ----------------------------------------------------------------------------
+
+void h2_downstream_connection::drain() {
+  if (draining_) {
+    return;
+  }
+  draining_ = true;
+  session_.shutdown_notice();  // GOAWAY(2^31-1): no new streams soon; the final one follows
+  request_output();
+  finish_if_done();
+}
+
+// During a drain, once the last stream is done: the final GOAWAY, then close.
+void h2_downstream_connection::finish_if_done() {
+  if (draining_ && streams_.empty() && !close_when_flushed_) {
+    session_.goaway(0);
+    close_when_flushed_ = true;
+    request_output();
+  }
+}
+
+void h2_downstream_connection::update_idle() {
+  if (streams_.empty()) {
+    loop_.schedule(idle_timer_, worker_.settings().idle_timeout.count());
+  }
+}
+
+void h2_downstream_connection::on_idle_timer(void* p) {
+  auto* self = static_cast<h2_downstream_connection*>(p);
+  self->draining_ = true;
+  self->finish_if_done();
+}
+
+void h2_downstream_connection::on_data() {
+  bool ok = session_.feed(in_.data(), in_.size());
+  in_.clear();
+  if (!ok) {
+    // A protocol error: nghttp2 queued a GOAWAY; send it and close.
+    close_when_flushed_ = true;
+  }
+  request_output();
+}
+
+void h2_downstream_connection::produce_output() {
+  for (auto id : pending_heads_) {
+    if (auto* s = find(id)) {
+      s->send_head(false);
+    }
+  }
+  pending_heads_.clear();
+  scratch_.clear();
+  if (session_.output(scratch_)) {
+    send(scratch_);
+  }
+  resume_paused_streams();
+  if ((close_when_flushed_ || !session_.alive()) && pending_output() == 0) {
+    close();
+  }
+}
+
+// Streams whose upstream paused because the client was slow go on once their output shrank.
+void h2_downstream_connection::resume_paused_streams() {
+  for (size_t i = 0; i < paused_.size();) {
+    auto* s = find(paused_[i]);
+    if (s != nullptr && s->response_backlogged()) {
+      ++i;
+      continue;
+    }
+    paused_[i] = paused_.back();
+    paused_.pop_back();
+    if (s != nullptr) {
+      s->paused_ = false;
+      s->exchange_.on_response_drained();
+    }
+  }
+}
+
+void h2_downstream_connection::on_drained() {
+  if (close_when_flushed_ || !session_.alive()) {
+    close();
+    return;
+  }
+  request_output();  // more frames may wait for the socket (and paused streams may resume)
+}
+
+void h2_downstream_connection::on_eof(int) {
+  close();
+}
+
+void h2_downstream_connection::on_closed() {
+  loop_.cancel(idle_timer_);
+  for (auto& [id, s] : streams_) {
+    s->exchange_.abandon("client_closed");
+  }
+  streams_.clear();
+  worker_.on_downstream_closed(this);
+}
+
+}  // namespace am::net
