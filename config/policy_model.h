@@ -16,8 +16,8 @@ class RE2;
 
 namespace am::config {
 
-// How an upstream is spoken to: `auto` answers a request in the protocol it came in (gRPC
-// always over HTTP/2); the others fix it (gRPC services are HTTP/2 with gRPC-aware errors).
+// How a service's endpoints are spoken to: `auto` sends gRPC calls over HTTP/2 and every
+// other request over HTTP/1.1; `http1`, `http2` and `grpc` (HTTP/2) fix it.
 enum class app_protocol { automatic, http1, http2, grpc };
 
 // -- retries -----------------------------------------------------------------------------------

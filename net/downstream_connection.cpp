@@ -24,7 +24,7 @@ downstream_connection::downstream_connection(proxy_worker& worker, int fd, liste
       side_(side),
       parser_(http1_parser::kind::request, *this, worker.settings().max_header_bytes),
       client_ip_(peer_ip(fd)),
-      exchange_(worker, *this, side, client_ip_, false),
+      exchange_(worker, *this, side, client_ip_),
       wait_timer_(&downstream_connection::on_wait_timer, this),
       detect_h2_(detect_h2) {
   worker_.on_downstream_opened(this);

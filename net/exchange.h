@@ -61,9 +61,8 @@ class exchange_client {
 
 class exchange final : private upstream_events, private tunnel_connect_events {
  public:
-  // `downstream_h2`: the request came over HTTP/2 (an `auto` service answers it over HTTP/2).
   exchange(proxy_worker& worker, exchange_client& client, listener_side side,
-           const std::string& client_ip, bool downstream_h2);
+           const std::string& client_ip);
   ~exchange();
   exchange(const exchange&) = delete;
   exchange& operator=(const exchange&) = delete;
@@ -140,7 +139,6 @@ class exchange final : private upstream_events, private tunnel_connect_events {
   exchange_client& client_;
   listener_side side_;
   const std::string& client_ip_;
-  bool downstream_h2_;
   timer request_timer_;   // one try: per_try_timeout (mesh services) or the whole timeout
   timer deadline_timer_;  // the whole request across retries; a gRPC call's whole deadline
   timer backoff_timer_;   // the wait before a retry, or an injected delay
@@ -152,10 +150,10 @@ class exchange final : private upstream_events, private tunnel_connect_events {
   message_head* trailers_ = nullptr;  // the upstream's, between its trailers and complete
   tunnel_end* pending_tunnel_ = nullptr;
   std::shared_ptr<exchange*> resolve_token_;
-  bool upstream_h2_ = false;   // this exchange's upstream speaks HTTP/2
-  std::string upstream_head_;  // HTTP/1.1 upstreams: the head without attempt and blank line
-  h2_fields upstream_fields_;  // HTTP/2 upstreams: the request's header block
-  std::string pending_body_;   // request body received before the upstream was chosen
+  bool upstream_h2_ = false;       // this exchange's upstream speaks HTTP/2
+  std::string upstream_head_;      // HTTP/1.1 upstreams: the head without attempt and blank line
+  h2_field_list upstream_fields_;  // HTTP/2 upstreams: the request's header block
+  std::string pending_body_;       // request body received before the upstream was chosen
   std::string request_id_;
   std::string method_;
   std::string authority_;

@@ -88,7 +88,7 @@ void exchange::choose_upstream_protocol(config::app_protocol protocol) {
       upstream_h2_ = true;
       break;
     case config::app_protocol::automatic:
-      upstream_h2_ = downstream_h2_ || grpc_;
+      upstream_h2_ = grpc_;  // gRPC needs HTTP/2; anything else goes as HTTP/1.1
       break;
   }
 }
@@ -326,7 +326,7 @@ void exchange::build_upstream_request(const message_head& head, std::string_view
   if (upstream_h2_) {
     upstream_fields_.clear();
     auto add = [this](std::string_view name, std::string_view value) {
-      auto& f = upstream_fields_.emplace_back();
+      auto& f = upstream_fields_.add();
       append_lower(f.name, name);
       f.value.assign(value);
     };
@@ -423,7 +423,7 @@ bool exchange::open_upstream(const sockaddr_in& address, const upstream_pool::li
       upstream_fields_.back().value = std::to_string(attempts_ + 1);
     }
     bool end_stream = request_done_ && retry_body_.empty() && pending_body_.empty();
-    upstream_ = c->open_stream(this, upstream_fields_, end_stream);
+    upstream_ = c->open_stream(this, upstream_fields_.view(), end_stream);
     if (upstream_ == nullptr) {
       why = upstream_pool::acquire_error::socket;
       error = "the HTTP/2 session refused a new stream";

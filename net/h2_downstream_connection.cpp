@@ -16,25 +16,20 @@ namespace {
 
 constexpr uint32_t refused_stream = 7;
 constexpr uint32_t internal_error = 2;
+constexpr size_t max_spare_streams = 64;
 
 h2_session::settings server_settings() {
   return {1024, 1u << 20};
 }
 
-void add_field(h2_fields& out, std::string_view name, std::string_view value) {
-  auto& f = out.emplace_back();
-  f.name.assign(name);
-  f.value.assign(value);
-}
-
 // A route's response header operations, with HTTP/2's lower-case names.
-void apply_ops(const config::header_ops* ops, h2_fields& out) {
+void apply_ops(const config::header_ops* ops, h2_field_list& out) {
   if (ops == nullptr) {
     return;
   }
-  std::erase_if(out, [ops](const h2_field& f) { return touched_by(ops, f.name); });
+  out.erase_if([ops](const h2_field& f) { return touched_by(ops, f.name); });
   for (const auto& [k, v] : ops->set) {
-    auto& f = out.emplace_back();
+    auto& f = out.add();
     for (char c : k) {
       f.name += c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
     }
@@ -47,21 +42,31 @@ void apply_ops(const config::header_ops* ops, h2_fields& out) {
 // One stream: the exchange that serves it, and the response on its way back.
 class h2_downstream_connection::stream final : public exchange_client {
  public:
-  stream(h2_downstream_connection& c, int32_t id)
-      : conn_(c), id_(id), exchange_(c.worker_, *this, c.side_, c.client_ip_, true) {}
+  explicit stream(h2_downstream_connection& c)
+      : conn_(c), exchange_(c.worker_, *this, c.side_, c.client_ip_) {}
+
+  // Ready for a new stream (a stream object and its exchange serve many in turn, keeping
+  // their buffers' capacity).
+  void reset(int32_t id) {
+    id_ = id;
+    unconsumed_ = 0;
+    headers_sent_ = false;
+    head_pending_ = false;
+    paused_ = false;
+  }
 
   // A final head waits for the end of the event batch: when the response ends in the same
   // batch (a gRPC trailers-only answer), it goes out as one HEADERS frame with END_STREAM.
   void respond_head(const message_head& head, const config::header_ops* ops) override {
     head_fields_.clear();
-    add_field(head_fields_, ":status", std::to_string(head.status));
+    head_fields_.add(":status", std::to_string(head.status));
     append_h2_fields(head, head_fields_);
     apply_ops(ops, head_fields_);
     if (head.status < 200) {
-      conn_.session_.submit_response(id_, head_fields_, false);  // interim: at once
+      conn_.session_.submit_response(id_, head_fields_.view(), false);  // interim: at once
     } else {
       if (head.has_content_length) {
-        add_field(head_fields_, "content-length", std::to_string(head.content_length));
+        head_fields_.add("content-length", std::to_string(head.content_length));
       }
       head_pending_ = true;
       conn_.pending_heads_.push_back(id_);
@@ -74,7 +79,7 @@ class h2_downstream_connection::stream final : public exchange_client {
     if (head_pending_) {
       head_pending_ = false;
       headers_sent_ = true;
-      conn_.session_.submit_response(id_, head_fields_, end);
+      conn_.session_.submit_response(id_, head_fields_.view(), end);
     }
   }
 
@@ -97,7 +102,7 @@ class h2_downstream_connection::stream final : public exchange_client {
       send_head(true);
     } else {
       send_head(false);
-      conn_.session_.end_stream(id_, fields_);
+      conn_.session_.end_stream(id_, fields_.view());
     }
     conn_.request_output();
   }
@@ -109,18 +114,18 @@ class h2_downstream_connection::stream final : public exchange_client {
     if (grpc_status >= 0) {
       // A gRPC error: trailers-only when nothing was sent yet, else the trailers end it.
       if (!headers_sent_) {
-        add_field(fields_, ":status", "200");
-        add_field(fields_, "content-type", "application/grpc");
+        fields_.add(":status", "200");
+        fields_.add("content-type", "application/grpc");
       }
-      add_field(fields_, "grpc-status", std::to_string(grpc_status));
-      auto& message = fields_.emplace_back();
+      fields_.add("grpc-status", std::to_string(grpc_status));
+      auto& message = fields_.add();
       message.name = "grpc-message";
       grpc::append_encoded_message(message.value, std::string{error} + ": " + detail);
-      add_field(fields_, "x-actormesh-error", error);
+      fields_.add("x-actormesh-error", error);
       if (headers_sent_) {
-        conn_.session_.end_stream(id_, fields_);
+        conn_.session_.end_stream(id_, fields_.view());
       } else {
-        conn_.session_.submit_response(id_, fields_, true);
+        conn_.session_.submit_response(id_, fields_.view(), true);
       }
     } else if (headers_sent_) {
       conn_.session_.reset(id_, internal_error);  // the client sees the response cut
@@ -129,11 +134,11 @@ class h2_downstream_connection::stream final : public exchange_client {
       body += ": ";
       body += detail;
       body += "\n";
-      add_field(fields_, ":status", std::to_string(status));
-      add_field(fields_, "content-type", "text/plain");
-      add_field(fields_, "content-length", std::to_string(body.size()));
-      add_field(fields_, "x-actormesh-error", error);
-      conn_.session_.submit_response(id_, fields_, false);
+      fields_.add(":status", std::to_string(status));
+      fields_.add("content-type", "text/plain");
+      fields_.add("content-length", std::to_string(body.size()));
+      fields_.add("x-actormesh-error", error);
+      conn_.session_.submit_response(id_, fields_.view(), false);
       conn_.session_.send_data(id_, body);
       conn_.session_.end_stream(id_);
     }
@@ -158,11 +163,11 @@ class h2_downstream_connection::stream final : public exchange_client {
   void on_upgraded(upstream_connection& upstream) override { upstream.close(); }
 
   h2_downstream_connection& conn_;
-  int32_t id_;
+  int32_t id_ = 0;
   exchange exchange_;
   message_head head_;
-  h2_fields head_fields_;  // the final response head, until it is sent
-  h2_fields fields_;
+  h2_field_list head_fields_;  // the final response head, until it is sent
+  h2_field_list fields_;
   size_t unconsumed_ = 0;  // request bytes the upstream has not taken yet
   bool headers_sent_ = false;
   bool head_pending_ = false;
@@ -195,7 +200,8 @@ h2_downstream_connection::stream* h2_downstream_connection::find(int32_t id) {
 
 // -- streams -----------------------------------------------------------------------------------
 
-void h2_downstream_connection::on_h2_headers(int32_t id, h2_fields& fields, bool end_stream) {
+void h2_downstream_connection::on_h2_headers(int32_t id, std::span<h2_field> fields,
+                                             bool end_stream) {
   if (auto* s = find(id)) {
     // Request trailers: forwarded nowhere, but they end the request.
     s->exchange_.request_complete();
@@ -204,14 +210,23 @@ void h2_downstream_connection::on_h2_headers(int32_t id, h2_fields& fields, bool
   open_stream(id, fields, end_stream);
 }
 
-void h2_downstream_connection::open_stream(int32_t id, h2_fields& fields, bool end_stream) {
+void h2_downstream_connection::open_stream(int32_t id, std::span<h2_field> fields,
+                                           bool end_stream) {
   if (close_when_flushed_) {
     session_.reset(id, refused_stream);  // after our final GOAWAY: the client retries elsewhere
     request_output();
     return;
   }
   loop_.cancel(idle_timer_);
-  auto& s = *streams_.emplace(id, std::make_unique<stream>(*this, id)).first->second;
+  std::unique_ptr<stream> fresh;
+  if (spare_.empty()) {
+    fresh = std::make_unique<stream>(*this);
+  } else {
+    fresh = std::move(spare_.back());
+    spare_.pop_back();
+  }
+  fresh->reset(id);
+  auto& s = *streams_.emplace(id, std::move(fresh)).first->second;
   std::string error;
   if (!read_h2_head(fields, end_stream, s.head_, error)) {
     s.exchange_.fail(s.head_, proxy_error::bad_request, error);
@@ -254,6 +269,9 @@ void h2_downstream_connection::on_h2_closed(int32_t id, uint32_t error_code) {
   }
   // Still active: the client reset the stream (a cancelled call); the upstream stops too.
   it->second->exchange_.abandon(error_code != 0 ? "client_cancelled" : "client_closed");
+  if (spare_.size() < max_spare_streams) {
+    spare_.push_back(std::move(it->second));
+  }
   streams_.erase(it);
   update_idle();
   finish_if_done();

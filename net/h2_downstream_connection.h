@@ -36,7 +36,7 @@ class h2_downstream_connection final : public connection, public downstream, pri
   class stream;
 
   // -- h2_events --
-  void on_h2_headers(int32_t id, h2_fields& fields, bool end_stream) override;
+  void on_h2_headers(int32_t id, std::span<h2_field> fields, bool end_stream) override;
   void on_h2_data(int32_t id, const char* data, size_t size) override;
   void on_h2_end(int32_t id) override;
   void on_h2_closed(int32_t id, uint32_t error_code) override;
@@ -50,7 +50,7 @@ class h2_downstream_connection final : public connection, public downstream, pri
   void produce_output() override;
 
   stream* find(int32_t id);
-  void open_stream(int32_t id, h2_fields& fields, bool end_stream);
+  void open_stream(int32_t id, std::span<h2_field> fields, bool end_stream);
   void resume_paused_streams();
   void update_idle();
   void finish_if_done();
@@ -61,6 +61,7 @@ class h2_downstream_connection final : public connection, public downstream, pri
   std::string client_ip_;
   h2_session session_;
   std::map<int32_t, std::unique_ptr<stream>> streams_;
+  std::vector<std::unique_ptr<stream>> spare_;  // closed streams, kept for reuse
   std::vector<int32_t> paused_;         // streams whose upstream waits for the response to drain
   std::vector<int32_t> pending_heads_;  // streams whose final head goes out with this batch
   timer idle_timer_;

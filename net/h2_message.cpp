@@ -17,10 +17,12 @@ void set_field(message_head& head, std::string& name, std::string& value) {
 
 }  // namespace
 
-bool read_h2_head(h2_fields& fields, bool end_stream, message_head& head, std::string& error) {
+bool read_h2_head(std::span<h2_field> fields, bool end_stream, message_head& head,
+                  std::string& error) {
   head.reset();
   head.version_minor = 1;
   bool is_request = false;
+  bool has_authority = false;
   for (auto& f : fields) {
     if (f.name.empty() || f.name.front() != ':') {
       if (f.name == "content-length") {
@@ -34,6 +36,9 @@ bool read_h2_head(h2_fields& fields, bool end_stream, message_head& head, std::s
         head.content_length = n;
         continue;  // framing is written by whoever serializes the head
       }
+      if (f.name == "host" && has_authority) {
+        continue;  // :authority wins (RFC 9113 §8.3.1); one Host goes upstream
+      }
       set_field(head, f.name, f.value);
     } else if (f.name == ":method") {
       head.method = std::move(f.value);
@@ -41,6 +46,7 @@ bool read_h2_head(h2_fields& fields, bool end_stream, message_head& head, std::s
     } else if (f.name == ":path") {
       head.target = std::move(f.value);
     } else if (f.name == ":authority") {
+      has_authority = true;
       std::string host = "host";
       set_field(head, host, f.value);
     } else if (f.name == ":status") {
@@ -57,20 +63,18 @@ bool read_h2_head(h2_fields& fields, bool end_stream, message_head& head, std::s
   return true;
 }
 
-void append_h2_fields(const message_head& head, h2_fields& out) {
+void append_h2_fields(const message_head& head, h2_field_list& out) {
   const auto* connection = head.find("connection");
   for (size_t i = 0; i < head.count; ++i) {
     const auto& f = head.fields[i];
     if (is_hop_by_hop(connection, f.name)) {
       continue;
     }
-    auto& o = out.emplace_back();
-    o.name.resize(f.name.size());
-    for (size_t k = 0; k < f.name.size(); ++k) {
-      auto c = f.name[k];
-      o.name[k] = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+    auto& o = out.add();
+    for (char c : f.name) {
+      o.name += c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
     }
-    o.value = f.value;
+    o.value.assign(f.value);
   }
 }
 

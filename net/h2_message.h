@@ -13,9 +13,10 @@ namespace am::net {
 // and target, :authority a `host` field, :status the status; content-length sets the
 // framing (no length and more to come: `chunked`, the body ends with the stream). False with
 // `error` when a request lacks :method or :path, or a length is not a number.
-bool read_h2_head(h2_fields& fields, bool end_stream, message_head& head, std::string& error);
+bool read_h2_head(std::span<h2_field> fields, bool end_stream, message_head& head,
+                  std::string& error);
 
 // Appends `head`'s end-to-end fields to `out` with lower-case names (HTTP/2 requires them).
-void append_h2_fields(const message_head& head, h2_fields& out);
+void append_h2_fields(const message_head& head, h2_field_list& out);
 
 }  // namespace am::net

@@ -11,18 +11,22 @@ namespace {
 
 constexpr std::string_view preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
-std::vector<nghttp2_nv> to_nv(const h2_fields& fields) {
+}  // namespace
+
+struct h2_session::nv_array {
   std::vector<nghttp2_nv> nv;
-  nv.reserve(fields.size());
+};
+
+h2_session::nv_array& h2_session::to_nv(std::span<const h2_field> fields) {
+  auto& nv = nv_->nv;
+  nv.clear();
   for (const auto& f : fields) {
     nv.push_back({reinterpret_cast<uint8_t*>(const_cast<char*>(f.name.data())),
                   reinterpret_cast<uint8_t*>(const_cast<char*>(f.value.data())), f.name.size(),
                   f.value.size(), NGHTTP2_NV_FLAG_NONE});
   }
-  return nv;
+  return *nv_;
 }
-
-}  // namespace
 
 // nghttp2's C callbacks, forwarding to the session (user_data).
 struct h2_session::callbacks {
@@ -30,19 +34,18 @@ struct h2_session::callbacks {
 
   static int on_begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
     auto& s = self(user_data);
-    s.incoming_[frame->hd.stream_id].clear();
+    s.incoming_.clear();
     if (frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
       ++s.open_;  // a stream the peer opened
     }
     return 0;
   }
 
-  static int on_header(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name,
-                       size_t namelen, const uint8_t* value, size_t valuelen, uint8_t,
-                       void* user_data) {
-    self(user_data).incoming_[frame->hd.stream_id].push_back(
-        {std::string{reinterpret_cast<const char*>(name), namelen},
-         std::string{reinterpret_cast<const char*>(value), valuelen}});
+  static int on_header(nghttp2_session*, const nghttp2_frame*, const uint8_t* name, size_t namelen,
+                       const uint8_t* value, size_t valuelen, uint8_t, void* user_data) {
+    auto& f = self(user_data).incoming_.add();
+    f.name.assign(reinterpret_cast<const char*>(name), namelen);
+    f.value.assign(reinterpret_cast<const char*>(value), valuelen);
     return 0;
   }
 
@@ -50,16 +53,10 @@ struct h2_session::callbacks {
     auto& s = self(user_data);
     bool end = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
     switch (frame->hd.type) {
-      case NGHTTP2_HEADERS: {
-        auto it = s.incoming_.find(frame->hd.stream_id);
-        if (it == s.incoming_.end()) {
-          return 0;
-        }
-        auto fields = std::move(it->second);
-        s.incoming_.erase(it);
-        s.events_.on_h2_headers(frame->hd.stream_id, fields, end);
+      case NGHTTP2_HEADERS:
+        s.events_.on_h2_headers(frame->hd.stream_id, s.incoming_.view(), end);
+        s.incoming_.clear();
         break;
-      }
       case NGHTTP2_DATA:
         if (end) {
           s.events_.on_h2_end(frame->hd.stream_id);
@@ -80,11 +77,13 @@ struct h2_session::callbacks {
     return 0;
   }
 
-  static int on_stream_close(nghttp2_session*, int32_t stream, uint32_t error_code,
+  static int on_stream_close(nghttp2_session* session, int32_t stream, uint32_t error_code,
                              void* user_data) {
     auto& s = self(user_data);
-    s.out_.erase(stream);
-    s.incoming_.erase(stream);
+    if (auto* o = static_cast<outgoing*>(nghttp2_session_get_stream_user_data(session, stream))) {
+      nghttp2_session_set_stream_user_data(session, stream, nullptr);
+      s.release_outgoing(o);
+    }
     --s.open_;
     s.events_.on_h2_closed(stream, error_code);
     return 0;
@@ -92,31 +91,29 @@ struct h2_session::callbacks {
 
   // Pulls queued body bytes of one stream; defers when none are queued yet.
   static ssize_t read_data(nghttp2_session* session, int32_t stream, uint8_t* buf, size_t length,
-                           uint32_t* flags, nghttp2_data_source*, void* user_data) {
-    auto& s = self(user_data);
-    auto it = s.out_.find(stream);
-    if (it == s.out_.end()) {
+                           uint32_t* flags, nghttp2_data_source* source, void* user_data) {
+    auto* o = static_cast<outgoing*>(source->ptr);
+    if (o == nullptr) {
       *flags |= NGHTTP2_DATA_FLAG_EOF;
       return 0;
     }
-    auto& o = it->second;
-    size_t n = std::min(length, o.data.size() - o.offset);
-    std::memcpy(buf, o.data.data() + o.offset, n);
-    o.offset += n;
-    if (o.offset == o.data.size()) {
-      o.data.clear();
-      o.offset = 0;
-      if (!o.end) {
+    size_t n = std::min(length, o->data.size() - o->offset);
+    std::memcpy(buf, o->data.data() + o->offset, n);
+    o->offset += n;
+    if (o->offset == o->data.size()) {
+      o->data.clear();
+      o->offset = 0;
+      if (!o->end) {
         if (n == 0) {
-          o.deferred = true;
+          o->deferred = true;
           return NGHTTP2_ERR_DEFERRED;
         }
         return static_cast<ssize_t>(n);
       }
       *flags |= NGHTTP2_DATA_FLAG_EOF;
-      if (!o.trailers.empty()) {
+      if (!o->trailers.empty()) {
         *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
-        auto nv = to_nv(o.trailers);
+        auto& nv = self(user_data).to_nv(o->trailers.view()).nv;
         nghttp2_submit_trailer(session, stream, nv.data(), nv.size());
       }
     }
@@ -124,7 +121,8 @@ struct h2_session::callbacks {
   }
 };
 
-h2_session::h2_session(role r, h2_events& events, settings s) : events_(events), role_(r) {
+h2_session::h2_session(role r, h2_events& events, settings s)
+    : events_(events), role_(r), nv_(std::make_unique<nv_array>()) {
   nghttp2_session_callbacks* cbs = nullptr;
   nghttp2_session_callbacks_new(&cbs);
   nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, &callbacks::on_begin_headers);
@@ -169,34 +167,79 @@ bool h2_session::output(std::string& out) {
     const uint8_t* data = nullptr;
     auto n = nghttp2_session_mem_send(session_, &data);
     if (n <= 0) {
-      return any;
+      break;
     }
     out.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
     any = true;
   }
+  if (!unopened_.empty()) {  // streams whose HEADERS just went out now hold their buffer
+    std::erase_if(unopened_, [this](const auto& u) {
+      return nghttp2_session_get_stream_user_data(session_, u.first) != nullptr;
+    });
+  }
+  return any;
 }
 
 bool h2_session::alive() const {
   return nghttp2_session_want_read(session_) != 0 || nghttp2_session_want_write(session_) != 0;
 }
 
-int32_t h2_session::submit_request(const h2_fields& headers, bool end_stream) {
-  auto nv = to_nv(headers);
+h2_session::outgoing* h2_session::outgoing_of(int32_t stream) const {
+  if (auto* o = static_cast<outgoing*>(nghttp2_session_get_stream_user_data(session_, stream))) {
+    return o;
+  }
+  for (const auto& [id, o] : unopened_) {
+    if (id == stream) {
+      return o;
+    }
+  }
+  return nullptr;
+}
+
+h2_session::outgoing* h2_session::take_outgoing() {
+  if (free_outgoing_.empty()) {
+    outgoing_.push_back(std::make_unique<outgoing>());
+    return outgoing_.back().get();
+  }
+  auto* o = free_outgoing_.back();
+  free_outgoing_.pop_back();
+  return o;
+}
+
+void h2_session::release_outgoing(outgoing* o) {
+  o->data.clear();
+  o->offset = 0;
+  o->end = false;
+  o->deferred = false;
+  o->trailers.clear();
+  free_outgoing_.push_back(o);
+}
+
+int32_t h2_session::submit_request(std::span<const h2_field> headers, bool end_stream) {
+  auto& nv = to_nv(headers).nv;
   nghttp2_data_provider provider{};
   provider.read_callback = &callbacks::read_data;
+  outgoing* o = nullptr;
+  if (!end_stream) {
+    o = take_outgoing();
+    provider.source.ptr = o;  // the body follows: read_data defers until it comes
+  }
   auto id = nghttp2_submit_request(session_, nullptr, nv.data(), nv.size(),
-                                   end_stream ? nullptr : &provider, nullptr);
+                                   end_stream ? nullptr : &provider, o);
   if (id > 0) {
     ++open_;
-    if (!end_stream) {
-      out_.try_emplace(id);  // the body follows: read_data defers until it comes
+    if (o != nullptr) {
+      unopened_.emplace_back(id, o);
     }
+  } else if (o != nullptr) {
+    release_outgoing(o);
   }
   return id;
 }
 
-bool h2_session::submit_response(int32_t stream, const h2_fields& headers, bool end_stream) {
-  auto nv = to_nv(headers);
+bool h2_session::submit_response(int32_t stream, std::span<const h2_field> headers,
+                                 bool end_stream) {
+  auto& nv = to_nv(headers).nv;
   bool interim = !headers.empty() && headers.front().name == ":status" &&
                  headers.front().value.size() == 3 && headers.front().value[0] == '1';
   if (interim) {
@@ -205,29 +248,37 @@ bool h2_session::submit_response(int32_t stream, const h2_fields& headers, bool 
   }
   nghttp2_data_provider provider{};
   provider.read_callback = &callbacks::read_data;
-  auto rc = nghttp2_submit_response(session_, stream, nv.data(), nv.size(),
-                                    end_stream ? nullptr : &provider);
-  if (rc == 0 && !end_stream) {
-    out_.try_emplace(stream);  // the body follows: read_data defers until it comes
+  if (!end_stream) {
+    // The body follows: read_data defers until it comes.
+    auto* o = outgoing_of(stream);
+    if (o == nullptr) {
+      o = take_outgoing();
+      nghttp2_session_set_stream_user_data(session_, stream, o);
+    }
+    provider.source.ptr = o;
   }
-  return rc == 0;
+  return nghttp2_submit_response(session_, stream, nv.data(), nv.size(),
+                                 end_stream ? nullptr : &provider) == 0;
 }
 
 void h2_session::send_data(int32_t stream, std::string_view data) {
-  auto& o = out_[stream];
-  o.data.append(data);
-  resume(stream);
+  if (auto* o = outgoing_of(stream)) {
+    o->data.append(data);
+    resume(*o, stream);
+  }
 }
 
-void h2_session::end_stream(int32_t stream, const h2_fields& trailers) {
-  auto& o = out_[stream];
-  o.end = true;
-  o.trailers = trailers;
-  resume(stream);
+void h2_session::end_stream(int32_t stream, std::span<const h2_field> trailers) {
+  if (auto* o = outgoing_of(stream)) {
+    o->end = true;
+    for (const auto& t : trailers) {
+      o->trailers.add(t.name, t.value);
+    }
+    resume(*o, stream);
+  }
 }
 
-void h2_session::resume(int32_t stream) {
-  auto& o = out_[stream];
+void h2_session::resume(outgoing& o, int32_t stream) {
   if (o.deferred) {
     o.deferred = false;
     nghttp2_session_resume_data(session_, stream);
@@ -235,8 +286,8 @@ void h2_session::resume(int32_t stream) {
 }
 
 size_t h2_session::buffered(int32_t stream) const {
-  auto it = out_.find(stream);
-  return it == out_.end() ? 0 : it->second.data.size() - it->second.offset;
+  auto* o = outgoing_of(stream);
+  return o == nullptr ? 0 : o->data.size() - o->offset;
 }
 
 void h2_session::consume(int32_t stream, size_t size) {

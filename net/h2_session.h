@@ -11,7 +11,8 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
+#include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,12 +27,56 @@ struct h2_field {
 };
 using h2_fields = std::vector<h2_field>;
 
+// A header block that keeps its strings' capacity from one use to the next (a request's
+// fields are built and parsed without allocating once the connection is warm).
+class h2_field_list {
+ public:
+  void clear() { count_ = 0; }
+  h2_field& add() {
+    if (count_ == items_.size()) {
+      items_.emplace_back();
+    }
+    auto& f = items_[count_++];
+    f.name.clear();
+    f.value.clear();
+    return f;
+  }
+  void add(std::string_view name, std::string_view value) {
+    auto& f = add();
+    f.name.assign(name);
+    f.value.assign(value);
+  }
+  size_t size() const { return count_; }
+  bool empty() const { return count_ == 0; }
+  h2_field& back() { return items_[count_ - 1]; }
+  std::span<h2_field> view() { return {items_.data(), count_}; }
+  std::span<const h2_field> view() const { return {items_.data(), count_}; }
+  // Drops the fields for which `drop` is true, keeping the order of the rest.
+  template <class Pred>
+  void erase_if(Pred drop) {
+    size_t kept = 0;
+    for (size_t i = 0; i < count_; ++i) {
+      if (!drop(items_[i])) {
+        if (kept != i) {
+          std::swap(items_[kept], items_[i]);
+        }
+        ++kept;
+      }
+    }
+    count_ = kept;
+  }
+
+ private:
+  std::vector<h2_field> items_;
+  size_t count_ = 0;
+};
+
 // What the session reports, stream by stream.
 class h2_events {
  public:
   // A complete header block: request or response headers (with pseudo-headers), or trailers
   // (none). `end_stream`: the peer sends nothing more on this stream.
-  virtual void on_h2_headers(int32_t stream, h2_fields& fields, bool end_stream) = 0;
+  virtual void on_h2_headers(int32_t stream, std::span<h2_field> fields, bool end_stream) = 0;
   virtual void on_h2_data(int32_t stream, const char* data, size_t size) = 0;
   // The peer ended the stream after DATA (END_STREAM on a DATA frame).
   virtual void on_h2_end(int32_t stream) = 0;
@@ -72,13 +117,13 @@ class h2_session {
 
   // -- streams --
   // Client: opens a stream with a request; returns its id (< 0 on failure).
-  int32_t submit_request(const h2_fields& headers, bool end_stream);
+  int32_t submit_request(std::span<const h2_field> headers, bool end_stream);
   // Server: answers a stream (interim 1xx responses may come first, with end_stream false).
-  bool submit_response(int32_t stream, const h2_fields& headers, bool end_stream);
+  bool submit_response(int32_t stream, std::span<const h2_field> headers, bool end_stream);
   // Queues body bytes; they go out as the peer's window allows.
   void send_data(int32_t stream, std::string_view data);
   // Ends the stream after its queued data, with trailers when `trailers` is not empty.
-  void end_stream(int32_t stream, const h2_fields& trailers = {});
+  void end_stream(int32_t stream, std::span<const h2_field> trailers = {});
   // Bytes queued on `stream` that the peer's window has not let out yet.
   size_t buffered(int32_t stream) const;
   // The owner forwarded `size` received bytes of `stream`: the peer may send that many more.
@@ -101,23 +146,36 @@ class h2_session {
   static bool matches_preface(std::string_view prefix, bool& complete);
 
  private:
+  // A stream's body on its way out (the data provider's source, and the stream's user data).
   struct outgoing {
     std::string data;
     size_t offset = 0;
     bool end = false;
     bool deferred = false;  // the provider waits for data
-    h2_fields trailers;
+    h2_field_list trailers;
   };
   struct callbacks;
 
-  void resume(int32_t stream);
+  outgoing* outgoing_of(int32_t stream) const;
+  outgoing* take_outgoing();
+  void release_outgoing(outgoing* o);
+  void resume(outgoing& o, int32_t stream);
+  struct nv_array;  // nghttp2_nv scratch, reused for every header block we submit
+  nv_array& to_nv(std::span<const h2_field> fields);
 
   nghttp2_session* session_ = nullptr;
   h2_events& events_;
   role role_;
-  std::map<int32_t, outgoing> out_;
-  std::map<int32_t, h2_fields> incoming_;  // header blocks being received
-  size_t open_ = 0;                        // streams opened and not closed yet
+  h2_field_list incoming_;  // the header block being received (blocks never interleave)
+  // Body buffers: all the session made (as many as streams were ever open at once), and the
+  // free ones.
+  std::vector<std::unique_ptr<outgoing>> outgoing_;
+  std::vector<outgoing*> free_outgoing_;
+  // Requests submitted whose stream nghttp2 has not opened yet (it does when it sends their
+  // HEADERS): until then their body buffer is found here, afterwards as the stream's data.
+  std::vector<std::pair<int32_t, outgoing*>> unopened_;
+  std::unique_ptr<nv_array> nv_;
+  size_t open_ = 0;  // streams opened and not closed yet
 };
 
 }  // namespace am::net

@@ -17,8 +17,19 @@ constexpr uint32_t cancel = 8;
 // One exchange's stream. It lives until the session closed it and its owner let go.
 class h2_upstream_connection::stream final : public upstream_channel {
  public:
-  stream(h2_upstream_connection& c, upstream_events* owner, bool request_ended)
-      : conn_(c), owner_(owner), request_ended_(request_ended) {}
+  explicit stream(h2_upstream_connection& c) : conn_(c) {}
+
+  // Ready for a new exchange (stream objects are reused, keeping their head's capacity).
+  void reset(upstream_events* owner, bool request_ended) {
+    owner_ = owner;
+    id_ = 0;
+    unconsumed_ = 0;
+    request_ended_ = request_ended;
+    paused_ = false;
+    response_started_ = false;
+    response_done_ = false;
+    closed_ = false;
+  }
 
   void send_body(const char* data, size_t size) override {
     if (!closed_ && size > 0) {
@@ -65,11 +76,11 @@ class h2_upstream_connection::stream final : public upstream_channel {
   }
 
   h2_upstream_connection& conn_;
-  upstream_events* owner_;
+  upstream_events* owner_ = nullptr;
   int32_t id_ = 0;
   message_head head_;  // the response head, then the trailers
   size_t unconsumed_ = 0;
-  bool request_ended_;
+  bool request_ended_ = false;
   bool paused_ = false;
   bool response_started_ = false;
   bool response_done_ = false;
@@ -109,12 +120,20 @@ bool h2_upstream_connection::has_room() const {
 }
 
 upstream_channel* h2_upstream_connection::open_stream(upstream_events* owner,
-                                                      const h2_fields& headers, bool end_stream) {
-  auto s = std::make_unique<stream>(*this, owner, end_stream);
+                                                      std::span<const h2_field> headers,
+                                                      bool end_stream) {
   auto id = session_.submit_request(headers, end_stream);
   if (id <= 0) {
     return nullptr;
   }
+  std::unique_ptr<stream> s;
+  if (spare_.empty()) {
+    s = std::make_unique<stream>(*this);
+  } else {
+    s = std::move(spare_.back());
+    spare_.pop_back();
+  }
+  s->reset(owner, end_stream);
   s->id_ = id;
   auto* raw = s.get();
   streams_.emplace(id, std::move(s));
@@ -129,13 +148,20 @@ h2_upstream_connection::stream* h2_upstream_connection::find(int32_t id) {
 }
 
 void h2_upstream_connection::forget(stream& s) {
-  streams_.erase(s.id_);
+  auto it = streams_.find(s.id_);
+  if (it != streams_.end()) {
+    if (spare_.size() < max_streams) {
+      spare_.push_back(std::move(it->second));
+    }
+    streams_.erase(it);
+  }
   update_idle();
 }
 
 // -- session events ----------------------------------------------------------------------------
 
-void h2_upstream_connection::on_h2_headers(int32_t id, h2_fields& fields, bool end_stream) {
+void h2_upstream_connection::on_h2_headers(int32_t id, std::span<h2_field> fields,
+                                           bool end_stream) {
   auto* s = find(id);
   if (s == nullptr || s->owner_ == nullptr) {
     return;

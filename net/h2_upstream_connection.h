@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "net/connection.h"
 #include "net/h2_session.h"
@@ -36,13 +37,14 @@ class h2_upstream_connection final : public connection, private h2_events {
 
   // Opens a stream with the request's header block (`end_stream`: it has no body). Null when
   // the session can't open one.
-  upstream_channel* open_stream(upstream_events* owner, const h2_fields& headers, bool end_stream);
+  upstream_channel* open_stream(upstream_events* owner, std::span<const h2_field> headers,
+                                bool end_stream);
 
  private:
   class stream;
 
   // -- h2_events --
-  void on_h2_headers(int32_t id, h2_fields& fields, bool end_stream) override;
+  void on_h2_headers(int32_t id, std::span<h2_field> fields, bool end_stream) override;
   void on_h2_data(int32_t id, const char* data, size_t size) override;
   void on_h2_end(int32_t id) override;
   void on_h2_closed(int32_t id, uint32_t error_code) override;
@@ -69,6 +71,7 @@ class h2_upstream_connection final : public connection, private h2_events {
   traffic_stats* stats_;
   h2_session session_;
   std::map<int32_t, std::unique_ptr<stream>> streams_;
+  std::vector<std::unique_ptr<stream>> spare_;  // finished streams, kept for reuse
   timer idle_timer_;
   timer connect_timer_;
   int64_t idle_timeout_ms_;

@@ -2,12 +2,14 @@
 # The sidecar against haproxy and nginx (and nghttpx), side by side on loopback, through
 # ../shared/bench/peers.sh: proxy pinned to one core, load generator and backend on the other.
 # Not part of ctest. Usage: tools/bench/run.sh [peers.sh options], e.g. --rounds 3.
-# HTTP/2 and gRPC are left out until the sidecar speaks them (see the README).
+# h2 and h2rate run 32 connections x 10 streams (issue 5's target); grpc is unary calls with
+# 100-byte messages to an h2c backend.
 set -Eeuo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 peers=${PEERS_SH:-$root/../shared/bench/peers.sh}
 [ -x "$peers" ] || { echo "run.sh: $peers not found (set PEERS_SH)" >&2; exit 2; }
 [ -x "$root/build/tools/actormesh-sidecar" ] || "$root/tools/setup.sh" build
-exec "$peers" --install-deps --peers direct,haproxy,nginx --tests h1,h1rate,fwd \
-  --candidate "$root/tools/bench/candidate.sh" --candidate-port 18500 \
-  --candidate-name actormesh --candidate-tests h1,h1rate,fwd "$@"
+tests=h1,h2,h1rate,h2rate,grpc,fwd
+exec "$peers" --install-deps --peers direct,haproxy,nginx,nghttpx --tests "$tests" \
+  --h2-streams 10 --candidate "$root/tools/bench/candidate.sh" --candidate-port 18500 \
+  --candidate-name actormesh --candidate-tests "$tests" "$@"

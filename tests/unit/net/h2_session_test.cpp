@@ -21,8 +21,8 @@ struct recorder final : h2_events {
   std::map<int32_t, stream> streams;
   int32_t goaway_last = -1;
 
-  void on_h2_headers(int32_t id, h2_fields& fields, bool end_stream) override {
-    streams[id].header_blocks.push_back(fields);
+  void on_h2_headers(int32_t id, std::span<h2_field> fields, bool end_stream) override {
+    streams[id].header_blocks.emplace_back(fields.begin(), fields.end());
     streams[id].ended |= end_stream;
   }
   void on_h2_data(int32_t id, const char* data, size_t size) override {
@@ -97,10 +97,10 @@ TEST_CASE("a request with a body and a response with trailers, as gRPC sends the
   CHECK(req.ended);
   p.server.consume(id, req.body.size());
 
-  REQUIRE(p.server.submit_response(id, {{":status", "200"}, {"content-type", "application/grpc"}},
-                                   false));
+  REQUIRE(p.server.submit_response(
+      id, h2_fields{{":status", "200"}, {"content-type", "application/grpc"}}, false));
   p.server.send_data(id, "world");
-  p.server.end_stream(id, {{"grpc-status", "0"}, {"grpc-message", "ok"}});
+  p.server.end_stream(id, h2_fields{{"grpc-status", "0"}, {"grpc-message", "ok"}});
   p.pump();
   auto& resp = p.client_events.streams[id];
   REQUIRE(resp.header_blocks.size() == 2);  // headers, then trailers
@@ -122,7 +122,7 @@ TEST_CASE("many concurrent streams share one connection") {
   p.pump();
   CHECK(p.server.open_streams() == 100);
   for (auto id : ids) {
-    p.server.submit_response(id, {{":status", "204"}}, true);
+    p.server.submit_response(id, h2_fields{{":status", "204"}}, true);
   }
   p.pump();
   for (auto id : ids) {
