@@ -300,7 +300,7 @@ void for_each_forwarded_field(const message_head& head, const config::header_ops
   } else {
     emit("x-forwarded-for", client_ip);
   }
-  emit("x-request-id", request_id);
+  emit("x-request-id", request_id, true);  // unique: kept out of HPACK's table
   if (caller != nullptr) {
     // The caller's identity is what this sidecar says, never what the application set.
     emit(caller_header, *caller);
@@ -325,10 +325,11 @@ void exchange::build_upstream_request(const message_head& head, std::string_view
   const auto* caller = mark_caller ? &worker_.settings().service_name : nullptr;
   if (upstream_h2_) {
     upstream_fields_.clear();
-    auto add = [this](std::string_view name, std::string_view value) {
+    auto add = [this](std::string_view name, std::string_view value, bool no_index = false) {
       auto& f = upstream_fields_.add();
       append_lower(f.name, name);
       f.value.assign(value);
+      f.no_index = no_index;
     };
     add(":method", head.method);
     add(":scheme", "http");
@@ -357,7 +358,7 @@ void exchange::build_upstream_request(const message_head& head, std::string_view
   out += authority;
   out += "\r\n";
   for_each_forwarded_field(head, ops, side_, client_ip_, request_id_, caller,
-                           [&out](std::string_view name, std::string_view value) {
+                           [&out](std::string_view name, std::string_view value, bool = false) {
                              out += name;
                              out += ": ";
                              out += value;

@@ -23,7 +23,7 @@ h2_session::nv_array& h2_session::to_nv(std::span<const h2_field> fields) {
   for (const auto& f : fields) {
     nv.push_back({reinterpret_cast<uint8_t*>(const_cast<char*>(f.name.data())),
                   reinterpret_cast<uint8_t*>(const_cast<char*>(f.value.data())), f.name.size(),
-                  f.value.size(), NGHTTP2_NV_FLAG_NONE});
+                  f.value.size(), f.no_index ? NGHTTP2_NV_FLAG_NO_INDEX : NGHTTP2_NV_FLAG_NONE});
   }
   return *nv_;
 }
@@ -134,6 +134,9 @@ h2_session::h2_session(role r, h2_events& events, settings s)
   nghttp2_option_new(&opt);
   // Windows reopen when the owner forwarded the bytes (consume()), not when they arrive.
   nghttp2_option_set_no_auto_window_update(opt, 1);
+  // No RFC 7540 priority tree: closed streams are dropped at once (RFC 9218 deprecates it,
+  // and keeping the tree costs more than a proxy's short streams are worth).
+  nghttp2_option_set_no_closed_streams(opt, 1);
   if (r == role::server) {
     nghttp2_session_server_new2(&session_, cbs, this, opt);
   } else {
@@ -144,8 +147,9 @@ h2_session::h2_session(role r, h2_events& events, settings s)
   nghttp2_settings_entry iv[] = {
       {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, s.max_concurrent_streams},
       {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, s.initial_window},
+      {NGHTTP2_SETTINGS_NO_RFC7540_PRIORITIES, 1},
   };
-  nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, iv, 2);
+  nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, iv, 3);
   // The connection's window: enough for many streams at their full window at once.
   nghttp2_session_set_local_window_size(
       session_, NGHTTP2_FLAG_NONE, 0,

@@ -24,6 +24,9 @@ namespace am::net {
 struct h2_field {
   std::string name;  // lower case; pseudo-headers start with ':'
   std::string value;
+  // Kept out of HPACK's dynamic table: a value that changes every request (a request id)
+  // would only evict the entries that do repeat.
+  bool no_index = false;
 };
 using h2_fields = std::vector<h2_field>;
 
@@ -39,6 +42,7 @@ class h2_field_list {
     auto& f = items_[count_++];
     f.name.clear();
     f.value.clear();
+    f.no_index = false;
     return f;
   }
   void add(std::string_view name, std::string_view value) {

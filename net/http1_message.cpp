@@ -1,6 +1,7 @@
 #include "net/http1_message.h"
 
 #include <charconv>
+#include <span>
 
 namespace am::net {
 
@@ -16,21 +17,6 @@ void message_head::reset() {
   has_content_length = false;
   content_length = 0;
   count = 0;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  // ASCII only, inline: header names are compared several times per request, and libc's
-  // locale-aware tolower() showed up in profiles.
-  auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c | 0x20) : c; };
-  if (a.size() != b.size()) {
-    return false;
-  }
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) {
-      return false;
-    }
-  }
-  return true;
 }
 
 const std::string* message_head::find(std::string_view name) const {
@@ -55,6 +41,15 @@ constexpr std::string_view hop_by_hop_fields[] = {"connection",
                                                   "proxy-authorization",
                                                   "proxy-authenticate",
                                                   "content-length"};
+
+// The lengths of those names, one bit each: most fields are ruled out by their length alone.
+constexpr uint32_t hop_by_hop_lengths = [] {
+  uint32_t mask = 0;
+  for (auto h : hop_by_hop_fields) {
+    mask |= 1u << h.size();
+  }
+  return mask;
+}();
 
 // Whether `name` appears in the comma-separated `list`.
 bool list_contains(std::string_view list, std::string_view name) {
@@ -86,7 +81,8 @@ bool is_hop_by_hop(const message_head& head, std::string_view name) {
 
 bool is_hop_by_hop(const std::string* connection, std::string_view name) {
   // content-length is listed because the proxy writes framing itself.
-  for (auto h : hop_by_hop_fields) {
+  bool possible = name.size() < 32 && (hop_by_hop_lengths & (1u << name.size())) != 0;
+  for (auto h : possible ? std::span{hop_by_hop_fields} : std::span<const std::string_view>{}) {
     if (iequals(h, name)) {
       return true;
     }

@@ -37,7 +37,21 @@ struct message_head {
   const std::string* find(std::string_view name) const;  // case-insensitive
 };
 
-bool iequals(std::string_view a, std::string_view b);
+// ASCII case-insensitive equality, inline: header names are compared several times per
+// request, and libc's locale-aware tolower() showed up in profiles.
+inline bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i] >= 'A' && a[i] <= 'Z' ? static_cast<char>(a[i] | 0x20) : a[i];
+    char y = b[i] >= 'A' && b[i] <= 'Z' ? static_cast<char>(b[i] | 0x20) : b[i];
+    if (x != y) {
+      return false;
+    }
+  }
+  return true;
+}
 
 // Whether the field must not be forwarded (hop-by-hop, or named in `Connection`).
 bool is_hop_by_hop(const message_head& head, std::string_view name);
