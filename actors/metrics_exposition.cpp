@@ -46,6 +46,10 @@ void add_traffic(const net::stats_registry& stats, std::vector<MetricFamily>& ou
   auto latency =
       family("actormesh_request_duration_seconds",
              "Request duration from request head to response end", MetricType::Histogram);
+  auto grpc_calls = family("actormesh_grpc_calls_total",
+                           "gRPC calls by service, direction and gRPC status (the last code "
+                           "counts statuses out of range)",
+                           MetricType::Counter);
   auto active = family("actormesh_active_requests", "Requests in flight", MetricType::Gauge);
   auto bytes = family("actormesh_body_bytes_total", "Body bytes by service, direction and way",
                       MetricType::Counter);
@@ -57,6 +61,14 @@ void add_traffic(const net::stats_registry& stats, std::vector<MetricFamily>& ou
         auto labels = base;
         labels.push_back({"code", std::to_string(code)});
         requests.metric.push_back(counter(labels, static_cast<double>(n)));
+      }
+    }
+    for (size_t code = 0; code < s.grpc_by_status.size(); ++code) {
+      auto n = s.grpc_by_status[code].load(std::memory_order_relaxed);
+      if (n != 0) {
+        auto labels = base;
+        labels.push_back({"grpc_code", std::to_string(code)});
+        grpc_calls.metric.push_back(counter(labels, static_cast<double>(n)));
       }
     }
     ClientMetric h;
@@ -84,6 +96,7 @@ void add_traffic(const net::stats_registry& stats, std::vector<MetricFamily>& ou
     bytes.metric.push_back(counter(outl, load(s.bytes_out)));
   });
   out.push_back(std::move(requests));
+  out.push_back(std::move(grpc_calls));
   out.push_back(std::move(latency));
   out.push_back(std::move(active));
   out.push_back(std::move(bytes));

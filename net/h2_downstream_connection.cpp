@@ -329,8 +329,11 @@ void h2_downstream_connection::produce_output() {
     }
   }
   pending_heads_.clear();
+  // Frames are taken from the session only while the socket keeps up: what the client's
+  // window allows beyond that waits in the streams, whose upstreams pause (on_drained goes on).
   scratch_.clear();
-  if (session_.output(scratch_)) {
+  if (pending_output() < high_watermark &&
+      session_.output(scratch_, high_watermark - pending_output())) {
     send(scratch_);
   }
   resume_paused_streams();

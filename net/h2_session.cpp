@@ -165,9 +165,9 @@ bool h2_session::feed(const char* data, size_t size) {
   return n >= 0 && static_cast<size_t>(n) == size;
 }
 
-bool h2_session::output(std::string& out) {
+bool h2_session::output(std::string& out, size_t limit) {
   bool any = false;
-  for (;;) {
+  while (out.size() < limit) {
     const uint8_t* data = nullptr;
     auto n = nghttp2_session_mem_send(session_, &data);
     if (n <= 0) {

@@ -113,8 +113,9 @@ class h2_session {
   // output() still has, a GOAWAY among it, and closes).
   bool feed(const char* data, size_t size);
 
-  // Appends the frames ready to go; false when there are none.
-  bool output(std::string& out);
+  // Appends the frames ready to go, until `out` holds `limit` bytes or more (the rest waits
+  // for the next call); false when there were none.
+  bool output(std::string& out, size_t limit = SIZE_MAX);
 
   // Whether the connection still has work: open streams, or frames to send or receive.
   bool alive() const;

@@ -284,12 +284,14 @@ void h2_upstream_connection::on_data() {
 
 void h2_upstream_connection::produce_output() {
   scratch_.clear();
-  if (session_.output(scratch_)) {
+  if (pending_output() < high_watermark &&
+      session_.output(scratch_, high_watermark - pending_output())) {
     send(scratch_);
   }
 }
 
 void h2_upstream_connection::on_drained() {
+  request_output();  // frames held back while the socket was full
   for (auto& [id, s] : streams_) {
     if (s->owner_ != nullptr && !s->request_ended_) {
       s->owner_->on_upstream_drained();

@@ -1,6 +1,7 @@
 // The gRPC test client: `echo_client TARGET MODE [N]`. It honours the http_proxy environment
 // variable as grpc++ does (CONNECT to the proxy, then HTTP/2 inside). Prints one JSON object:
-// {"status": CODE, "message": "...", "servers": [...], "replies": N, "bytes": N}.
+// {"status": CODE, "message": "...", "servers": [...], "replies": N, "bytes": N,
+//  "failures": N} (status and message: the last failed call's, when several are made).
 //   unary BYTES          one call with a BYTES-byte payload
 //   server-stream N      N replies
 //   slow-stream N        N replies, 100 ms apart
@@ -10,6 +11,7 @@
 //   cancel MS            a call the server answers after 3 s, cancelled after MS
 //   fail CODE            a call the server fails with CODE (its trailers must come back)
 //   concurrent N         N unary calls at once on one channel
+//   sequential N         N unary calls one after another on one channel
 //   channels N           one unary call on each of N channels (N connections)
 #include <grpcpp/grpcpp.h>
 
@@ -31,6 +33,7 @@ struct result {
   std::set<std::string> servers;
   int replies = 0;
   int64_t bytes = 0;
+  int failures = 0;
 
   void add(const pb::EchoReply& r) {
     servers.insert(r.server());
@@ -155,6 +158,20 @@ result run(const std::string& target, const std::string& mode, int n) {
         out.add(c->reply);
       } else {
         out.status = c->status;
+        ++out.failures;
+      }
+    }
+  } else if (mode == "sequential") {
+    req.set_payload("sequential");
+    for (int i = 0; i < n; ++i) {
+      grpc::ClientContext call;
+      set_deadline(call, 20000);
+      auto s = stub->Unary(&call, req, &reply);
+      if (s.ok()) {
+        out.add(reply);
+      } else {
+        out.status = s;
+        ++out.failures;
       }
     }
   } else if (mode == "channels") {
@@ -189,8 +206,8 @@ int main(int argc, char** argv) {
   }
   std::printf(
       "{\"status\": %d, \"message\": \"%s\", \"servers\": [%s], \"replies\": %d, "
-      "\"bytes\": %lld}\n",
+      "\"bytes\": %lld, \"failures\": %d}\n",
       static_cast<int>(r.status.error_code()), json_escape(r.status.error_message()).c_str(),
-      servers.c_str(), r.replies, static_cast<long long>(r.bytes));
+      servers.c_str(), r.replies, static_cast<long long>(r.bytes), r.failures);
   return 0;
 }

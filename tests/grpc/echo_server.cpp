@@ -1,5 +1,6 @@
-// The gRPC test server: `echo_server NAME PORT`. Listens on 127.0.0.1:PORT, prints
-// "listening" when ready, and "cancelled <method>" whenever a call is cancelled by its client.
+// The gRPC test server: `echo_server NAME PORT [unavailable]`. Listens on 127.0.0.1:PORT,
+// prints "listening" when ready, and "cancelled <method>" whenever a call is cancelled by its
+// client. With `unavailable`, every unary call fails with UNAVAILABLE (a broken endpoint).
 #include <grpcpp/grpcpp.h>
 
 #include <csignal>
@@ -28,7 +29,8 @@ bool wait_unless_cancelled(grpc::ServerContext* ctx, int ms, const char* method)
 
 class echo_service final : public pb::Echo::Service {
  public:
-  explicit echo_service(std::string name) : name_(std::move(name)) {}
+  echo_service(std::string name, bool unavailable)
+      : name_(std::move(name)), unavailable_(unavailable) {}
 
   grpc::Status Unary(grpc::ServerContext* ctx, const pb::EchoRequest* req,
                      pb::EchoReply* reply) override {
@@ -37,6 +39,9 @@ class echo_service final : public pb::Echo::Service {
     }
     if (req->fail_code() != 0) {
       return {static_cast<grpc::StatusCode>(req->fail_code()), "failing as asked by " + name_};
+    }
+    if (unavailable_) {
+      return {grpc::StatusCode::UNAVAILABLE, name_ + " is unavailable"};
     }
     reply->set_server(name_);
     reply->set_payload(req->payload());
@@ -92,16 +97,17 @@ class echo_service final : public pb::Echo::Service {
 
  private:
   std::string name_;
+  bool unavailable_;
 };
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: echo_server NAME PORT\n");
+  if (argc != 3 && argc != 4) {
+    std::fprintf(stderr, "usage: echo_server NAME PORT [unavailable]\n");
     return 2;
   }
-  echo_service service{argv[1]};
+  echo_service service{argv[1], argc == 4 && std::string{argv[3]} == "unavailable"};
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(std::string{"127.0.0.1:"} + argv[2], grpc::InsecureServerCredentials(),
