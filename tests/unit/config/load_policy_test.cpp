@@ -122,3 +122,38 @@ TEST_CASE("policy errors name their field path and reject the whole file") {
   CHECK_THAT(errors, Catch::Matchers::VectorContains(std::string{
                          "services.api.routes[0].fault.abort.percent: must be a number 0..100"}));
 }
+
+TEST_CASE("a service's protocol and gRPC retry conditions parse; unknown ones are refused") {
+  auto r = parse_service(R"(    protocol: grpc
+    retry: {attempts: 3, on: [unavailable, resource-exhausted, reset]}
+)");
+  REQUIRE(r.ok());
+  const auto& svc = r.value->services.at("api");
+  CHECK(svc.protocol == app_protocol::grpc);
+  CHECK(svc.retry.grpc_statuses == std::vector<int>{14, 8});
+  CHECK(svc.retry.on_reset);
+  auto bad = parse_service(R"(    protocol: spdy
+    retry: {on: [ok]}
+)");
+  REQUIRE_FALSE(bad.ok());
+  auto errors = error_texts(bad);
+  CHECK_THAT(errors, Catch::Matchers::VectorContains(
+                         std::string{"services.api.protocol: must be auto, http1, http2 or grpc"}));
+  CHECK(errors.size() == 2);  // `ok` is no failure to retry on
+}
+
+TEST_CASE("listeners declare their protocol or detect it") {
+  auto r = parse_node(R"(roles: [sidecar, discovery, commander]
+sidecar:
+  outbound: {port: 15001}
+  inbound: {port: 15006, app_port: 8080, protocol: http2}
+)");
+  REQUIRE(r.ok());
+  CHECK(r.value->sidecar.outbound.protocol == listener_protocol::automatic);
+  CHECK(r.value->sidecar.inbound.protocol == listener_protocol::http2);
+  auto bad = parse_node(
+      "roles: [sidecar, discovery, commander]\nsidecar:\n  outbound: {port: 1, protocol: h3}\n");
+  REQUIRE_FALSE(bad.ok());
+  CHECK_THAT(error_texts(bad), Catch::Matchers::VectorContains(std::string{
+                                   "sidecar.outbound.protocol: must be auto, http1 or http2"}));
+}

@@ -76,3 +76,19 @@ TEST_CASE("status lists, 5xx and timeouts are separate conditions") {
   CHECK(decide_retry(spec, {attempt_failure::timeout, 0, nullptr}, 1, "GET", true) ==
         retry_decision::retry);
 }
+
+TEST_CASE("gRPC statuses listed in the policy retry the call, whatever its method") {
+  retry_spec spec;
+  spec.attempts = 2;
+  spec.grpc_statuses = {14, 8};  // unavailable, resource_exhausted
+  attempt_outcome unavailable{attempt_failure::none, 200, nullptr, 14};
+  attempt_outcome internal{attempt_failure::none, 200, nullptr, 13};
+  attempt_outcome ok{attempt_failure::none, 200, nullptr, 0};
+  CHECK(decide_retry(spec, unavailable, 1, "POST", true) == retry_decision::retry);
+  CHECK(decide_retry(spec, internal, 1, "POST", true) == retry_decision::no_condition);
+  CHECK(decide_retry(spec, ok, 1, "POST", true) == retry_decision::no_condition);
+  CHECK(decide_retry(spec, unavailable, 2, "POST", true) == retry_decision::no_attempts_left);
+  // A 5xx condition on a POST still needs non_idempotent: only gRPC statuses are exempt.
+  spec.on_5xx = true;
+  CHECK(decide_retry(spec, response(503), 1, "POST", true) == retry_decision::no_method);
+}
