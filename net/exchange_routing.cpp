@@ -307,12 +307,6 @@ void for_each_forwarded_field(const message_head& head, const config::header_ops
   }
 }
 
-void append_lower(std::string& out, std::string_view name) {
-  for (char c : name) {
-    out += c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-  }
-}
-
 }  // namespace
 
 // Builds what every attempt sends: the HTTP/1.1 head (without the attempt count and the blank
@@ -327,7 +321,7 @@ void exchange::build_upstream_request(const message_head& head, std::string_view
     upstream_fields_.clear();
     auto add = [this](std::string_view name, std::string_view value, bool no_index = false) {
       auto& f = upstream_fields_.add();
-      append_lower(f.name, name);
+      assign_lower(f.name, name);
       f.value.assign(value);
       f.no_index = no_index;
     };

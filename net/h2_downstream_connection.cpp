@@ -30,9 +30,7 @@ void apply_ops(const config::header_ops* ops, h2_field_list& out) {
   out.erase_if([ops](const h2_field& f) { return touched_by(ops, f.name); });
   for (const auto& [k, v] : ops->set) {
     auto& f = out.add();
-    for (char c : k) {
-      f.name += c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-    }
+    assign_lower(f.name, k);
     f.value = v;
   }
 }

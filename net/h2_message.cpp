@@ -71,9 +71,7 @@ void append_h2_fields(const message_head& head, h2_field_list& out) {
       continue;
     }
     auto& o = out.add();
-    for (char c : f.name) {
-      o.name += c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-    }
+    assign_lower(o.name, f.name);
     o.value.assign(f.value);
   }
 }

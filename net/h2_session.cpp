@@ -65,6 +65,11 @@ struct h2_session::callbacks {
       case NGHTTP2_GOAWAY:
         s.events_.on_h2_goaway(frame->goaway.last_stream_id, frame->goaway.error_code);
         break;
+      case NGHTTP2_SETTINGS:
+        if ((frame->hd.flags & NGHTTP2_FLAG_ACK) == 0) {
+          s.peer_settings_ = true;
+        }
+        break;
       default:
         break;
     }

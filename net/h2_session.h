@@ -142,8 +142,9 @@ class h2_session {
   void shutdown_notice();
   void goaway(uint32_t error_code);
   // The peer's limit on concurrent streams that we open (client side: when reached, another
-  // connection is needed).
+  // connection is needed); meaningful once its SETTINGS arrived.
   uint32_t peer_max_concurrent_streams() const;
+  bool peer_settings_received() const { return peer_settings_; }
   size_t open_streams() const;
 
   // Whether `prefix` (the first bytes of a connection) is, or may still become, the HTTP/2
@@ -181,6 +182,7 @@ class h2_session {
   std::vector<std::pair<int32_t, outgoing*>> unopened_;
   std::unique_ptr<nv_array> nv_;
   size_t open_ = 0;  // streams opened and not closed yet
+  bool peer_settings_ = false;
 };
 
 }  // namespace am::net

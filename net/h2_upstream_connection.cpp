@@ -89,7 +89,8 @@ class h2_upstream_connection::stream final : public upstream_channel {
 
 h2_upstream_connection::h2_upstream_connection(event_loop& loop, int fd, upstream_pool& pool,
                                                std::string key, traffic_stats* stats,
-                                               int64_t idle_timeout_ms, int64_t connect_timeout_ms)
+                                               int64_t idle_timeout_ms, int64_t connect_timeout_ms,
+                                               uint32_t assumed_streams)
     : connection(loop, fd, true),
       pool_(pool),
       key_(std::move(key)),
@@ -97,7 +98,8 @@ h2_upstream_connection::h2_upstream_connection(event_loop& loop, int fd, upstrea
       session_(h2_session::role::client, *this, h2_session::settings{max_streams, 1u << 20}),
       idle_timer_(&h2_upstream_connection::on_idle_timeout, this),
       connect_timer_(&h2_upstream_connection::on_connect_timeout, this),
-      idle_timeout_ms_(idle_timeout_ms) {
+      idle_timeout_ms_(idle_timeout_ms),
+      assumed_streams_(assumed_streams) {
   if (stats_ != nullptr) {
     stats_->upstream_connections.fetch_add(1, std::memory_order_relaxed);
     stats_->pending.fetch_add(1, std::memory_order_relaxed);
@@ -115,8 +117,13 @@ h2_upstream_connection::~h2_upstream_connection() {
 }
 
 bool h2_upstream_connection::has_room() const {
-  auto limit = std::min(session_.peer_max_concurrent_streams(), max_streams);
-  return !closed() && !goaway_ && streams_.size() < limit;
+  auto peer =
+      session_.peer_settings_received() ? session_.peer_max_concurrent_streams() : assumed_streams_;
+  return !closed() && !goaway_ && streams_.size() < std::min(peer, max_streams);
+}
+
+uint32_t h2_upstream_connection::learned_stream_limit() const {
+  return session_.peer_settings_received() ? session_.peer_max_concurrent_streams() : 0;
 }
 
 upstream_channel* h2_upstream_connection::open_stream(upstream_events* owner,

@@ -26,14 +26,19 @@ class h2_upstream_connection final : public connection, private h2_events {
   // More streams than this never share a connection, whatever the peer allows.
   static constexpr uint32_t max_streams = 256;
 
+  // `assumed_streams`: the stream limit to respect until the peer's SETTINGS say (what an
+  // earlier connection to the same endpoint learned, else HTTP/2's customary 100).
   h2_upstream_connection(event_loop& loop, int fd, upstream_pool& pool, std::string key,
-                         traffic_stats* stats, int64_t idle_timeout_ms, int64_t connect_timeout_ms);
+                         traffic_stats* stats, int64_t idle_timeout_ms, int64_t connect_timeout_ms,
+                         uint32_t assumed_streams);
   ~h2_upstream_connection() override;
 
   const std::string& key() const { return key_; }
 
   // Whether a new stream may open here now.
   bool has_room() const;
+  // The peer's stream limit, once its SETTINGS arrived (0 before).
+  uint32_t learned_stream_limit() const;
 
   // Opens a stream with the request's header block (`end_stream`: it has no body). Null when
   // the session can't open one.
@@ -75,6 +80,7 @@ class h2_upstream_connection final : public connection, private h2_events {
   timer idle_timer_;
   timer connect_timer_;
   int64_t idle_timeout_ms_;
+  uint32_t assumed_streams_;
   std::string scratch_;
   bool connecting_ = true;
   bool goaway_ = false;

@@ -53,6 +53,16 @@ inline bool iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
+// `out` = `name` in lower case (HTTP/2 field names).
+inline void assign_lower(std::string& out, std::string_view name) {
+  out.assign(name);
+  for (auto& c : out) {
+    if (c >= 'A' && c <= 'Z') {
+      c = static_cast<char>(c | 0x20);
+    }
+  }
+}
+
 // Whether the field must not be forwarded (hop-by-hop, or named in `Connection`).
 bool is_hop_by_hop(const message_head& head, std::string_view name);
 // The same with the head's Connection value looked up once (null when absent).

@@ -69,18 +69,25 @@ h2_upstream_connection* upstream_pool::acquire_h2(const sockaddr_in& address,
                                                   std::string& error) {
   why = acquire_error::none;
   auto& conns = h2_[key];
+  uint32_t learned = 0;
   for (auto* c : conns) {
     if (c->has_room()) {
       stats_.upstream_connections_reused.fetch_add(1, std::memory_order_relaxed);
       return c;
     }
+    learned = std::max(learned, c->learned_stream_limit());
+  }
+  auto& assumed = h2_stream_limits_[key];
+  if (learned != 0) {
+    assumed = learned;
   }
   int fd = open_socket(address, l, why, error);
   if (fd < 0) {
     return nullptr;
   }
   auto idle = l.idle_timeout_ms > 0 ? l.idle_timeout_ms : idle_timeout_ms_;
-  auto* c = new h2_upstream_connection(loop_, fd, *this, key, l.stats, idle, connect_timeout_ms);
+  auto* c = new h2_upstream_connection(loop_, fd, *this, key, l.stats, idle, connect_timeout_ms,
+                                       assumed != 0 ? assumed : 100);
   conns.push_back(c);
   return c;
 }

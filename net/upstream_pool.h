@@ -75,6 +75,8 @@ class upstream_pool {
   std::unordered_map<std::string, std::vector<h2_upstream_connection*>, string_hash,
                      std::equal_to<>>
       h2_;
+  // The stream limit each endpoint's SETTINGS announced, for its next connections.
+  std::unordered_map<std::string, uint32_t, string_hash, std::equal_to<>> h2_stream_limits_;
 };
 
 }  // namespace am::net

@@ -46,14 +46,15 @@ services:
 class Nghttpd:
     """A real HTTP/2-only (h2c) server serving files from a folder."""
 
-    def __init__(self, files):
+    def __init__(self, files, max_streams=100):
         self.dir = Mesh.scratch_dir()
         for name, size in files.items():
             with open(os.path.join(self.dir, name), "wb") as f:
                 f.truncate(size)  # sparse: no disk used
         self.port = free_port()
         self.proc = subprocess.Popen(["nghttpd", "--no-tls", "-a", "127.0.0.1", "-d", self.dir,
-                                      str(self.port)], stdout=subprocess.DEVNULL,
+                                      "-m", str(max_streams), str(self.port)],
+                                     stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
         assert eventually(self.listening, 5), "nghttpd did not start"
 
@@ -70,9 +71,9 @@ class Nghttpd:
 
 
 class Setup:
-    def __init__(self, files=None):
+    def __init__(self, files=None, max_streams=100):
         self.h1 = Upstream()
-        self.h2 = Nghttpd(files or {"small": 1000})
+        self.h2 = Nghttpd(files or {"small": 1000}, max_streams)
         self.mesh = Mesh(NODE % {"h1": self.h1.port, "h2": self.h2.port},
                          executable="actormesh-sidecar")
 
@@ -130,6 +131,20 @@ def test_an_h2_stream_the_sidecar_fails_gets_its_error_and_the_connection_goes_o
         assert "x-actormesh-error: fault_injected" in r.stdout, r.stdout
         assert s.mesh.metric("actormesh_requests_total", service="api", code="418") == 1
         assert [r[1] for r in s.h1.requests] == ["/fine"], s.h1.requests
+    finally:
+        s.stop()
+
+
+def test_an_upstream_full_of_streams_gets_another_connection():
+    """nghttpd takes 2 streams per connection: 10 streams at once need 5 connections."""
+    s = Setup(max_streams=2)
+    try:
+        r = subprocess.run(["h2load", "-n", "300", "-c", "1", "-m", "10", "-H",
+                            ":authority: files", s.url("/small")],
+                           capture_output=True, text=True, timeout=60)
+        assert "300 succeeded, 0 failed" in r.stdout and "300 2xx" in r.stdout, r.stdout
+        opened = s.mesh.metric("actormesh_upstream_connections_total", event="opened")
+        assert 5 <= opened <= 20, opened  # several, and reused rather than one per request
     finally:
         s.stop()
 
@@ -220,6 +235,7 @@ def test_a_protocol_error_gets_goaway_and_a_clean_close():
 if __name__ == "__main__":
     run([test_h2c_and_http1_share_the_listener_and_reach_both_kinds_of_upstream,
          test_an_h2_stream_the_sidecar_fails_gets_its_error_and_the_connection_goes_on,
+         test_an_upstream_full_of_streams_gets_another_connection,
          test_slow_readers_slow_the_upstream_through_windows_not_buffers,
          test_a_drain_sends_goaway_and_lets_the_stream_in_flight_finish,
          test_a_protocol_error_gets_goaway_and_a_clean_close])
