@@ -187,6 +187,9 @@ h2_downstream_connection::h2_downstream_connection(proxy_worker& worker, int fd,
     in_.append(preread);
     on_data();
   }
+  if (worker_.draining()) {
+    drain();  // born of an HTTP/1.1 connection during a drain
+  }
 }
 
 h2_downstream_connection::~h2_downstream_connection() = default;
