@@ -3,6 +3,8 @@
 #include <prometheus/metric_family.h>
 #include <prometheus/text_serializer.h>
 
+#include <array>
+#include <atomic>
 #include <limits>
 #include <sstream>
 
@@ -40,6 +42,21 @@ double load(const std::atomic<uint64_t>& v) {
   return static_cast<double>(v.load(std::memory_order_relaxed));
 }
 
+// One counter per code seen (index: the code), labelled `label`.
+template <size_t N>
+void add_by_code(const std::array<std::atomic<uint64_t>, N>& counts,
+                 const std::vector<ClientMetric::Label>& base, const char* label,
+                 MetricFamily& family) {
+  for (size_t code = 0; code < N; ++code) {
+    auto n = counts[code].load(std::memory_order_relaxed);
+    if (n != 0) {
+      auto labels = base;
+      labels.push_back({label, std::to_string(code)});
+      family.metric.push_back(counter(labels, static_cast<double>(n)));
+    }
+  }
+}
+
 void add_traffic(const net::stats_registry& stats, std::vector<MetricFamily>& out) {
   auto requests = family("actormesh_requests_total", "Requests by service, direction and status",
                          MetricType::Counter);
@@ -55,22 +72,8 @@ void add_traffic(const net::stats_registry& stats, std::vector<MetricFamily>& ou
                       MetricType::Counter);
   stats.for_each([&](const std::string& service, net::direction d, const net::traffic_stats& s) {
     std::vector<ClientMetric::Label> base = {{"service", service}, {"direction", to_string(d)}};
-    for (size_t code = 0; code < s.requests_by_status.size(); ++code) {
-      auto n = s.requests_by_status[code].load(std::memory_order_relaxed);
-      if (n != 0) {
-        auto labels = base;
-        labels.push_back({"code", std::to_string(code)});
-        requests.metric.push_back(counter(labels, static_cast<double>(n)));
-      }
-    }
-    for (size_t code = 0; code < s.grpc_by_status.size(); ++code) {
-      auto n = s.grpc_by_status[code].load(std::memory_order_relaxed);
-      if (n != 0) {
-        auto labels = base;
-        labels.push_back({"grpc_code", std::to_string(code)});
-        grpc_calls.metric.push_back(counter(labels, static_cast<double>(n)));
-      }
-    }
+    add_by_code(s.requests_by_status, base, "code", requests);
+    add_by_code(s.grpc_by_status, base, "grpc_code", grpc_calls);
     ClientMetric h;
     h.label = base;
     uint64_t cumulative = 0;

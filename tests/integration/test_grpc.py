@@ -20,7 +20,7 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import Mesh, curl, eventually, free_port, run, test_program  # noqa: E402
 
-NODE = """
+SIDECAR = """
 name: grpc
 roles: [sidecar, discovery, commander]
 sidecar:
@@ -29,7 +29,9 @@ sidecar:
   admin: {{address: 127.0.0.1, port: {admin}}}
   access_log: {{enabled: false}}
   drain_timeout: 5s
-services:
+"""
+
+NODE = SIDECAR + """services:
   echo:
     timeout: 500ms  # an HTTP timeout: gRPC streams are cut only by their own deadline
     connect_timeout: 1s
@@ -178,15 +180,7 @@ def test_calls_are_balanced_one_by_one_and_a_service_without_endpoints_is_unavai
         s.stop()
 
 
-RETRY_NODE = """
-name: grpc-retry
-roles: [sidecar, discovery, commander]
-sidecar:
-  workers: 1
-  outbound: {{address: 127.0.0.1, port: {outbound}}}
-  admin: {{address: 127.0.0.1, port: {admin}}}
-  access_log: {{enabled: false}}
-services:
+RETRY_NODE = SIDECAR + """services:
   retrying:
     retry: {{attempts: 2, on: [unavailable], backoff: {{base: 1ms, max: 5ms}}}}
     endpoints:
