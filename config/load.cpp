@@ -255,6 +255,7 @@ void read_service(reader r, const std::string& name, node& out) {
     return;
   }
   r.read_duration("timeout", svc.timeout, millis{1});
+  r.read_duration("stream_timeout", svc.stream_timeout, millis{0});
   std::string lb;
   r.read_string("lb", lb);
   if (!lb.empty() && lb != "round_robin") {

@@ -44,6 +44,9 @@ struct concurrency_limits {
 struct service {
   std::string name;
   millis timeout{15000};  // the whole request, every retry included, to the response head
+  // gRPC calls are cut only by their grpc-timeout, and by this when set (0: none), so that
+  // long-lived streams live as long as they need.
+  millis stream_timeout{0};
   millis connect_timeout{2000};
   millis idle_timeout{0};  // pooled upstream connections; 0: the sidecar's idle_timeout
   lb_policy lb = lb_policy::round_robin;

@@ -220,7 +220,7 @@ void exchange::on_deadline_timer(void* p) {
   auto* self = static_cast<exchange*>(p);
   if (self->grpc_) {
     self->send_error(proxy_error::upstream_timeout,
-                     "the call's deadline (grpc-timeout) passed after " +
+                     "the call's deadline (grpc-timeout or stream_timeout) passed after " +
                          std::to_string(self->attempts_) + " attempts");
     return;
   }

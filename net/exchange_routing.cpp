@@ -133,9 +133,16 @@ void exchange::route_to_service(const route_service& svc, const message_head& he
   build_upstream_request(head, authority_, path_,
                          decision_.route != nullptr ? &decision_.route->request_headers : nullptr,
                          true);
-  // A gRPC call's deadline is its grpc-timeout (none: long-lived streams are not cut); other
-  // requests have the route's timeout to the response head.
-  auto deadline = grpc_ ? grpc_deadline_ms_ : decision_.timeout_ms;
+  // A gRPC call's deadline is its grpc-timeout, capped by the service's stream_timeout (with
+  // neither, long-lived streams are not cut); other requests have the route's timeout to the
+  // response head.
+  auto deadline = decision_.timeout_ms;
+  if (grpc_) {
+    auto cap = svc.policy.stream_timeout.count();
+    deadline = grpc_deadline_ms_ == 0 ? cap
+               : cap == 0             ? grpc_deadline_ms_
+                                      : std::min(cap, grpc_deadline_ms_);
+  }
   if (deadline > 0) {
     worker_.loop().schedule(deadline_timer_, deadline);
   }

@@ -38,6 +38,10 @@ NODE = SIDECAR + """services:
     outlier: {{consecutive_gateway_errors: 2, base_ejection: 30s}}
     endpoints:
 %(endpoints)s
+  capped:
+    stream_timeout: 300ms
+    endpoints:
+%(endpoints)s
   empty: {{}}
 """
 
@@ -108,6 +112,9 @@ def test_every_kind_of_call_passes_through_with_its_status_and_trailers():
         assert s.mesh.metric("actormesh_grpc_calls_total", service="echo", grpc_code="8") == 1
         r = call(s.mesh, "slow-stream", 8)  # 0.8 s: longer than the service's HTTP timeout
         assert r["status"] == 0 and r["replies"] == 8, r
+        # ... but not than a stream_timeout: the sidecar ends the call (and resets upstream).
+        r = call(s.mesh, "slow-stream", 8, target="capped:50051")
+        assert r["status"] == 4 and 1 <= r["replies"] < 8, r
     finally:
         s.stop()
 
