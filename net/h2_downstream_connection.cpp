@@ -332,10 +332,8 @@ void h2_downstream_connection::produce_output() {
   pending_heads_.clear();
   // Frames are taken from the session only while the socket keeps up: what the client's
   // window allows beyond that waits in the streams, whose upstreams pause (on_drained goes on).
-  scratch_.clear();
-  if (pending_output() < high_watermark &&
-      session_.output(scratch_, high_watermark - pending_output())) {
-    send(scratch_);
+  if (pending_output() < high_watermark) {
+    session_.output(out_, high_watermark - pending_output());
   }
   resume_paused_streams();
   if ((close_when_flushed_ || !session_.alive()) && pending_output() == 0) {

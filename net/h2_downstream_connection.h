@@ -65,7 +65,6 @@ class h2_downstream_connection final : public connection, public downstream, pri
   std::vector<int32_t> paused_;         // streams whose upstream waits for the response to drain
   std::vector<int32_t> pending_heads_;  // streams whose final head goes out with this batch
   timer idle_timer_;
-  std::string scratch_;
   bool draining_ = false;
   bool close_when_flushed_ = false;
 };

@@ -170,9 +170,11 @@ bool h2_session::feed(const char* data, size_t size) {
   return n >= 0 && static_cast<size_t>(n) == size;
 }
 
-bool h2_session::output(std::string& out, size_t limit) {
+template <class Out>
+bool h2_session::output_into(Out& out, size_t limit) {
   bool any = false;
-  while (out.size() < limit) {
+  size_t start = out.size();
+  while (out.size() - start < limit) {
     const uint8_t* data = nullptr;
     auto n = nghttp2_session_mem_send(session_, &data);
     if (n <= 0) {
@@ -187,6 +189,14 @@ bool h2_session::output(std::string& out, size_t limit) {
     });
   }
   return any;
+}
+
+bool h2_session::output(std::string& out, size_t limit) {
+  return output_into(out, limit);
+}
+
+bool h2_session::output(byte_buffer& out, size_t limit) {
+  return output_into(out, limit);
 }
 
 bool h2_session::alive() const {

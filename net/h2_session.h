@@ -17,6 +17,8 @@
 #include <string_view>
 #include <vector>
 
+#include "net/byte_buffer.h"
+
 struct nghttp2_session;
 
 namespace am::net {
@@ -116,6 +118,8 @@ class h2_session {
   // Appends the frames ready to go, until `out` holds `limit` bytes or more (the rest waits
   // for the next call); false when there were none.
   bool output(std::string& out, size_t limit = SIZE_MAX);
+  // The same, straight into a connection's output buffer.
+  bool output(byte_buffer& out, size_t limit);
 
   // Whether the connection still has work: open streams, or frames to send or receive.
   bool alive() const;
@@ -166,6 +170,8 @@ class h2_session {
   outgoing* take_outgoing();
   void release_outgoing(outgoing* o);
   void resume(outgoing& o, int32_t stream);
+  template <class Out>
+  bool output_into(Out& out, size_t limit);
   struct nv_array;  // nghttp2_nv scratch, reused for every header block we submit
   nv_array& to_nv(std::span<const h2_field> fields);
 

@@ -290,10 +290,8 @@ void h2_upstream_connection::on_data() {
 }
 
 void h2_upstream_connection::produce_output() {
-  scratch_.clear();
-  if (pending_output() < high_watermark &&
-      session_.output(scratch_, high_watermark - pending_output())) {
-    send(scratch_);
+  if (pending_output() < high_watermark) {
+    session_.output(out_, high_watermark - pending_output());
   }
 }
 

@@ -81,7 +81,6 @@ class h2_upstream_connection final : public connection, private h2_events {
   timer connect_timer_;
   int64_t idle_timeout_ms_;
   uint32_t assumed_streams_;
-  std::string scratch_;
   bool connecting_ = true;
   bool goaway_ = false;
   int32_t goaway_last_stream_ = 0;
