@@ -83,7 +83,6 @@ class exchange final : private upstream_events, private tunnel_connect_events {
   bool active() const { return active_; }
   bool request_done() const { return request_done_; }
   bool response_started() const { return response_started_; }
-  bool is_grpc() const { return grpc_; }
   // The upstream is full, or body bytes wait for an upstream: stop reading the request.
   bool request_backlogged() const;
 
