@@ -325,13 +325,23 @@ class Mesh:
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
         try:
-            return self.proc.wait(timeout=timeout)
+            code = self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
             raise AssertionError("actormesh did not exit within %ss" % timeout)
         finally:
             self.stderr.close()
+        self.check_sanitizers()
+        return code
+
+    def check_sanitizers(self):
+        """In the sanitizer build, any report (a leak at exit included) fails the test."""
+        with open(self.stderr_path, errors="replace") as f:
+            text = f.read()
+        for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+            if marker in text:
+                raise AssertionError("sanitizer report:\n" + text[text.index(marker) - 200:][:6000])
 
 
 API_NODE = """
