@@ -8,6 +8,7 @@ in trailers, many concurrent streams on one connection, calls balanced one by on
 sidecar produces as gRPC statuses, retries on gRPC status codes, outlier detection counting
 gRPC failures, gRPC metrics, and a drain that lets a stream finish."""
 
+import atexit
 import json
 import os
 import signal
@@ -53,6 +54,7 @@ class EchoServer:
         self.proc = subprocess.Popen([test_program("echo_server"), name, str(self.port)] +
                                      (["unavailable"] if unavailable else []),
                                      stdout=subprocess.PIPE, text=True)
+        atexit.register(self.stop)  # also when a test fails before it stops it
         assert self.proc.stdout.readline().strip() == "listening"
         self.lines = []
 
@@ -64,8 +66,9 @@ class EchoServer:
         return self.lines
 
     def stop(self):
-        self.proc.terminate()
-        self.proc.wait()
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait()
 
 
 def call(mesh, mode, n=1, target="echo:50051"):

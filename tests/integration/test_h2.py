@@ -4,6 +4,7 @@ HTTP/2 upstreams (`protocol: http2`, a real nghttpd); flow control that keeps me
 with a slow reader; a drain that sends GOAWAY and lets a stream finish; a protocol error that
 gets GOAWAY and a clean close."""
 
+import atexit
 import os
 import socket
 import subprocess
@@ -56,6 +57,7 @@ class Nghttpd:
                                       "-m", str(max_streams), str(self.port)],
                                      stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
+        atexit.register(self.stop)  # also when a test fails before it stops it
         assert eventually(self.listening, 5), "nghttpd did not start"
 
     def listening(self):
@@ -66,8 +68,9 @@ class Nghttpd:
             return False
 
     def stop(self):
-        self.proc.terminate()
-        self.proc.wait()
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait()
 
 
 class Setup:
