@@ -179,6 +179,7 @@ h2_downstream_connection::h2_downstream_connection(proxy_worker& worker, int fd,
       side_(side),
       client_ip_(peer_ip(fd)),
       session_(h2_session::role::server, *this, server_settings()),
+      streams_(max_spare_streams),
       idle_timer_(&h2_downstream_connection::on_idle_timer, this) {
   worker_.on_downstream_opened(this);
   update_idle();
@@ -195,8 +196,7 @@ h2_downstream_connection::h2_downstream_connection(proxy_worker& worker, int fd,
 h2_downstream_connection::~h2_downstream_connection() = default;
 
 h2_downstream_connection::stream* h2_downstream_connection::find(int32_t id) {
-  auto it = streams_.find(id);
-  return it == streams_.end() ? nullptr : it->second.get();
+  return streams_.find(id);
 }
 
 // -- streams -----------------------------------------------------------------------------------
@@ -219,15 +219,8 @@ void h2_downstream_connection::open_stream(int32_t id, std::span<h2_field> field
     return;
   }
   loop_.cancel(idle_timer_);
-  std::unique_ptr<stream> fresh;
-  if (spare_.empty()) {
-    fresh = std::make_unique<stream>(*this);
-  } else {
-    fresh = std::move(spare_.back());
-    spare_.pop_back();
-  }
-  fresh->reset(id);
-  auto& s = *streams_.emplace(id, std::move(fresh)).first->second;
+  auto& s = streams_.open(id, [this] { return std::make_unique<stream>(*this); });
+  s.reset(id);
   std::string error;
   if (!read_h2_head(fields, end_stream, s.head_, error)) {
     s.exchange_.fail(s.head_, proxy_error::bad_request, error);
@@ -264,16 +257,13 @@ void h2_downstream_connection::on_h2_end(int32_t id) {
 }
 
 void h2_downstream_connection::on_h2_closed(int32_t id, uint32_t error_code) {
-  auto it = streams_.find(id);
-  if (it == streams_.end()) {
+  auto* s = find(id);
+  if (s == nullptr) {
     return;
   }
   // Still active: the client reset the stream (a cancelled call); the upstream stops too.
-  it->second->exchange_.abandon(error_code != 0 ? "client_cancelled" : "client_closed");
-  if (spare_.size() < max_spare_streams) {
-    spare_.push_back(std::move(it->second));
-  }
-  streams_.erase(it);
+  s->exchange_.abandon(error_code != 0 ? "client_cancelled" : "client_closed");
+  streams_.close(id);
   update_idle();
   finish_if_done();
 }

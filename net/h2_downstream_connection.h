@@ -8,7 +8,6 @@
 // A drain sends GOAWAY and closes once the open streams finish.
 #pragma once
 
-#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,6 +16,7 @@
 #include "net/downstream.h"
 #include "net/exchange.h"
 #include "net/h2_session.h"
+#include "net/stream_table.h"
 #include "net/timer_wheel.h"
 
 namespace am::net {
@@ -60,8 +60,7 @@ class h2_downstream_connection final : public connection, public downstream, pri
   listener_side side_;
   std::string client_ip_;
   h2_session session_;
-  std::map<int32_t, std::unique_ptr<stream>> streams_;
-  std::vector<std::unique_ptr<stream>> spare_;  // closed streams, kept for reuse
+  stream_table<stream> streams_;
   std::vector<int32_t> paused_;         // streams whose upstream waits for the response to drain
   std::vector<int32_t> pending_heads_;  // streams whose final head goes out with this batch
   timer idle_timer_;

@@ -96,6 +96,7 @@ h2_upstream_connection::h2_upstream_connection(event_loop& loop, int fd, upstrea
       key_(std::move(key)),
       stats_(stats),
       session_(h2_session::role::client, *this, h2_session::settings{max_streams, 1u << 20}),
+      streams_(max_streams),
       idle_timer_(&h2_upstream_connection::on_idle_timeout, this),
       connect_timer_(&h2_upstream_connection::on_connect_timeout, this),
       idle_timeout_ms_(idle_timeout_ms),
@@ -133,35 +134,20 @@ upstream_channel* h2_upstream_connection::open_stream(upstream_events* owner,
   if (id <= 0) {
     return nullptr;
   }
-  std::unique_ptr<stream> s;
-  if (spare_.empty()) {
-    s = std::make_unique<stream>(*this);
-  } else {
-    s = std::move(spare_.back());
-    spare_.pop_back();
-  }
-  s->reset(owner, end_stream);
-  s->id_ = id;
-  auto* raw = s.get();
-  streams_.emplace(id, std::move(s));
+  auto& s = streams_.open(id, [this] { return std::make_unique<stream>(*this); });
+  s.reset(owner, end_stream);
+  s.id_ = id;
   loop_.cancel(idle_timer_);
   request_output();
-  return raw;
+  return &s;
 }
 
 h2_upstream_connection::stream* h2_upstream_connection::find(int32_t id) {
-  auto it = streams_.find(id);
-  return it == streams_.end() ? nullptr : it->second.get();
+  return streams_.find(id);
 }
 
 void h2_upstream_connection::forget(stream& s) {
-  auto it = streams_.find(s.id_);
-  if (it != streams_.end()) {
-    if (spare_.size() < max_streams) {
-      spare_.push_back(std::move(it->second));
-    }
-    streams_.erase(it);
-  }
+  streams_.close(s.id_);  // `s` may be gone now
   update_idle();
 }
 
@@ -297,9 +283,11 @@ void h2_upstream_connection::produce_output() {
 
 void h2_upstream_connection::on_drained() {
   request_output();  // frames held back while the socket was full
-  for (auto& [id, s] : streams_) {
-    if (s->owner_ != nullptr && !s->request_ended_) {
-      s->owner_->on_upstream_drained();
+  // By index: an owner's reaction may open a stream here (the table may grow).
+  for (size_t i = 0; i < streams_.size(); ++i) {
+    auto& s = *streams_.at(i);
+    if (s.owner_ != nullptr && !s.request_ended_) {
+      s.owner_->on_upstream_drained();
     }
   }
 }
@@ -313,9 +301,7 @@ void h2_upstream_connection::on_eof(int error) {
 
 void h2_upstream_connection::fail_all(proxy_error e, const std::string& detail) {
   goaway_ = true;
-  auto streams = std::move(streams_);
-  streams_.clear();
-  for (auto& [id, s] : streams) {
+  for (auto& [id, s] : streams_.take_all()) {
     s->closed_ = true;
     if (s->owner_ != nullptr && !s->response_done_) {
       auto* owner = s->owner_;

@@ -6,13 +6,13 @@
 // owner took it and is not paused (its client is not backlogged).
 #pragma once
 
-#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "net/connection.h"
 #include "net/h2_session.h"
+#include "net/stream_table.h"
 #include "net/timer_wheel.h"
 #include "net/traffic_stats.h"
 #include "net/upstream_connection.h"
@@ -75,8 +75,7 @@ class h2_upstream_connection final : public connection, private h2_events {
   std::string key_;
   traffic_stats* stats_;
   h2_session session_;
-  std::map<int32_t, std::unique_ptr<stream>> streams_;
-  std::vector<std::unique_ptr<stream>> spare_;  // finished streams, kept for reuse
+  stream_table<stream> streams_;
   timer idle_timer_;
   timer connect_timer_;
   int64_t idle_timeout_ms_;
