@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "net/h2_memory.h"
+
 namespace am::net {
 
 namespace {
@@ -143,9 +145,9 @@ h2_session::h2_session(role r, h2_events& events, settings s)
   // and keeping the tree costs more than a proxy's short streams are worth).
   nghttp2_option_set_no_closed_streams(opt, 1);
   if (r == role::server) {
-    nghttp2_session_server_new2(&session_, cbs, this, opt);
+    nghttp2_session_server_new3(&session_, cbs, this, opt, h2_memory());
   } else {
-    nghttp2_session_client_new2(&session_, cbs, this, opt);
+    nghttp2_session_client_new3(&session_, cbs, this, opt, h2_memory());
   }
   nghttp2_option_del(opt);
   nghttp2_session_callbacks_del(cbs);
