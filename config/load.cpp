@@ -184,6 +184,7 @@ void read_sidecar(reader r, sidecar_settings& s) {
   r.read_duration("idle_timeout", s.idle_timeout, millis{10});
   r.read_uint("max_header_bytes", s.max_header_bytes, 1024, 1024 * 1024);
   r.read_string_list("uses", s.uses);
+  r.read_bool("generate_request_id", s.generate_request_id);
   auto log = r.child("access_log");
   if (log.is_map()) {
     log.read_bool("enabled", s.access_log.enabled);

@@ -96,6 +96,9 @@ struct sidecar_settings {
   millis header_timeout{10000};  // a client must finish its request head within this
   millis idle_timeout{60000};    // keep-alive connections idle longer than this are closed
   uint32_t max_header_bytes = 64 * 1024;
+  // A request without x-request-id gets one (a UUID) before it goes on; false: ids that
+  // clients set pass through, none is made up.
+  bool generate_request_id = true;
   access_log_settings access_log;
   // The services this sidecar calls: it subscribes to their endpoints only (empty: all).
   std::vector<std::string> uses;

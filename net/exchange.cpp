@@ -91,8 +91,10 @@ void exchange::begin(const message_head& head) {
   auto* id = head.find("x-request-id");
   if (id != nullptr && !id->empty() && id->size() <= max_request_id) {
     request_id_ = *id;
-  } else {
+  } else if (worker_.settings().generate_request_id) {
     worker_.make_request_id(request_id_);
+  } else {
+    request_id_.clear();
   }
 }
 

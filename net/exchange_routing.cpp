@@ -307,7 +307,9 @@ void for_each_forwarded_field(const message_head& head, const config::header_ops
   } else {
     emit("x-forwarded-for", client_ip);
   }
-  emit("x-request-id", request_id, true);  // unique: kept out of HPACK's table
+  if (!request_id.empty()) {
+    emit("x-request-id", request_id, true);  // unique: kept out of HPACK's table
+  }
   if (caller != nullptr) {
     // The caller's identity is what this sidecar says, never what the application set.
     emit(caller_header, *caller);

@@ -86,6 +86,21 @@ def test_request_headers_are_rewritten_for_the_upstream():
         up.stop()
 
 
+def test_request_ids_can_be_left_to_the_clients():
+    up = Upstream()
+    mesh = Mesh(node([(up.port, 1, "v1")]).replace(
+        "sidecar:\n", "sidecar:\n  generate_request_id: false\n", 1))
+    try:
+        code, out, err = curl("http://api/", proxy=mesh.proxy)
+        assert code == 0 and "x-request-id" not in {
+            k.lower() for k in json.loads(out)["headers"]}, (out, err)
+        code, out, _ = curl("http://api/", "-H", "x-request-id: my-id-2", proxy=mesh.proxy)
+        assert json.loads(out)["headers"]["x-request-id"] == "my-id-2"
+    finally:
+        mesh.stop()
+        up.stop()
+
+
 def test_upstream_connections_are_pooled_and_reused():
     up = Upstream()
     mesh = Mesh(node([(up.port, 1, "v1")]))
@@ -236,6 +251,7 @@ if __name__ == "__main__":
     run([test_demo_answers_through_http_proxy_env,
          test_weighted_round_robin_across_endpoints,
          test_request_headers_are_rewritten_for_the_upstream,
+         test_request_ids_can_be_left_to_the_clients,
          test_upstream_connections_are_pooled_and_reused,
          test_bodies_pass_both_ways_with_each_framing,
          test_expect_100_continue_is_relayed,

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs actormesh as the candidate proxy of ../shared/bench/peers.sh: one worker, the access
-# log off (the peers log nothing either), listening on LISTEN_PORT and sending everything to
+# log off and no generated request ids (the peers log nothing and add no id; ids clients send
+# still pass), listening on LISTEN_PORT and sending everything to
 # BACKEND_HOST:BACKEND_PORT. reverse mode uses the inbound listener (the backend is the local
 # app); forward mode uses the outbound explicit-proxy listener (absolute-form requests to the
 # backend's address pass through).
@@ -24,5 +25,6 @@ sidecar:
   $listeners
   admin: {address: 127.0.0.1, port: $admin_port}
   access_log: {enabled: false}
+  generate_request_id: false
 YAML
 exec "$binary" --config "$config"
