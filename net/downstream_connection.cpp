@@ -101,10 +101,14 @@ bool downstream_connection::sniff_preface() {
 }
 
 // Hands the socket, with the bytes read so far, to an HTTP/2 connection.
+// The successor registers with the worker before this connection leaves it, so a drain never
+// sees a moment without either.
 void downstream_connection::become_h2() {
   std::string unread, unsent;
+  handing_off_ = true;
   int fd = detach_fd(unread, unsent);
   new h2_downstream_connection(worker_, fd, side_, unread);  // owned by the loop (adopted)
+  worker_.on_downstream_closed(this);
 }
 
 void downstream_connection::process_input() {
@@ -381,7 +385,9 @@ void downstream_connection::on_eof(int) {
 void downstream_connection::on_closed() {
   loop_.cancel(wait_timer_);
   exchange_.abandon("client_closed");
-  worker_.on_downstream_closed(this);
+  if (!handing_off_) {
+    worker_.on_downstream_closed(this);
+  }
 }
 
 }  // namespace am::net

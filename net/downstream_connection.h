@@ -84,6 +84,7 @@ class downstream_connection final : public connection,
   bool closing_ = false;
   bool drain_requested_ = false;
   bool tunnel_answered_ = false;  // a CONNECT to a mesh service was answered 200 by us
+  bool handing_off_ = false;      // the socket goes to an HTTP/2 connection (become_h2)
   bool chunk_response_ = false;
   bool close_after_response_ = false;
 };

@@ -283,7 +283,7 @@ template <class Emit>
 void for_each_forwarded_field(const message_head& head, const config::header_ops* ops,
                               listener_side side, const std::string& client_ip,
                               const std::string& request_id, const std::string* caller,
-                              Emit&& emit) {
+                              std::string& scratch, Emit&& emit) {
   const std::string* forwarded_for = nullptr;
   const auto* connection_field = head.find("connection");
   for (size_t i = 0; i < head.count; ++i) {
@@ -303,7 +303,10 @@ void for_each_forwarded_field(const message_head& head, const config::header_ops
     }
   }
   if (forwarded_for != nullptr) {
-    emit("x-forwarded-for", *forwarded_for + ", " + client_ip);
+    scratch.assign(*forwarded_for);  // keeps its capacity: no allocation per request
+    scratch += ", ";
+    scratch += client_ip;
+    emit("x-forwarded-for", scratch);
   } else {
     emit("x-forwarded-for", client_ip);
   }
@@ -338,7 +341,7 @@ void exchange::build_upstream_request(const message_head& head, std::string_view
     add(":scheme", "http");
     add(":authority", authority);
     add(":path", path);
-    for_each_forwarded_field(head, ops, side_, client_ip_, request_id_, caller, add);
+    for_each_forwarded_field(head, ops, side_, client_ip_, request_id_, caller, scratch_, add);
     if (grpc_) {
       add("te", "trailers");  // required by gRPC servers; hop-by-hop otherwise
     }
@@ -360,7 +363,7 @@ void exchange::build_upstream_request(const message_head& head, std::string_view
   out += " HTTP/1.1\r\nHost: ";
   out += authority;
   out += "\r\n";
-  for_each_forwarded_field(head, ops, side_, client_ip_, request_id_, caller,
+  for_each_forwarded_field(head, ops, side_, client_ip_, request_id_, caller, scratch_,
                            [&out](std::string_view name, std::string_view value, bool = false) {
                              out += name;
                              out += ": ";

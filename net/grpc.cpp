@@ -2,18 +2,14 @@
 
 #include <charconv>
 
+#include "net/http1_message.h"
+
 namespace am::net::grpc {
 
 bool is_grpc_content_type(std::string_view content_type) {
   constexpr std::string_view base = "application/grpc";
-  if (content_type.size() < base.size()) {
+  if (content_type.size() < base.size() || !iequals(content_type.substr(0, base.size()), base)) {
     return false;
-  }
-  for (size_t i = 0; i < base.size(); ++i) {
-    auto c = content_type[i];
-    if ((c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c) != base[i]) {
-      return false;
-    }
   }
   return content_type.size() == base.size() || content_type[base.size()] == '+' ||
          content_type[base.size()] == ';';

@@ -20,9 +20,9 @@ class h2_upstream_connection::stream final : public upstream_channel {
   explicit stream(h2_upstream_connection& c) : conn_(c) {}
 
   // Ready for a new exchange (stream objects are reused, keeping their head's capacity).
-  void reset(upstream_events* owner, bool request_ended) {
+  void reset(int32_t id, upstream_events* owner, bool request_ended) {
     owner_ = owner;
-    id_ = 0;
+    id_ = id;
     unconsumed_ = 0;
     request_ended_ = request_ended;
     paused_ = false;
@@ -135,8 +135,7 @@ upstream_channel* h2_upstream_connection::open_stream(upstream_events* owner,
     return nullptr;
   }
   auto& s = streams_.open(id, [this] { return std::make_unique<stream>(*this); });
-  s.reset(owner, end_stream);
-  s.id_ = id;
+  s.reset(id, owner, end_stream);
   loop_.cancel(idle_timer_);
   request_output();
   return &s;

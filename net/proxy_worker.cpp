@@ -358,11 +358,7 @@ void proxy_worker::on_downstream_closed(downstream* c) {
   if (downstreams_.erase(c) > 0) {
     stats_.proxy().downstream_connections.fetch_sub(1, std::memory_order_relaxed);
   }
-  if (draining_) {
-    // After this batch: a connection that closes to hand its socket on (HTTP/1.1 becoming
-    // HTTP/2) registers its successor first.
-    loop_.post([this] { check_drained(); });
-  }
+  check_drained();
 }
 
 void proxy_worker::on_tunnel_opened() {

@@ -161,29 +161,19 @@ result run(const std::string& target, const std::string& mode, int n) {
         ++out.failures;
       }
     }
-  } else if (mode == "sequential") {
-    req.set_payload("sequential");
+  } else if (mode == "sequential" || mode == "channels") {
+    // One call after another: on the same channel, or each on a channel of its own.
+    req.set_payload(mode);
     for (int i = 0; i < n; ++i) {
+      auto own = mode == "channels" ? pb::Echo::NewStub(channel(target, true)) : nullptr;
       grpc::ClientContext call;
       set_deadline(call, 20000);
-      auto s = stub->Unary(&call, req, &reply);
+      auto s = (own ? *own : *stub).Unary(&call, req, &reply);
       if (s.ok()) {
         out.add(reply);
       } else {
         out.status = s;
         ++out.failures;
-      }
-    }
-  } else if (mode == "channels") {
-    for (int i = 0; i < n; ++i) {
-      auto own = pb::Echo::NewStub(channel(target, true));
-      grpc::ClientContext call;
-      set_deadline(call, 20000);
-      auto s = own->Unary(&call, req, &reply);
-      if (s.ok()) {
-        out.add(reply);
-      } else {
-        out.status = s;
       }
     }
   } else {

@@ -344,15 +344,21 @@ class Mesh:
                 raise AssertionError("sanitizer report:\n" + text[text.index(marker) - 200:][:6000])
 
 
-API_NODE = """
-name: test
+def node_head(name, sidecar="  access_log: {{enabled: false}}\n"):
+    """The start of node YAML (for Mesh): every role, one worker on the test's outbound and
+    admin ports, then `sidecar` (lines of that section, indented; the access log off unless
+    they say); `services:` follows."""
+    return """
+name: %s
 roles: [sidecar, discovery, commander]
 sidecar:
   workers: 1
   outbound: {{address: 127.0.0.1, port: {outbound}}}
   admin: {{address: 127.0.0.1, port: {admin}}}
-  access_log: {{enabled: false}}
-%(sidecar)s
+""" % name + sidecar
+
+
+API_NODE = node_head("test") + """%(sidecar)s
 services:
   api:
 %(service)s

@@ -19,18 +19,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Mesh, curl, eventually, free_port, run, test_program  # noqa: E402
+from harness import Mesh, curl, eventually, free_port, node_head, run, test_program  # noqa: E402
 
-SIDECAR = """
-name: grpc
-roles: [sidecar, discovery, commander]
-sidecar:
-  workers: 1
-  outbound: {{address: 127.0.0.1, port: {outbound}}}
-  admin: {{address: 127.0.0.1, port: {admin}}}
-  access_log: {{enabled: false}}
-  drain_timeout: 5s
-"""
+SIDECAR = node_head("grpc", "  access_log: {{enabled: false}}\n  drain_timeout: 5s\n")
 
 NODE = SIDECAR + """services:
   echo:

@@ -14,20 +14,12 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
-from harness import Mesh, Upstream, curl, eventually, free_port, run  # noqa: E402
+from harness import Mesh, Upstream, curl, eventually, free_port, node_head, run  # noqa: E402
 
 RSS_LIMIT_KIB = 48 * 1024  # windows and watermarks: a few hundred KiB per stream and way
 
-NODE = """
-name: h2
-roles: [sidecar, discovery, commander]
-sidecar:
-  workers: 1
-  outbound: {{address: 127.0.0.1, port: {outbound}}}
-  admin: {{address: 127.0.0.1, port: {admin}}}
-  access_log: {{enabled: true, path: {access_log}}}
-  drain_timeout: 10s
-services:
+NODE = node_head("h2", "  access_log: {{enabled: true, path: {access_log}}}\n"
+                       "  drain_timeout: 10s\n") + """services:
   api:
     timeout: 30s
     routes:
@@ -101,7 +93,7 @@ def test_h2c_and_http1_share_the_listener_and_reach_both_kinds_of_upstream():
         fmt = "%{http_code} %{http_version} %{size_download}"
         # HTTP/2 client, HTTP/1.1 upstream (the harness's JSON echo)
         code, out, err = h2c("-o", "/dev/null", "-w", fmt, s.url("/hello"), host="api")
-        assert code == 0 and out == b"200 2 " + out.split()[-1], (out, err)
+        assert code == 0 and out.startswith(b"200 2 ") and int(out.split()[-1]) > 0, (out, err)
         # HTTP/2 client, HTTP/2 upstream (nghttpd, which speaks nothing else)
         code, out, err = h2c("-o", "/dev/null", "-w", fmt, s.url("/small"), host="files")
         assert code == 0 and out == b"200 2 1000", (out, err)
