@@ -5,6 +5,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include <algorithm>
 #include <optional>
 
 #include "actors/actor_clock.h"
@@ -21,12 +22,14 @@ namespace {
 constexpr auto tick_interval = std::chrono::milliseconds{25};
 
 struct breaker_state {
-  config::service policy;
+  std::string service;
+  std::optional<config::breaker_spec> breaker_spec;
+  std::optional<config::outlier_spec> outlier_spec;
   std::vector<worker_actor> workers;
   std::optional<policy::circuit_breaker> breaker;
   std::optional<policy::outlier_detector> outliers;
-  uint64_t snapshot_version = 0;
-  std::vector<std::string> keys;
+  net::endpoint_names endpoints;  // in id order
+  bool published = false;         // workers have had a health from this actor
   uint64_t epoch = 0;
   actor_stats* stats = nullptr;
 };
@@ -47,75 +50,106 @@ net::breaker_mode mode_of(policy::breaker_state s) {
 
 void publish(self_ptr self) {
   auto& st = self->state;
+  st.published = true;
   auto h = std::make_shared<net::service_health>();
-  h->snapshot_version = st.snapshot_version;
   h->breaker = st.breaker ? mode_of(st.breaker->state()) : net::breaker_mode::closed;
   h->epoch = st.epoch;
   if (st.breaker) {
     // Half-open probes are split between workers, at least one each.
-    auto probes = st.policy.breaker->half_open_probes;
+    auto probes = st.breaker_spec->half_open_probes;
     auto n = static_cast<uint32_t>(std::max<size_t>(1, st.workers.size()));
     h->probes_per_worker = std::max<uint32_t>(1, (probes + n - 1) / n);
   }
   if (st.outliers) {
-    h->ejected.resize(st.outliers->size());
-    h->probation.resize(st.outliers->size());
-    for (size_t i = 0; i < st.outliers->size(); ++i) {
-      h->ejected[i] = st.outliers->ejected(i);
-      h->probation[i] = st.outliers->health(i) == policy::endpoint_health::probation;
-    }
+    h->ejected = st.outliers->in_state(policy::endpoint_health::ejected);
+    h->probation = st.outliers->in_state(policy::endpoint_health::probation);
   }
   net::service_health_ptr ptr = std::move(h);
   for (auto& w : st.workers) {
-    self->send(w, health_atom::value, st.policy.name, ptr);
+    self->send(w, health_atom::value, st.service, ptr);
   }
+}
+
+// Takes a new policy and endpoint set, keeping every piece of state they did not change.
+// True when workers must hear of it.
+bool configure(breaker_state& st, const config::service& svc, net::endpoint_names endpoints) {
+  bool changed = !st.published;
+  if (svc.breaker != st.breaker_spec) {
+    // New settings start the breaker over (closed); unchanged ones keep an open breaker open.
+    st.breaker_spec = svc.breaker;
+    if (st.breaker_spec) {
+      st.breaker.emplace(*st.breaker_spec);
+    } else {
+      st.breaker.reset();
+    }
+    changed = true;
+  }
+  if (svc.outlier != st.outlier_spec) {
+    // New detection settings keep every endpoint's state: an ejection runs its course.
+    st.outlier_spec = svc.outlier;
+    if (!st.outlier_spec) {
+      st.outliers.reset();
+    } else if (st.outliers) {
+      st.outliers->set_spec(*st.outlier_spec);
+    } else {
+      st.outliers.emplace(*st.outlier_spec);
+    }
+    changed = true;
+  }
+  std::sort(endpoints.begin(), endpoints.end(),
+            [](const auto& a, const auto& b) { return a.id < b.id; });
+  bool same_set = endpoints.size() == st.endpoints.size() &&
+                  std::equal(endpoints.begin(), endpoints.end(), st.endpoints.begin(),
+                             [](const auto& a, const auto& b) { return a.id == b.id; });
+  st.endpoints = std::move(endpoints);
+  if (st.outliers && (!same_set || changed)) {
+    std::vector<policy::endpoint_id> ids;
+    for (const auto& e : st.endpoints) {
+      ids.push_back(e.id);
+    }
+    changed = st.outliers->set_endpoints(ids) || changed;
+  }
+  return changed;
+}
+
+const std::string& key_of(const breaker_state& st, net::endpoint_id id) {
+  static const std::string unknown = "?";
+  auto i = std::lower_bound(st.endpoints.begin(), st.endpoints.end(), id,
+                            [](const auto& e, net::endpoint_id v) { return e.id < v; });
+  return i != st.endpoints.end() && i->id == id ? i->key : unknown;
 }
 
 void log_change(self_ptr self, const char* what) {
   const auto& st = self->state;
   std::string ejected;
   if (st.outliers) {
-    for (size_t i = 0; i < st.outliers->size(); ++i) {
-      if (st.outliers->ejected(i)) {
-        ejected += (ejected.empty() ? "" : ",") + st.keys[i];
-      }
+    for (auto id : st.outliers->in_state(policy::endpoint_health::ejected)) {
+      ejected += (ejected.empty() ? "" : ",") + key_of(st, id);
     }
   }
-  log_info("breaker " + st.policy.name + ": " + what + "; breaker " +
+  log_info("breaker " + st.service + ": " + what + "; breaker " +
            (st.breaker ? policy::to_string(st.breaker->state()) : "off") + ", ejected [" + ejected +
            "]");
 }
 
-breaker_actor::behavior_type breaker(self_ptr self, node_context* ctx, config::service policy,
+breaker_actor::behavior_type breaker(self_ptr self, node_context* ctx, std::string service,
                                      std::vector<worker_actor> workers) {
   auto& st = self->state;
-  st.policy = std::move(policy);
+  st.service = std::move(service);
   st.workers = std::move(workers);
   st.stats = ctx->actor_metrics.get("breaker");
-  if (st.policy.breaker) {
-    st.breaker.emplace(*st.policy.breaker);
-  }
   self->delayed_send(self, tick_interval, poll_atom::value);
   return {
-      [self](configure_atom, uint64_t version, const std::vector<std::string>& keys) {
+      [self](configure_atom, const config::service& svc, net::endpoint_names& endpoints) {
         metered_handler m{self->state.stats, self->mailbox().size()};
-        auto& s = self->state;
-        s.snapshot_version = version;
-        if (keys != s.keys) {
-          // A new endpoint set: detection starts over for it (indices changed meaning).
-          s.keys = keys;
-          if (s.policy.outlier) {
-            s.outliers.emplace(*s.policy.outlier, keys.size());
-          }
+        if (configure(self->state, svc, std::move(endpoints))) {
+          log_change(self, "configured");
+          publish(self);
         }
-        publish(self);
       },
       [self](outcomes_atom, const net::outcome_batch& batch) {
         metered_handler m{self->state.stats, self->mailbox().size()};
         auto& s = self->state;
-        if (batch.snapshot_version != s.snapshot_version) {
-          return;  // indices of another endpoint set
-        }
         auto now = now_ms(self);
         bool changed = false;
         for (const auto& a : batch.attempts) {
@@ -165,9 +199,9 @@ class actor_outcome_sink final : public net::outcome_sink {
 
 }  // namespace
 
-breaker_actor spawn_breaker(caf::actor_system& sys, node_context& ctx, config::service policy,
+breaker_actor spawn_breaker(caf::actor_system& sys, node_context& ctx, std::string service,
                             std::vector<worker_actor> workers) {
-  return sys.spawn(breaker, &ctx, std::move(policy), std::move(workers));
+  return sys.spawn(breaker, &ctx, std::move(service), std::move(workers));
 }
 
 std::shared_ptr<net::outcome_sink> make_outcome_sink(breaker_actor breaker) {

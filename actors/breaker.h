@@ -4,7 +4,9 @@
 // learn by message). The decisions themselves are policy/ code with the actor's clock passed in.
 //
 //   outcome batches ──► breaker actor ──health──► worker × N ──► new requests
-//   configure (snapshot version, endpoint keys) from the sidecar with every snapshot
+//   configure (the service's policy, its endpoints by id) from the sidecar with every
+//   snapshot: what did not change keeps its state (an open breaker stays open, an ejected
+//   endpoint stays ejected), and workers hear only of real changes.
 #pragma once
 
 #include <memory>
@@ -24,10 +26,11 @@ class outcome_sink;
 namespace am::actors {
 
 using breaker_actor =
-    caf::typed_actor<caf::reacts_to<configure_atom, uint64_t, std::vector<std::string>>,
+    caf::typed_actor<caf::reacts_to<configure_atom, config::service, net::endpoint_names>,
                      caf::reacts_to<outcomes_atom, net::outcome_batch>, caf::reacts_to<poll_atom>>;
 
-breaker_actor spawn_breaker(caf::actor_system& sys, node_context& ctx, config::service policy,
+// Does nothing until its first configure.
+breaker_actor spawn_breaker(caf::actor_system& sys, node_context& ctx, std::string service,
                             std::vector<worker_actor> workers);
 
 // The sink workers hand their outcome batches to: a one-way send to the breaker actor.

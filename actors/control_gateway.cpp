@@ -16,6 +16,8 @@ namespace {
 struct attached_sidecar {
   caf::actor link;  // null once it went away
   sidecar_status status;
+  config::endpoint_table sent;  // the view it has: a discovery version that leaves it as it
+                                // was is not sent again (status.endpoints_version stays)
 };
 
 struct gateway_state {
@@ -55,10 +57,16 @@ attached_sidecar* find_by_link(self_ptr self, const caf::actor_addr& addr) {
   return nullptr;
 }
 
-void send_endpoints(self_ptr self, attached_sidecar& s) {
+// Sends the sidecar its view of the endpoints (those of the services it uses) when it differs
+// from the one it has, or always (`force`, on attach).
+void send_endpoints(self_ptr self, attached_sidecar& s, bool force) {
   auto& st = self->state;
-  caf::anon_send(s.link, endpoints_atom::value, st.endpoints_version,
-                 endpoints_for(st.endpoints, s.status.uses));
+  auto view = endpoints_for(st.endpoints, s.status.uses);
+  if (!force && view == s.sent) {
+    return;
+  }
+  caf::anon_send(s.link, endpoints_atom::value, st.endpoints_version, view);
+  s.sent = std::move(view);
   s.status.endpoints_version = st.endpoints_version;
 }
 
@@ -91,7 +99,7 @@ control_gateway_actor::behavior_type gateway(self_ptr self, node_context* ctx,
         st.endpoints = table;
         for (auto& s : st.sidecars) {
           if (s.link) {
-            send_endpoints(self, s);
+            send_endpoints(self, s, false);
           }
         }
       },
@@ -122,7 +130,7 @@ control_gateway_actor::behavior_type gateway(self_ptr self, node_context* ctx,
         s.status.uses = uses;
         self->monitor(s.link);
         if (st.endpoints_version > 0) {
-          send_endpoints(self, s);
+          send_endpoints(self, s, true);
         }
         if (st.document_version > 0) {
           caf::anon_send(s.link, document_atom::value, st.document_version, st.document);

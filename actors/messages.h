@@ -27,8 +27,8 @@ using snapshot_atom = caf::atom_constant<caf::atom("snapshot")>;
 // drain: stop accepting and finish what is in flight; drained: a worker is done.
 using drain_atom = caf::atom_constant<caf::atom("drain")>;
 using drained_atom = caf::atom_constant<caf::atom("drained")>;
-// sidecar → breaker: the snapshot version and its endpoint keys; workers → breaker: outcomes;
-// breaker → workers: a service's health.
+// sidecar → breaker: the service's policy and endpoints; sidecar → retry: the service's
+// budget; workers → breaker: outcomes; breaker → workers: a service's health.
 using configure_atom = caf::atom_constant<caf::atom("configure")>;
 using outcomes_atom = caf::atom_constant<caf::atom("outcomes")>;
 using health_atom = caf::atom_constant<caf::atom("health")>;
@@ -117,7 +117,10 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(am::net::routing_snapshot_ptr)
 // Service policies hold compiled regular expressions; they stay in-process. Across the
 // middleman (control-plane issue) the commander will send the validated document instead.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(am::actors::service_map)
-// Outcomes and health decisions name endpoints by their index in one snapshot: in-process only.
+// Outcomes and health decisions name endpoints by ids a sidecar gives them: in-process only.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(am::config::service)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(am::config::retry_budget_spec)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(am::net::endpoint_names)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(am::net::outcome_batch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(am::net::service_health_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(am::net::usage_report)

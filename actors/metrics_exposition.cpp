@@ -117,6 +117,13 @@ void add_proxy(const net::proxy_stats& p, std::vector<MetricFamily>& out) {
   down.metric.push_back(
       gauge({}, static_cast<double>(p.downstream_connections.load(std::memory_order_relaxed))));
   out.push_back(std::move(down));
+  auto snapshots = family("actormesh_routing_snapshots",
+                          "Routing snapshots alive in the workers: the current one of each, and "
+                          "older ones requests in flight still hold",
+                          MetricType::Gauge);
+  snapshots.metric.push_back(
+      gauge({}, static_cast<double>(p.routing_snapshots.load(std::memory_order_relaxed))));
+  out.push_back(std::move(snapshots));
 }
 
 void add_actors(const actor_metrics_registry& actors, std::vector<MetricFamily>& out) {

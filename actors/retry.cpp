@@ -15,6 +15,7 @@ namespace {
 
 struct retry_state {
   std::string service;
+  config::retry_budget_spec spec;
   std::vector<worker_actor> workers;
   std::optional<policy::retry_budget> budget;
   actor_stats* stats = nullptr;
@@ -27,13 +28,21 @@ retry_actor::behavior_type retry(self_ptr self, node_context* ctx, config::servi
   auto& st = self->state;
   st.service = policy.name;
   st.workers = std::move(workers);
-  st.budget.emplace(policy.retry_budget);
+  st.spec = policy.retry_budget;
+  st.budget.emplace(st.spec);
   st.stats = ctx->actor_metrics.get("retry");
   auto first = st.budget->lease(now_ms(self), static_cast<unsigned>(st.workers.size()));
   for (auto& w : st.workers) {
     self->send(w, lease_atom::value, st.service, first);
   }
   return {
+      [self](configure_atom, const config::retry_budget_spec& spec) {
+        metered_handler m{self->state.stats, self->mailbox().size()};
+        if (!(spec == self->state.spec)) {
+          self->state.spec = spec;
+          self->state.budget.emplace(spec);
+        }
+      },
       [self](usage_atom, const net::usage_report& report) {
         metered_handler m{self->state.stats, self->mailbox().size()};
         auto& s = self->state;

@@ -17,7 +17,10 @@ class usage_sink;
 
 namespace am::actors {
 
-using retry_actor = caf::typed_actor<caf::reacts_to<usage_atom, net::usage_report>>;
+// configure: the service's budget settings, sent with every snapshot; the budget starts over
+// only when they changed.
+using retry_actor = caf::typed_actor<caf::reacts_to<usage_atom, net::usage_report>,
+                                     caf::reacts_to<configure_atom, config::retry_budget_spec>>;
 
 // Sends every worker its first lease (the budget's floor) at once.
 retry_actor spawn_retry(caf::actor_system& sys, node_context& ctx, config::service policy,

@@ -27,52 +27,63 @@ struct sidecar_state {
   config::endpoint_table endpoints;
   uint64_t endpoints_version = 0;
   uint64_t snapshot_version = 0;
-  // One breaker actor per service with a breaker or outlier detection, respawned when the
-  // service policies change.
+  net::endpoint_registry endpoint_ids;
+  // One breaker actor per service with a breaker or outlier detection, one retry actor per
+  // service that retries: kept by name for as long as the service needs them, whatever else
+  // changes, so their state (open breakers, ejections, budgets) survives every snapshot.
   std::map<std::string, breaker_actor> breakers;
   std::map<std::string, retry_actor> retries;
-  uint64_t breakers_version = 0;
   actor_stats* stats = nullptr;
 };
 
-void respawn_breakers(sidecar_actor::stateful_pointer<sidecar_state> self) {
+using self_ptr = sidecar_actor::stateful_pointer<sidecar_state>;
+
+// Spawns the actors a service needs and has not got; ends those it no longer needs.
+template <class Actor, class Needs, class Spawn>
+void reconcile(self_ptr self, std::map<std::string, Actor>& actors, Needs needs, Spawn spawn) {
   auto& st = self->state;
-  if (st.breakers_version == st.services_version) {
-    return;
+  for (auto i = actors.begin(); i != actors.end();) {
+    auto svc = st.services.find(i->first);
+    if (svc == st.services.end() || !needs(svc->second)) {
+      self->unlink_from(i->second);
+      self->send_exit(i->second, caf::exit_reason::user_shutdown);
+      i = actors.erase(i);
+    } else {
+      ++i;
+    }
   }
-  for (auto& [name, b] : st.breakers) {
-    self->unlink_from(b);
-    self->send_exit(b, caf::exit_reason::user_shutdown);
-  }
-  for (auto& [name, r] : st.retries) {
-    self->unlink_from(r);
-    self->send_exit(r, caf::exit_reason::user_shutdown);
-  }
-  st.breakers.clear();
-  st.retries.clear();
   for (const auto& [name, policy] : st.services) {
-    if (policy.breaker || policy.outlier) {
-      auto b = spawn_breaker(self->system(), *st.ctx, policy, st.workers);
-      self->link_to(b);
-      st.breakers.emplace(name, std::move(b));
-    }
-    if (net::retries(policy)) {
-      auto r = spawn_retry(self->system(), *st.ctx, policy, st.workers);
-      self->link_to(r);
-      st.retries.emplace(name, std::move(r));
+    if (needs(policy) && actors.count(name) == 0) {
+      auto a = spawn(policy);
+      self->link_to(a);
+      actors.emplace(name, std::move(a));
     }
   }
-  st.breakers_version = st.services_version;
 }
 
-void publish(sidecar_actor::stateful_pointer<sidecar_state> self) {
+void reconcile_actors(self_ptr self) {
+  auto& st = self->state;
+  reconcile(
+      self, st.breakers,
+      [](const config::service& p) { return p.breaker.has_value() || p.outlier.has_value(); },
+      [&](const config::service& p) {
+        return spawn_breaker(self->system(), *st.ctx, p.name, st.workers);
+      });
+  reconcile(
+      self, st.retries, [](const config::service& p) { return net::retries(p); },
+      [&](const config::service& p) {
+        return spawn_retry(self->system(), *st.ctx, p, st.workers);
+      });
+}
+
+void publish(self_ptr self) {
   auto& st = self->state;
   if (st.services_version == 0 || st.endpoints_version == 0) {
     return;  // starting: wait for both halves
   }
-  respawn_breakers(self);
+  reconcile_actors(self);
   auto snapshot = net::build_routing_snapshot(
-      ++st.snapshot_version, st.services, st.endpoints, st.ctx->stats,
+      ++st.snapshot_version, st.services, st.endpoints, st.ctx->stats, st.endpoint_ids,
       net::sink_factory{[&](const net::route_service& svc) -> std::shared_ptr<net::outcome_sink> {
                           auto i = st.breakers.find(svc.name);
                           return i == st.breakers.end() ? nullptr : make_outcome_sink(i->second);
@@ -81,23 +92,27 @@ void publish(sidecar_actor::stateful_pointer<sidecar_state> self) {
                           auto i = st.retries.find(svc.name);
                           return i == st.retries.end() ? nullptr : make_usage_sink(i->second);
                         }});
+  // Breakers hear of their service's policy and endpoints before any worker can send them an
+  // outcome of this snapshot; each keeps what did not change and tells workers only of
+  // real changes.
+  for (auto& [name, b] : st.breakers) {
+    const auto* svc = snapshot->find(name);
+    net::endpoint_names endpoints;
+    for (const auto& ep : svc->endpoints) {
+      endpoints.push_back({ep.id, ep.key});
+    }
+    self->send(b, configure_atom::value, svc->policy, std::move(endpoints));
+  }
+  for (auto& [name, r] : st.retries) {
+    self->send(r, configure_atom::value, snapshot->find(name)->policy.retry_budget);
+  }
   for (auto& w : st.workers) {
     self->send(w, snapshot_atom::value, snapshot);
   }
-  // Each breaker learns the endpoint indices its outcomes and decisions will use.
-  for (auto& [name, b] : st.breakers) {
-    std::vector<std::string> keys;
-    if (const auto* svc = snapshot->find(name)) {
-      for (const auto& ep : svc->endpoints) {
-        keys.push_back(ep.key);
-      }
-    }
-    self->send(b, configure_atom::value, snapshot->version, std::move(keys));
-  }
 }
 
-sidecar_actor::behavior_type sidecar(sidecar_actor::stateful_pointer<sidecar_state> self,
-                                     node_context* ctx, std::vector<worker_actor> workers) {
+sidecar_actor::behavior_type sidecar(self_ptr self, node_context* ctx,
+                                     std::vector<worker_actor> workers) {
   self->state.ctx = ctx;
   self->state.workers = std::move(workers);
   self->state.stats = ctx->actor_metrics.get("sidecar");

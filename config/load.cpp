@@ -6,6 +6,8 @@
 #include <arpa/inet.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <fstream>
 #include <functional>
@@ -249,6 +251,61 @@ void read_etcd(reader r, etcd_source_settings& out) {
   r.reject_unknown_keys();
 }
 
+// `lb: round_robin | least_request | random`, or
+// `lb: {consistent_hash: {header: NAME} | {cookie: NAME} | {source_ip: true}}`.
+void read_lb(reader r, service& svc) {
+  if (!r.exists()) {
+    return;
+  }
+  static constexpr const char* choices =
+      "must be round_robin, least_request, random or {consistent_hash: {header|cookie|source_ip}}";
+  if (r.node().IsScalar()) {
+    const auto& name = r.node().Scalar();
+    if (name == "round_robin") {
+      svc.lb = lb_policy::round_robin;
+    } else if (name == "least_request") {
+      svc.lb = lb_policy::least_request;
+    } else if (name == "random") {
+      svc.lb = lb_policy::random;
+    } else {
+      r.fail(r.path(), choices);
+    }
+    return;
+  }
+  if (!r.node().IsMap() || !r.get("consistent_hash")) {
+    r.fail(r.path(), choices);
+    return;
+  }
+  svc.lb = lb_policy::consistent_hash;
+  auto hash = r.child("consistent_hash");
+  if (!hash.node().IsMap() || hash.node().size() != 1) {
+    hash.fail(hash.path(), "must name one key source: header, cookie or source_ip");
+    return;
+  }
+  auto& key = svc.hash_key;
+  if (hash.get("header")) {
+    key.from = hash_key_spec::source::header;
+    hash.read_string("header", key.name);
+    std::transform(key.name.begin(), key.name.end(), key.name.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  } else if (hash.get("cookie")) {
+    key.from = hash_key_spec::source::cookie;
+    hash.read_string("cookie", key.name);
+  } else if (hash.get("source_ip")) {
+    bool on = false;
+    hash.read_bool("source_ip", on);
+    if (!on) {
+      hash.fail(hash.child_path("source_ip"), "must be true");
+    }
+    key.from = hash_key_spec::source::source_ip;
+  }
+  if (key.from != hash_key_spec::source::source_ip && key.name.empty()) {
+    hash.fail(hash.path(), "the header or cookie name must not be empty");
+  }
+  hash.reject_unknown_keys();
+  r.reject_unknown_keys();
+}
+
 void read_service(reader r, const std::string& name, node& out) {
   service svc;
   svc.name = name;
@@ -257,11 +314,7 @@ void read_service(reader r, const std::string& name, node& out) {
   }
   r.read_duration("timeout", svc.timeout, millis{1});
   r.read_duration("stream_timeout", svc.stream_timeout, millis{0});
-  std::string lb;
-  r.read_string("lb", lb);
-  if (!lb.empty() && lb != "round_robin") {
-    r.fail(r.child_path("lb"), "must be round_robin");
-  }
+  read_lb(r.child("lb"), svc);
   auto eps = r.get("endpoints");
   if (eps) {
     std::vector<config_error> errors;

@@ -30,7 +30,19 @@ struct endpoint {
 // Endpoints per service name, as one discovery source knows them.
 using endpoint_table = std::map<std::string, std::vector<endpoint>>;
 
-enum class lb_policy { round_robin };
+// How a sidecar picks one endpoint of a service (lb/ holds the pickers): smooth weighted
+// round robin, least request (power of two choices over requests in flight), weighted
+// random, or a consistent hash of a request key (a ring: adding or removing one of N
+// endpoints moves about 1/N of the keys).
+enum class lb_policy { round_robin, least_request, random, consistent_hash };
+
+// Where a consistent-hash service takes a request's key from. A request without the header
+// or cookie is picked at random.
+struct hash_key_spec {
+  enum class source { header, cookie, source_ip };
+  source from = source::source_ip;
+  std::string name;  // the header (lower case) or cookie
+};
 
 // Concurrency limits of a service, per sidecar; 0 is unlimited. Over a limit a request gets
 // 503 with the limit's name.
@@ -50,6 +62,7 @@ struct service {
   millis connect_timeout{2000};
   millis idle_timeout{0};  // pooled upstream connections; 0: the sidecar's idle_timeout
   lb_policy lb = lb_policy::round_robin;
+  hash_key_spec hash_key;  // for lb_policy::consistent_hash
   app_protocol protocol = app_protocol::automatic;
   retry_spec retry;
   retry_budget_spec retry_budget;

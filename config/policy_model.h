@@ -52,6 +52,7 @@ struct retry_budget_spec {
   double ratio = 0.2;
   uint32_t min_per_second = 10;
   int64_t window_ms = 10'000;
+  bool operator==(const retry_budget_spec&) const = default;
 };
 
 // -- circuit breaking and outlier detection ----------------------------------------------------
@@ -63,6 +64,7 @@ struct breaker_spec {
   int64_t window_ms = 10'000;
   int64_t open_ms = 5'000;
   uint32_t half_open_probes = 3;  // all must succeed to close
+  bool operator==(const breaker_spec&) const = default;
 };
 
 struct outlier_spec {
@@ -78,6 +80,7 @@ struct outlier_spec {
   uint32_t failure_percentage_threshold = 0;  // 0: the failure-percentage detector is off
   uint32_t failure_percentage_min_hosts = 5;
   uint32_t failure_percentage_request_volume = 50;
+  bool operator==(const outlier_spec&) const = default;
 };
 
 // -- routing ---------------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 #include "net/exchange.h"
 
+#include <utility>
+
 #include "net/downstream_shared.h"
 #include "net/grpc.h"
 #include "net/proxy_worker.h"
@@ -370,9 +372,10 @@ void exchange::send_error(proxy_error e, const std::string& detail) {
 }
 
 void exchange::record_outcome(int status) {
-  if (service_ != nullptr) {
-    worker_.record_attempt(*service_, endpoint_index_, status);
+  if (service_state_ != nullptr && endpoint_ != nullptr) {
+    worker_.record_attempt(*service_state_, *endpoint_, status);
   }
+  end_attempt();
   outcome_pending_ = false;
 }
 
@@ -421,15 +424,16 @@ void exchange::record() {
   }
   // The exchange's routing state ends here: timers, and the snapshot it pointed into.
   loop_cancel_all();
-  service_ = nullptr;
   decision_ = route_decision{};
   release_snapshot();
 }
 
 void exchange::release_snapshot() {
-  if (holds_snapshot_) {
-    holds_snapshot_ = false;
-    worker_.release_snapshot(snapshot_id_);
+  end_attempt();
+  service_ = nullptr;
+  service_state_ = nullptr;
+  if (slot_ != nullptr) {
+    worker_.release_snapshot(std::exchange(slot_, nullptr));
   }
 }
 

@@ -19,6 +19,7 @@
 #include "net/h2_session.h"
 #include "net/proxy_error.h"
 #include "net/request_routing.h"
+#include "net/service_state.h"
 #include "net/timer_wheel.h"
 #include "net/tunnel.h"
 #include "net/upstream_connection.h"
@@ -105,7 +106,8 @@ class exchange final : private upstream_events, private tunnel_connect_events {
   void route_to_service(const route_service& svc, const message_head& head);
   bool admit_inbound(const message_head& head);
   void choose_upstream_protocol(config::app_protocol protocol);
-  std::optional<uint32_t> pick_endpoint();
+  std::optional<endpoint_pick> pick_endpoint();
+  void end_attempt();
   void start_attempt();
   void send_mirror();
   bool try_retry(const policy::attempt_outcome& outcome);
@@ -180,14 +182,16 @@ class exchange final : private upstream_events, private tunnel_connect_events {
   bool retried_ = false;          // the one free re-send after a stale keep-alive connection
 
   // -- mesh-service exchanges: route, retries --
-  const route_service* service_ = nullptr;  // valid while the snapshot is held
+  // The snapshot it was routed on (held until the end), its service there and this worker's
+  // state of that service and of the current attempt's endpoint: all valid while held.
+  snapshot_slot* slot_ = nullptr;
+  const route_service* service_ = nullptr;
+  service_state* service_state_ = nullptr;
+  endpoint_state* endpoint_ = nullptr;  // counted in endpoint_->active while set
   route_decision decision_;
-  uint64_t snapshot_id_ = 0;
-  bool holds_snapshot_ = false;
   unsigned attempts_ = 0;
-  bool retrying_ = false;        // counted in stats_->retries_active
-  uint32_t endpoint_index_ = 0;  // of the current attempt, in service_->endpoints
-  std::string retry_body_;       // the request body as received, while it may be re-sent
+  bool retrying_ = false;   // counted in stats_->retries_active
+  std::string retry_body_;  // the request body as received, while it may be re-sent
   bool body_replayable_ = true;
   bool mirror_pending_ = false;  // a mirror copy waits for the end of the request body
   std::string mirror_body_;

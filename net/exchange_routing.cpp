@@ -97,13 +97,13 @@ void exchange::choose_upstream_protocol(config::app_protocol protocol) {
 // snapshot, decide the route, count the request, ask the breaker. False when the breaker
 // refused (the 503 is sent).
 bool exchange::enter_service(const route_service& svc, const message_head& head) {
-  snapshot_id_ = worker_.hold_snapshot();
-  holds_snapshot_ = true;
+  slot_ = worker_.hold_snapshot();
   service_ = &svc;
+  service_state_ = &worker_.state_of(*slot_, svc);
   stats_ = svc.stats;
-  decision_ = decide_route(worker_, svc, head, path_);
-  worker_.count_request(svc);
-  if (!worker_.admit(svc)) {
+  decision_ = decide_route(worker_, svc, head, path_, client_ip_);
+  worker_.count_request(*service_state_);
+  if (!worker_.admit(*service_state_)) {
     send_error(proxy_error::breaker_open, "the circuit breaker of " + svc.name + " is open");
     return false;
   }
@@ -163,11 +163,11 @@ void exchange::route_to_service(const route_service& svc, const message_head& he
 // A shadow copy of a bodiless request to the route's mirror subset; its outcome is dropped.
 void exchange::send_mirror() {
   mirror_pending_ = false;
-  auto index = worker_.pick(*decision_.mirror);
-  if (!index) {
+  auto picked = worker_.pick(*slot_, *service_, *decision_.mirror, nullptr);
+  if (!picked) {
     return;
   }
-  const auto& ep = service_->endpoints[*index];
+  const auto& ep = service_->endpoints[picked->index];
   scratch_.assign(upstream_head_);
   scratch_ += "x-actormesh-mirror: 1\r\n\r\n";
   scratch_ += mirror_body_;
@@ -178,17 +178,17 @@ void exchange::send_mirror() {
   worker_.mirror(ep.address, ep.key, scratch_);
 }
 
-// An endpoint of the decided subset for the next try; answers 503 no_endpoint when there is
-// none. Ejected endpoints (and probation endpoints whose probe is out) are skipped; the
-// outlier detector never ejects them all, and if every pick is refused the last one is used.
-std::optional<uint32_t> exchange::pick_endpoint() {
-  auto index = worker_.pick(*decision_.subset);
-  for (size_t tries = 1;
-       index && !worker_.try_use(*service_, *index) && tries < decision_.subset->members.size();
-       ++tries) {
-    index = worker_.pick(*decision_.subset);
-  }
-  if (!index) {
+// An endpoint of the decided subset for the next try, counted as in flight to it until the
+// attempt ends; answers 503 no_endpoint when there is none. Ejected endpoints (and probation
+// endpoints whose probe is out) are never picked while another is eligible.
+std::optional<endpoint_pick> exchange::pick_endpoint() {
+  end_attempt();
+  auto picked = worker_.pick(*slot_, *service_, *decision_.subset,
+                             decision_.hashed ? &decision_.hash : nullptr);
+  if (picked) {
+    endpoint_ = picked->state;
+    ++endpoint_->active;
+  } else {
     std::string which;
     for (const auto& [k, v] : decision_.subset->labels) {
       which += (which.empty() ? " " : ",") + k + "=" + v;
@@ -196,17 +196,24 @@ std::optional<uint32_t> exchange::pick_endpoint() {
     send_error(proxy_error::no_endpoint, "service " + service_->name + " has no endpoints" +
                                              (which.empty() ? "" : " with" + which));
   }
-  return index;
+  return picked;
+}
+
+// The current attempt's endpoint has one request fewer in flight.
+void exchange::end_attempt() {
+  if (endpoint_ != nullptr) {
+    --endpoint_->active;
+    endpoint_ = nullptr;
+  }
 }
 
 // One try of a mesh request: an endpoint of the decided subset, then dispatch.
 void exchange::start_attempt() {
-  auto index = pick_endpoint();
-  if (!index) {
+  auto picked = pick_endpoint();
+  if (!picked) {
     return;
   }
-  const auto& ep = service_->endpoints[*index];
-  endpoint_index_ = *index;
+  const auto& ep = service_->endpoints[picked->index];
   upstream_key_ = ep.key;
   timeout_ms_ = decision_.retry->per_try_timeout_ms;
   if (timeout_ms_ > 0) {
@@ -480,7 +487,7 @@ bool exchange::try_retry(const policy::attempt_outcome& outcome) {
       stats_->retries_active.load(std::memory_order_relaxed) >= max_retries) {
     return false;  // the limit on retries in flight (overload protection)
   }
-  if (!worker_.spend_retry(*service_)) {
+  if (!worker_.spend_retry(*service_state_)) {
     return false;
   }
   if (!retrying_) {
@@ -522,12 +529,11 @@ void exchange::connect_to_service(const route_service& svc, const message_head& 
   if (!enter_service(svc, head)) {
     return;
   }
-  auto index = pick_endpoint();
-  if (!index) {
+  auto picked = pick_endpoint();
+  if (!picked) {
     return;
   }
-  const auto& ep = svc.endpoints[*index];
-  endpoint_index_ = *index;
+  const auto& ep = svc.endpoints[picked->index];
   upstream_key_ = ep.key;
   open_tunnel(ep.address, svc.policy.connect_timeout.count());
 }

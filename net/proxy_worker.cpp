@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <utility>
 
 #include "net/h2_downstream_connection.h"
 #include "net/mirror_exchange.h"
@@ -58,7 +59,7 @@ proxy_worker::proxy_worker(config::sidecar_settings settings, stats_registry& st
       unrouted_stats_(stats.get("unrouted", direction::outbound)),
       rng_(std::random_device{}()),
       index_(index) {
-  snapshots_.push_back({std::make_shared<routing_snapshot>(), 0});
+  install(std::make_shared<routing_snapshot>());
   make_address(settings_.inbound.app_address, settings_.inbound.app_port, app_address_);
   app_key_ = to_string(app_address_);
 }
@@ -69,6 +70,8 @@ proxy_worker::~proxy_worker() {
   log_buffer_.flush();
   listeners_.clear();
   pool_.close_idle();
+  stats_.proxy().routing_snapshots.fetch_sub(static_cast<int64_t>(slots_.size()),
+                                             std::memory_order_relaxed);
 }
 
 bool proxy_worker::open_listeners(std::string& error) {
@@ -106,117 +109,169 @@ void proxy_worker::publish(routing_snapshot_ptr snapshot) {
   loop_.post([this, s = std::move(snapshot)]() mutable { install(std::move(s)); });
 }
 
-void proxy_worker::install(routing_snapshot_ptr snapshot) {
-  // Pickers restart with each snapshot: the endpoint sets may have changed under them.
-  std::vector<lb::round_robin_picker> pickers(snapshot->picker_count, lb::round_robin_picker{{}});
-  for (const auto& [name, svc] : snapshot->services) {
-    for (const auto& subset : svc.subsets) {
-      pickers[subset.picker] = lb::round_robin_picker{subset.weights};
+namespace {
+
+lb::algorithm algorithm_of(config::lb_policy policy) {
+  switch (policy) {
+    case config::lb_policy::least_request:
+      return lb::algorithm::least_request;
+    case config::lb_policy::random:
+      return lb::algorithm::random;
+    case config::lb_policy::consistent_hash:
+      return lb::algorithm::ring_hash;
+    case config::lb_policy::round_robin:
+      break;
+  }
+  return lb::algorithm::round_robin;
+}
+
+}  // namespace
+
+service_state& proxy_worker::state_named(const std::string& name) {
+  auto& s = services_[name];
+  if (!s) {
+    s = std::make_shared<service_state>(name);
+  }
+  return *s;
+}
+
+// The current snapshot's picker for `subset`, if it still serves the same members;
+// otherwise a new one over the states of the subset's endpoints.
+subset_picker_ptr proxy_worker::picker_for(const route_service& svc, const endpoint_subset& subset,
+                                           service_state& state) const {
+  auto algorithm = algorithm_of(svc.policy.lb);
+  if (current_ != nullptr) {
+    if (const auto* old = current_->snapshot->find(svc.name)) {
+      for (const auto& s : old->subsets) {
+        auto& p = current_->pickers[s.picker];
+        if (s.labels == subset.labels && p->serves(svc, subset, algorithm)) {
+          return p;
+        }
+      }
     }
   }
-  pickers_ = std::move(pickers);
-  report_usage();  // counted against the old snapshot's service indices
-  accounts_.assign(snapshot->services.size(), retry_account{});
+  std::vector<endpoint_state_ptr> members;
+  std::vector<uint64_t> identities;
+  for (auto m : subset.members) {
+    members.push_back(state.endpoint(svc.endpoints[m].id));
+    identities.push_back(svc.endpoints[m].identity);
+  }
+  auto p = std::make_shared<subset_picker>(algorithm, std::move(members), subset.weights,
+                                           std::move(identities));
+  std::erase_if(state.pickers, [](const auto& w) { return w.expired(); });
+  state.pickers.push_back(p);
+  return p;
+}
+
+// Swaps in a new snapshot. Services it no longer has hand in what they recorded; every state
+// and picker it did not change carries over (DESIGN.md §3.6).
+void proxy_worker::install(routing_snapshot_ptr snapshot) {
+  for (auto i = services_.begin(); i != services_.end();) {
+    if (snapshot->find(i->first) == nullptr) {
+      flush_outcomes(*i->second);
+      i = services_.erase(i);  // exchanges still on it keep it alive through their slot
+    } else {
+      ++i;
+    }
+  }
+  report_usage();
+  snapshot_slot slot;
+  slot.services.resize(snapshot->services.size());
+  slot.pickers.resize(snapshot->picker_count);
   for (const auto& [name, svc] : snapshot->services) {
-    auto lease = leases_.find(name);
-    accounts_[svc.index].tokens = lease != leases_.end() ? lease->second : 0;
+    auto& state = state_named(name);
+    state.sink = svc.sink;
+    state.usage = svc.usage;
+    std::erase_if(state.endpoints, [&](const auto& kv) {
+      return std::none_of(svc.endpoints.begin(), svc.endpoints.end(),
+                          [&](const route_endpoint& e) { return e.id == kv.first; });
+    });
+    for (const auto& subset : svc.subsets) {
+      slot.pickers[subset.picker] = picker_for(svc, subset, state);
+    }
+    slot.services[svc.index] = services_[name];
   }
-  flush_outcomes();  // recorded against the old snapshot's endpoint indices
-  outcomes_.assign(snapshot->services.size(), outcome_batch{snapshot->version, {}});
-  probes_.assign(snapshot->services.size(), probe_use{});
-  snapshots_.push_back({std::move(snapshot), 0});
-  index_health();
-  release_snapshot(first_slot_id_ + snapshots_.size());  // drops unused old ones
+  slot.snapshot = std::move(snapshot);
+  auto* previous = current_;
+  current_ = &slots_.emplace_back(std::move(slot));
+  stats_.proxy().routing_snapshots.fetch_add(1, std::memory_order_relaxed);
+  if (previous != nullptr) {
+    ++previous->users;
+    release_snapshot(previous);  // freed now unless exchanges hold it
+  }
 }
 
-uint64_t proxy_worker::hold_snapshot() {
-  ++snapshots_.back().users;
-  return first_slot_id_ + snapshots_.size() - 1;
+snapshot_slot* proxy_worker::hold_snapshot() {
+  ++current_->users;
+  return current_;
 }
 
-void proxy_worker::release_snapshot(uint64_t id) {
-  auto index = id - first_slot_id_;
-  if (index < snapshots_.size() && snapshots_[index].users > 0) {
-    --snapshots_[index].users;
+void proxy_worker::release_snapshot(snapshot_slot* slot) {
+  if (slot->users > 0) {
+    --slot->users;
   }
-  while (snapshots_.size() > 1 && snapshots_.front().users == 0) {
-    snapshots_.pop_front();
-    ++first_slot_id_;
+  if (slot->users == 0 && slot != current_) {
+    slots_.remove_if([slot](const snapshot_slot& s) { return &s == slot; });
+    stats_.proxy().routing_snapshots.fetch_sub(1, std::memory_order_relaxed);
   }
 }
 
 void proxy_worker::publish_health(std::string service, service_health_ptr health) {
   loop_.post([this, service = std::move(service), health = std::move(health)]() mutable {
-    health_by_name_[service] = std::move(health);
-    index_health();
+    state_named(service).apply(std::move(health));
   });
 }
 
-void proxy_worker::index_health() {
-  const auto& snapshot = routes();
-  health_.assign(snapshot.services.size(), nullptr);
-  probed_.assign(snapshot.services.size(), {});  // new health: probes start over
-  for (const auto& [name, svc] : snapshot.services) {
-    auto i = health_by_name_.find(name);
-    // Health computed for another snapshot names other endpoint indices: not applied.
-    if (i != health_by_name_.end() && i->second->snapshot_version == snapshot.version) {
-      health_[svc.index] = i->second.get();
-    }
-  }
-}
-
-bool proxy_worker::admit(const route_service& svc) {
-  const auto* h = health_[svc.index];
+bool proxy_worker::admit(service_state& svc) {
+  const auto* h = svc.health.get();
   if (h == nullptr || h->breaker == breaker_mode::closed) {
     return true;
   }
   if (h->breaker == breaker_mode::open) {
     return false;
   }
-  auto& p = probes_[svc.index];
-  if (p.epoch != h->epoch) {
-    p = probe_use{h->epoch, 0};
+  if (svc.probe_epoch != h->epoch) {
+    svc.probe_epoch = h->epoch;
+    svc.probes_used = 0;
   }
-  if (p.used >= h->probes_per_worker) {
+  if (svc.probes_used >= h->probes_per_worker) {
     return false;
   }
-  ++p.used;
+  ++svc.probes_used;
   return true;
 }
 
-bool proxy_worker::try_use(const route_service& svc, uint32_t index) {
-  const auto* h = health_[svc.index];
-  if (h == nullptr || index >= h->ejected.size()) {
-    return true;
+std::optional<endpoint_pick> proxy_worker::pick(const snapshot_slot& slot, const route_service& svc,
+                                                const endpoint_subset& subset,
+                                                const uint64_t* hash) {
+  auto& picker = *slot.pickers[subset.picker];
+  auto position = picker.pick(rng_(), hash);
+  if (!position) {
+    return std::nullopt;
   }
-  if (h->ejected[index]) {
-    return false;
+  auto& endpoint = picker.member(*position);
+  if (endpoint.probation && !endpoint.probed) {
+    endpoint.probed = true;  // this worker's probe: no more requests until its outcome is in
+    state_of(slot, svc).refresh_pickers();
   }
-  if (h->probation[index]) {
-    auto& probed = probed_[svc.index];
-    probed.resize(h->probation.size());
-    if (probed[index]) {
-      return false;  // our probe is out; its outcome brings the next health
-    }
-    probed[index] = true;
-  }
-  return true;
+  return endpoint_pick{subset.members[*position], &endpoint};
 }
 
-void proxy_worker::record_attempt(const route_service& svc, uint32_t endpoint, int status) {
+void proxy_worker::record_attempt(service_state& svc, const endpoint_state& endpoint, int status) {
   if (svc.sink) {
-    outcomes_[svc.index].attempts.push_back({endpoint, status});
+    svc.outcomes.attempts.push_back({endpoint.id, status});
+  }
+}
+
+void proxy_worker::flush_outcomes(service_state& svc) {
+  if (svc.sink && !svc.outcomes.attempts.empty()) {
+    svc.sink->deliver(std::exchange(svc.outcomes, {}));
   }
 }
 
 void proxy_worker::flush_outcomes() {
-  const auto& snapshot = routes();
-  for (const auto& [name, svc] : snapshot.services) {
-    if (svc.index < outcomes_.size() && svc.sink && !outcomes_[svc.index].attempts.empty()) {
-      auto batch = std::move(outcomes_[svc.index]);
-      outcomes_[svc.index] = outcome_batch{snapshot.version, {}};
-      svc.sink->deliver(std::move(batch));
-    }
+  for (auto& [name, svc] : services_) {
+    flush_outcomes(*svc);
   }
 }
 
@@ -238,51 +293,30 @@ void proxy_worker::end_mirror(mirror_exchange* m) {
   mirrors_.erase(m);
 }
 
-bool proxy_worker::spend_retry(const route_service& svc) {
+bool proxy_worker::spend_retry(service_state& svc) {
   if (!svc.usage) {
     return true;  // no retry actor (a snapshot built without one): no budget to keep
   }
-  auto& account = accounts_[svc.index];
-  if (account.tokens == 0) {
+  if (svc.retry_tokens == 0) {
     return false;
   }
-  --account.tokens;
-  ++account.retries;
+  --svc.retry_tokens;
+  ++svc.retries;
   return true;
 }
 
-void proxy_worker::count_request(const route_service& svc) {
-  ++accounts_[svc.index].requests;
-}
-
 void proxy_worker::publish_lease(std::string service, uint64_t tokens) {
-  loop_.post([this, service = std::move(service), tokens]() mutable {
-    if (const auto* svc = routes().find(service)) {
-      accounts_[svc->index].tokens = tokens;
-    }
-    leases_[std::move(service)] = tokens;
-  });
+  loop_.post(
+      [this, service = std::move(service), tokens] { state_named(service).retry_tokens = tokens; });
 }
 
 void proxy_worker::report_usage() {
-  for (const auto& [name, svc] : routes().services) {
-    if (svc.index >= accounts_.size() || !svc.usage) {
-      continue;
-    }
-    auto& account = accounts_[svc.index];
-    if (account.requests != 0 || account.retries != 0) {
-      svc.usage->deliver({index_, account.requests, account.retries});
-      account.requests = account.retries = 0;
+  for (auto& [name, svc] : services_) {
+    if (svc->usage && (svc->requests != 0 || svc->retries != 0)) {
+      svc->usage->deliver({index_, svc->requests, svc->retries});
+      svc->requests = svc->retries = 0;
     }
   }
-}
-
-std::optional<uint32_t> proxy_worker::pick(const endpoint_subset& subset) {
-  auto i = pickers_[subset.picker].pick();
-  if (!i) {
-    return std::nullopt;
-  }
-  return subset.members[*i];
 }
 
 void proxy_worker::drain(std::function<void()> done) {

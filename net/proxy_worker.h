@@ -7,8 +7,8 @@
 #include <netinet/in.h>
 
 #include <atomic>
-#include <deque>
 #include <functional>
+#include <list>
 #include <memory>
 #include <optional>
 #include <random>
@@ -19,13 +19,13 @@
 #include <vector>
 
 #include "config/model.h"
-#include "lb/round_robin_picker.h"
 #include "net/access_log.h"
 #include "net/downstream.h"
 #include "net/downstream_connection.h"
 #include "net/event_loop.h"
 #include "net/resolver.h"
 #include "net/routing_snapshot.h"
+#include "net/service_state.h"
 #include "net/traffic_stats.h"
 #include "net/tunnel.h"
 #include "net/upstream_pool.h"
@@ -64,20 +64,30 @@ class proxy_worker final : public tunnel_watcher {
 
   event_loop& loop() { return loop_; }
   const config::sidecar_settings& settings() const { return settings_; }
-  const routing_snapshot& routes() const { return *snapshots_.back().snapshot; }
+  const routing_snapshot& routes() const { return *current_->snapshot; }
 
   // Keeps the current snapshot alive until release_snapshot(): an exchange holds it from its
-  // routing decision to its end, so the pointers it took into the snapshot stay valid.
-  uint64_t hold_snapshot();
-  void release_snapshot(uint64_t id);
+  // routing decision to its end, so the pointers it took into the snapshot stay valid. A
+  // snapshot is freed when its last holder releases it, whatever its age.
+  snapshot_slot* hold_snapshot();
+  void release_snapshot(snapshot_slot* slot);
 
-  // An endpoint of `subset`: an index into the service's endpoints, or nothing when empty.
-  std::optional<uint32_t> pick(const endpoint_subset& subset);
+  // This worker's state of `svc`, a service of `slot`'s snapshot.
+  service_state& state_of(const snapshot_slot& slot, const route_service& svc) const {
+    return *slot.services[svc.index];
+  }
+
+  // An endpoint of `subset` (of `svc` in `slot`'s snapshot), or nothing when it is empty.
+  // Ejected endpoints, and those on probation whose probe this worker has sent, are never
+  // picked while another is eligible; picking one on probation sends its probe. `hash`
+  // (when given) picks consistently: the same key, the same endpoint.
+  std::optional<endpoint_pick> pick(const snapshot_slot& slot, const route_service& svc,
+                                    const endpoint_subset& subset, const uint64_t* hash);
 
   // Spends one of the retry tokens the service's retry actor leased to this worker; false
   // when none is left. Requests and retries are reported to the actor every tick.
-  bool spend_retry(const route_service& svc);
-  void count_request(const route_service& svc);
+  bool spend_retry(service_state& svc);
+  void count_request(service_state& svc) { ++svc.requests; }
   // A new lease from the service's retry actor (any thread).
   void publish_lease(std::string service, uint64_t tokens);
 
@@ -86,13 +96,9 @@ class proxy_worker final : public tunnel_watcher {
 
   // Whether the service's breaker lets a new request through (closed, or a half-open probe
   // this worker may still send).
-  bool admit(const route_service& svc);
-  // Whether endpoint `index` of the service may take a request now: not ejected, and not on
-  // probation with this worker's one probe request already sent. Taking it counts as the
-  // probe.
-  bool try_use(const route_service& svc, uint32_t index);
+  bool admit(service_state& svc);
   // Buffers an attempt's outcome for the service's sink (flushed every tick).
-  void record_attempt(const route_service& svc, uint32_t endpoint, int status);
+  void record_attempt(service_state& svc, const endpoint_state& endpoint, int status);
 
   // Sends a fire-and-forget copy of a request (a complete head, no body) to `address`.
   void mirror(const sockaddr_in& address, const std::string& key, std::string_view head);
@@ -122,7 +128,10 @@ class proxy_worker final : public tunnel_watcher {
 
  private:
   void install(routing_snapshot_ptr snapshot);
-  void index_health();
+  service_state& state_named(const std::string& name);
+  subset_picker_ptr picker_for(const route_service& svc, const endpoint_subset& subset,
+                               service_state& state) const;
+  void flush_outcomes(service_state& svc);
   void flush_outcomes();
   void report_usage();
   void check_drained();
@@ -135,31 +144,11 @@ class proxy_worker final : public tunnel_watcher {
   resolver resolver_;
   access_log_buffer log_buffer_;
   timer flush_timer_;
-  struct snapshot_slot {
-    routing_snapshot_ptr snapshot;
-    size_t users = 0;
-  };
-  std::deque<snapshot_slot> snapshots_;  // back(): current; the rest wait for their users
-  uint64_t first_slot_id_ = 0;
-  std::vector<lb::round_robin_picker> pickers_;  // indexed by endpoint_subset::picker
-  struct retry_account {
-    uint64_t tokens = 0;
-    uint64_t requests = 0;  // since the last report
-    uint64_t retries = 0;
-  };
-  std::vector<retry_account> accounts_;               // indexed by route_service::index
-  std::unordered_map<std::string, uint64_t> leases_;  // the last lease per service
-  // Health by service name as published, and by index for the current snapshot (null when
-  // none applies to it); outcomes waiting for the next flush; half-open probes used.
-  std::unordered_map<std::string, service_health_ptr> health_by_name_;
-  std::vector<const service_health*> health_;
-  std::vector<std::vector<bool>> probed_;  // by service index, then endpoint: probe sent
-  std::vector<outcome_batch> outcomes_;
-  struct probe_use {
-    uint64_t epoch = 0;
-    uint32_t used = 0;
-  };
-  std::vector<probe_use> probes_;
+  std::list<snapshot_slot> slots_;    // the current one and those exchanges still hold
+  snapshot_slot* current_ = nullptr;  // routes new requests
+  // The state of every service of the current snapshot (and of those a health or a lease
+  // named before a snapshot did), by name.
+  std::unordered_map<std::string, service_state_ptr, string_hash, std::equal_to<>> services_;
   std::vector<std::unique_ptr<listener_socket>> listeners_;
   std::unordered_set<downstream*> downstreams_;
   size_t tunnels_ = 0;  // open CONNECT and Upgrade tunnels: a drain waits for them too

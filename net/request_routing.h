@@ -33,10 +33,15 @@ struct route_decision {
   int64_t timeout_ms = 0;
   const config::retry_spec* retry = nullptr;
   const endpoint_subset* mirror = nullptr;  // non-null: also send a copy there
+  // A consistent pick: the hash of the route's sticky key (a user stays on one endpoint as
+  // well as one target), else of the service's consistent-hash key.
+  bool hashed = false;
+  uint64_t hash = 0;
 };
 
-// `path` is the origin-form target (path and query).
+// `path` is the origin-form target (path and query); `client_ip` the downstream's address.
 route_decision decide_route(proxy_worker& worker, const route_service& svc,
-                            const message_head& head, std::string_view path);
+                            const message_head& head, std::string_view path,
+                            std::string_view client_ip);
 
 }  // namespace am::net

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "net/socket.h"
+#include "policy/route_match.h"
 
 namespace am::net {
 
@@ -37,6 +38,30 @@ size_t subset_of(route_service& svc, const config::label_set& labels, size_t& pi
 
 }  // namespace
 
+endpoint_id endpoint_registry::id_of(const std::string& service, const std::string& key) {
+  auto& s = services_[service];
+  auto [it, fresh] = s.ids.try_emplace(key, s.next);
+  if (fresh) {
+    ++s.next;
+  }
+  return it->second;
+}
+
+void endpoint_registry::retain(const routing_snapshot& current) {
+  for (auto s = services_.begin(); s != services_.end();) {
+    const auto* svc = current.find(s->first);
+    if (svc == nullptr) {
+      s = services_.erase(s);
+      continue;
+    }
+    std::erase_if(s->second.ids, [&](const auto& kv) {
+      return std::none_of(svc->endpoints.begin(), svc->endpoints.end(),
+                          [&](const route_endpoint& e) { return e.key == kv.first; });
+    });
+    ++s;
+  }
+}
+
 bool retries(const config::service& policy) {
   return policy.retry.attempts > 1 ||
          std::any_of(policy.routes.begin(), policy.routes.end(),
@@ -46,7 +71,8 @@ bool retries(const config::service& policy) {
 routing_snapshot_ptr build_routing_snapshot(uint64_t version,
                                             const std::map<std::string, config::service>& services,
                                             const config::endpoint_table& endpoints,
-                                            stats_registry& stats, const sink_factory& make_sinks) {
+                                            stats_registry& stats, endpoint_registry& ids,
+                                            const sink_factory& make_sinks) {
   auto snapshot = std::make_shared<routing_snapshot>();
   snapshot->version = version;
   auto add = [&](const std::string& name) -> route_service& {
@@ -72,6 +98,8 @@ routing_snapshot_ptr build_routing_snapshot(uint64_t version,
       re.key = to_string(re.address);
       re.labels = ep.labels;
       re.weight = ep.weight;
+      re.id = ids.id_of(name, re.key);
+      re.identity = policy::stable_hash(re.key);
       svc.endpoints.push_back(std::move(re));
     }
   }
@@ -95,6 +123,7 @@ routing_snapshot_ptr build_routing_snapshot(uint64_t version,
     }
   }
   snapshot->picker_count = pickers;
+  ids.retain(*snapshot);
   return snapshot;
 }
 

@@ -26,6 +26,8 @@ struct route_endpoint {
   std::string key;  // "ip:port": names the connection pool and appears in logs
   config::label_set labels;
   uint32_t weight = 1;
+  endpoint_id id = 0;     // the endpoint's identity in its service: see endpoint_registry
+  uint64_t identity = 0;  // a hash of `key`: where consistent hashing places the endpoint
 };
 
 // The endpoints of a service whose labels include a set of labels (a version, a zone).
@@ -33,14 +35,16 @@ struct endpoint_subset {
   config::label_set labels;       // empty: every endpoint
   std::vector<uint32_t> members;  // indices into route_service::endpoints
   std::vector<uint32_t> weights;  // parallel to members
-  size_t picker = 0;              // where workers keep this subset's picker
+  size_t picker = 0;  // 0..picker_count-1: where a worker keeps this subset's picker for this
+                      // snapshot (the picker itself outlives the snapshot while the subset stays)
 };
 
 inline constexpr size_t no_subset = std::numeric_limits<size_t>::max();
 
 struct route_service {
   std::string name;
-  size_t index = 0;  // 0..services.size()-1: where workers keep per-service state
+  size_t index = 0;  // 0..services.size()-1: where a worker finds, for this snapshot, the
+                     // state it keeps by service name
   config::service policy;
   std::vector<route_endpoint> endpoints;
   std::vector<endpoint_subset> subsets;  // [0]: every endpoint
@@ -73,9 +77,24 @@ struct routing_snapshot {
 
 using routing_snapshot_ptr = std::shared_ptr<const routing_snapshot>;
 
-// Joins the services' policies with the endpoints discovery knows. A service with endpoints
-// but no policy gets the defaults; one with a policy but no endpoints is routed to nothing
-// (503 no_endpoint) rather than passed through.
+// The identities of endpoints (DESIGN.md §3.6): one id per service and address:port for as
+// long as the address stays in the service's endpoint set, never given to another address.
+// Outcomes, ejections and picker state name endpoints by it, so they stay true across
+// snapshots. Owned by the sidecar actor (one thread).
+class endpoint_registry {
+ public:
+  endpoint_id id_of(const std::string& service, const std::string& key);
+  // Forgets the addresses `current` does not name: one that comes back gets a new id.
+  void retain(const routing_snapshot& current);
+
+ private:
+  struct service_ids {
+    std::unordered_map<std::string, endpoint_id> ids;
+    endpoint_id next = 0;
+  };
+  std::unordered_map<std::string, service_ids> services_;
+};
+
 // The sinks of a service that needs them (each may return null).
 struct sink_factory {
   std::function<std::shared_ptr<outcome_sink>(const route_service&)> outcomes;
@@ -84,10 +103,14 @@ struct sink_factory {
 
 // Whether any route of the service (or the service itself) retries.
 bool retries(const config::service& policy);
+
+// Joins the services' policies with the endpoints discovery knows. A service with endpoints
+// but no policy gets the defaults; one with a policy but no endpoints is routed to nothing
+// (503 no_endpoint) rather than passed through. Endpoint ids come from `ids`.
 routing_snapshot_ptr build_routing_snapshot(uint64_t version,
                                             const std::map<std::string, config::service>& services,
                                             const config::endpoint_table& endpoints,
-                                            stats_registry& stats,
+                                            stats_registry& stats, endpoint_registry& ids,
                                             const sink_factory& make_sinks = {});
 
 }  // namespace am::net

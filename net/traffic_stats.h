@@ -50,6 +50,8 @@ struct proxy_stats {
   std::atomic<uint64_t> upstream_connections_opened{0};
   std::atomic<uint64_t> upstream_connections_reused{0};
   std::atomic<int64_t> downstream_connections{0};
+  // Routing snapshots the workers keep: each one's current one, and older ones exchanges hold.
+  std::atomic<int64_t> routing_snapshots{0};
 };
 
 // Owns every traffic_stats object; get() is for the control path (it locks), the returned

@@ -11,6 +11,10 @@
 // success returns it to health, failure ejects it again at once (for twice as long). Each
 // interval an endpoint spends healthy lowers its ejection count by one.
 //
+// Endpoints are named by their identity (an id the sidecar gives each address of a service,
+// never reused for another address), not by a position in one snapshot: when the endpoint
+// set changes, the endpoints that stay keep their streaks, ejections and probation.
+//
 // Ejection cap (the rule for "everything is failing"): at most max_ejection_percent of a
 // service's endpoints (rounded down) are ejected at once, and never the last endpoint in
 // rotation. So a service always keeps at least one endpoint, and when every endpoint fails
@@ -20,6 +24,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <vector>
 
 #include "config/policy_model.h"
@@ -31,25 +36,38 @@ using config::outlier_spec;
 
 enum class endpoint_health { healthy, ejected, probation };
 
+using endpoint_id = uint32_t;
+
 class outlier_detector {
  public:
-  outlier_detector(outlier_spec spec, size_t endpoints);
+  // A detector over endpoints 0..endpoints-1.
+  outlier_detector(outlier_spec spec, size_t endpoints = 0);
+
+  // The endpoints of the service now: those that stay keep their state, new ones start
+  // healthy, the others are forgotten. Returns true when an ejected endpoint was dropped.
+  bool set_endpoints(const std::vector<endpoint_id>& ids);
+  // New settings; every endpoint keeps its state (an ejection runs its course).
+  void set_spec(const outlier_spec& spec) { spec_ = spec; }
 
   // One outcome of a request to `endpoint`: its status, or 0 when the connection failed.
+  // Outcomes of endpoints it does not know (no longer in the set) are ignored.
   // Returns true when the set of ejected endpoints changed.
-  bool record(time_ms now, size_t endpoint, int status);
+  bool record(time_ms now, endpoint_id endpoint, int status);
 
   // Ends ejections whose time is up, and once per interval runs the rate detectors.
   // Returns true when the set of ejected endpoints changed.
   bool tick(time_ms now);
 
-  endpoint_health health(size_t endpoint) const { return hosts_[endpoint].health; }
-  bool ejected(size_t endpoint) const { return health(endpoint) == endpoint_health::ejected; }
+  // An unknown endpoint is healthy.
+  endpoint_health health(endpoint_id endpoint) const;
+  bool ejected(endpoint_id endpoint) const { return health(endpoint) == endpoint_health::ejected; }
   size_t ejected_count() const;
   size_t size() const { return hosts_.size(); }
+  // The endpoints in `state`, in id order.
+  std::vector<endpoint_id> in_state(endpoint_health state) const;
 
-  // When the current ejection of `endpoint` ends.
-  time_ms ejected_until(size_t endpoint) const { return hosts_[endpoint].until; }
+  // When the current ejection of `endpoint` ends (0 when it is not ejected).
+  time_ms ejected_until(endpoint_id endpoint) const;
 
  private:
   struct host {
@@ -62,11 +80,11 @@ class outlier_detector {
     uint64_t interval_failures = 0;
   };
 
-  bool try_eject(time_ms now, size_t endpoint);
+  bool try_eject(time_ms now, host& h);
   bool run_interval_detectors(time_ms now);
 
   outlier_spec spec_;
-  std::vector<host> hosts_;
+  std::map<endpoint_id, host> hosts_;
   time_ms next_interval_ = -1;
 };
 

@@ -6,10 +6,6 @@
 
 namespace am::policy {
 
-namespace {
-
-// FNV-1a: stable across processes and versions, so a user's target does not move when a
-// sidecar restarts.
 uint64_t stable_hash(std::string_view s) {
   uint64_t h = 1469598103934665603ULL;
   for (unsigned char c : s) {
@@ -18,6 +14,8 @@ uint64_t stable_hash(std::string_view s) {
   }
   return h;
 }
+
+namespace {
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && s.front() == ' ') {

@@ -33,6 +33,10 @@ bool query_param(std::string_view query, std::string_view name, std::string_view
 // The value of cookie `name` in a Cookie header; false when absent.
 bool cookie_value(std::string_view cookie_header, std::string_view name, std::string_view& value);
 
+// FNV-1a: stable across processes and versions, so a user's target (or endpoint) does not
+// move when a sidecar restarts, and every sidecar hashes a key alike.
+uint64_t stable_hash(std::string_view s);
+
 // Which of the route's targets serves this request. `sticky_key` (the hash header's or
 // cookie's value, empty when none) picks deterministically; otherwise `random` does.
 size_t choose_target(const config::route_spec& route, std::string_view sticky_key, uint64_t random);

@@ -17,7 +17,7 @@ packages=(
   build-essential cmake ninja-build pkg-config ccache python3 curl ca-certificates clang-format
   libcaf-dev libhttp-parser-dev libyaml-cpp-dev prometheus-cpp-dev catch2 libre2-dev
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libcurl4-openssl-dev
-  etcd-server etcd-client libnghttp2-dev nghttp2-client nghttp2-server
+  etcd-server etcd-client libnghttp2-dev nghttp2-client nghttp2-server libbenchmark-dev
 )
 
 install_missing() {

@@ -75,6 +75,7 @@ class UpstreamHandler(http.server.BaseHTTPRequestHandler):
     """Answers by path:
       /status/N            status N, empty body
       /slow/MS             waits MS milliseconds, then 200
+      /slowstatus/MS/N     waits MS milliseconds, then status N
       /download/N          N bytes of body (Content-Length), streamed in 1 MiB writes
       /chunked/N           N bytes, chunked
       /close/N             N bytes, no framing: the body ends when the connection closes
@@ -144,6 +145,9 @@ class UpstreamHandler(http.server.BaseHTTPRequestHandler):
         elif kind == "slow":
             time.sleep(int(parts[1]) / 1000)
             self.send_plain(200, b"slow done\n")
+        elif kind == "slowstatus":
+            time.sleep(int(parts[1]) / 1000)
+            self.send_plain(int(parts[2]), b"slow status\n")
         elif kind in ("download", "chunked", "close"):
             n = int(parts[1])
             block = b"x" * (1 << 20)

@@ -242,6 +242,17 @@ def test_watch_streams_endpoint_versions_and_sidecars_get_only_what_they_use():
             seen += watch.stdout.readline()
         assert "api 127.0.0.1:%d" % moved.port in seen, seen
         assert "other" not in seen, seen
+
+        # A change to `other` alone reaches sc1 and is not sent again to sc0, whose view it
+        # leaves as it was (the gateway keeps each sidecar's last view).
+        def versions():
+            return {s["name"]: s["endpoints_version"] for s in m.status()["sidecars"]}
+        assert eventually(lambda: versions()["sc0"] == versions()["sc1"])
+        before = versions()
+        write(m.endpoints, ENDPOINTS % (moved.port, moved.port))
+        assert eventually(lambda: versions()["sc1"] > before["sc1"]), versions()
+        assert versions()["sc0"] == before["sc0"], (before, versions())
+        assert code_of(everything, "other") == "200" and code_of(only_api) == "200"
     finally:
         watch.kill()
         watch.wait()

@@ -157,3 +157,28 @@ sidecar:
   CHECK_THAT(error_texts(bad), Catch::Matchers::VectorContains(std::string{
                                    "sidecar.outbound.protocol: must be auto, http1 or http2"}));
 }
+
+TEST_CASE("a service selects its load balancer; an unknown one is refused with its path") {
+  CHECK(parse_service("    lb: least_request\n").value->services.at("api").lb ==
+        lb_policy::least_request);
+  CHECK(parse_service("    lb: random\n").value->services.at("api").lb == lb_policy::random);
+  auto hashed = parse_service("    lb: {consistent_hash: {header: X-User}}\n");
+  REQUIRE(hashed.ok());
+  const auto& svc = hashed.value->services.at("api");
+  CHECK(svc.lb == lb_policy::consistent_hash);
+  CHECK(svc.hash_key.from == hash_key_spec::source::header);
+  CHECK(svc.hash_key.name == "x-user");
+  CHECK(parse_service("    lb: {consistent_hash: {cookie: sid}}\n")
+            .value->services.at("api")
+            .hash_key.from == hash_key_spec::source::cookie);
+  CHECK(parse_service("    lb: {consistent_hash: {source_ip: true}}\n").ok());
+
+  CHECK(error_texts(parse_service("    lb: fastest\n")) ==
+        std::vector<std::string>{"services.api.lb: must be round_robin, least_request, random or "
+                                 "{consistent_hash: {header|cookie|source_ip}}"});
+  CHECK(error_texts(parse_service("    lb: {consistent_hash: {header: a, cookie: b}}\n")) ==
+        std::vector<std::string>{"services.api.lb.consistent_hash: must name one key source: "
+                                 "header, cookie or source_ip"});
+  CHECK(error_texts(parse_service("    lb: {consistent_hash: {source_ip: false}}\n")) ==
+        std::vector<std::string>{"services.api.lb.consistent_hash.source_ip: must be true"});
+}

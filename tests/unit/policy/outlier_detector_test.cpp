@@ -15,7 +15,7 @@ outlier_spec five_xx(uint32_t streak) {
   return s;
 }
 
-void fail(outlier_detector& d, time_ms now, size_t e, int times, int status = 500) {
+void fail(outlier_detector& d, time_ms now, endpoint_id e, int times, int status = 500) {
   for (int i = 0; i < times; ++i) {
     d.record(now, e, status);
   }
@@ -121,4 +121,31 @@ TEST_CASE("the success-rate detector ejects hosts far below the mean") {
   CHECK(d.tick(100));
   CHECK(d.ejected(4));
   CHECK(d.ejected_count() == 1);
+}
+
+TEST_CASE("endpoints that stay keep their ejection when the endpoint set changes") {
+  outlier_detector d{five_xx(1), 4};
+  fail(d, 0, 2, 1);
+  REQUIRE(d.ejected(2));
+  // Endpoint 0 leaves, 7 arrives: 2 is still ejected, for as long as before.
+  auto until = d.ejected_until(2);
+  CHECK_FALSE(d.set_endpoints({1, 2, 3, 7}));
+  CHECK(d.ejected(2));
+  CHECK(d.ejected_until(2) == until);
+  CHECK(d.health(7) == endpoint_health::healthy);
+  // An outcome of an endpoint that left is ignored.
+  CHECK_FALSE(d.record(0, 0, 500));
+  // The ejected endpoint leaves: the set of ejected endpoints changed.
+  CHECK(d.set_endpoints({1, 3, 7}));
+  CHECK(d.ejected_count() == 0);
+}
+
+TEST_CASE("new detection settings keep every endpoint's state") {
+  outlier_detector d{five_xx(1), 4};
+  fail(d, 0, 1, 1);
+  d.set_spec(five_xx(3));
+  CHECK(d.ejected(1));
+  fail(d, 0, 3, 2);
+  CHECK_FALSE(d.ejected(3));
+  CHECK(d.in_state(endpoint_health::ejected) == std::vector<am::policy::endpoint_id>{1});
 }

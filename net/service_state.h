@@ -1,0 +1,116 @@
+// What one worker keeps about a mesh service across routing snapshots (DESIGN.md §3.6): its
+// breaker health, retry tokens and usage, outcomes waiting for the next flush, and per
+// endpoint the requests in flight and the ejection flags. Everything here is keyed by the
+// service's name and its endpoints' ids, never by a position in one snapshot, so a swap that
+// changes one service leaves every other one as it was, and a request routed on an older
+// snapshot records against its own service and endpoint. Loop thread only.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "lb/picker.h"
+#include "net/routing_snapshot.h"
+#include "net/service_health.h"
+
+namespace am::net {
+
+// One endpoint of a service as this worker sees it.
+struct endpoint_state {
+  endpoint_id id = 0;
+  uint32_t active = 0;     // this worker's attempts in flight to it
+  bool ejected = false;    // from the service's health
+  bool probation = false;  // back from ejection: one request per worker decides
+  bool probed = false;     // this worker's probe request is out (while on probation)
+
+  bool eligible() const { return !ejected && !(probation && probed); }
+};
+
+using endpoint_state_ptr = std::shared_ptr<endpoint_state>;
+
+// The picker of one endpoint subset. Consecutive snapshots share it while the subset keeps
+// the same members (ids, in order) with the same weights and algorithm, so a swap resets no
+// round-robin position it did not change. Members are the endpoints' states, kept alive
+// here for requests still routed on a snapshot that names them.
+class subset_picker final : public lb::load_view {
+ public:
+  subset_picker(lb::algorithm algorithm, std::vector<endpoint_state_ptr> members,
+                std::vector<uint32_t> weights, std::vector<uint64_t> identities);
+
+  // Whether `subset` of `svc` has exactly these members, weights and algorithm.
+  bool serves(const route_service& svc, const endpoint_subset& subset,
+              lb::algorithm algorithm) const;
+
+  // Tells the pickers which members are eligible now (after a health change).
+  void refresh();
+
+  // A member position, or nothing when the subset is empty. `hash` (when given) picks on
+  // the consistent-hash ring, made on first use; otherwise the subset's algorithm decides.
+  std::optional<size_t> pick(uint64_t random, const uint64_t* hash);
+
+  endpoint_state& member(size_t position) const { return *members_[position]; }
+
+  // -- lb::load_view --
+  uint32_t active(size_t member) const override { return members_[member]->active; }
+
+ private:
+  std::vector<lb::member> view() const;
+
+  lb::algorithm algorithm_;
+  std::vector<endpoint_state_ptr> members_;
+  std::vector<uint32_t> weights_;
+  std::vector<uint64_t> identities_;
+  std::unique_ptr<lb::picker> picker_;
+  std::unique_ptr<lb::picker> ring_;
+};
+
+using subset_picker_ptr = std::shared_ptr<subset_picker>;
+
+struct service_state {
+  explicit service_state(std::string n) : name(std::move(n)) {}
+
+  // The state of endpoint `id`, made on first use (for the newest snapshot's endpoints).
+  const endpoint_state_ptr& endpoint(endpoint_id id);
+  // Applies a new health decision to the endpoints and refreshes the pickers.
+  void apply(service_health_ptr h);
+  // Refreshes the pickers of this service that are still alive.
+  void refresh_pickers();
+
+  std::string name;
+  std::unordered_map<endpoint_id, endpoint_state_ptr> endpoints;
+  std::vector<std::weak_ptr<subset_picker>> pickers;
+  service_health_ptr health;  // null: closed, nothing ejected
+  uint64_t probe_epoch = 0;   // the breaker's half-open round of probes_used
+  uint32_t probes_used = 0;
+  uint64_t retry_tokens = 0;  // leased by the service's retry actor
+  uint64_t requests = 0;      // since the last usage report
+  uint64_t retries = 0;
+  outcome_batch outcomes;  // since the last flush
+  std::shared_ptr<outcome_sink> sink;
+  std::shared_ptr<usage_sink> usage;
+};
+
+using service_state_ptr = std::shared_ptr<service_state>;
+
+// A routing snapshot as one worker holds it: with the worker's state for each of its services
+// and a picker for each of its subsets (both shared with other snapshots, see service_state).
+// Lives while it is the current one or an exchange holds it.
+struct snapshot_slot {
+  routing_snapshot_ptr snapshot;
+  size_t users = 0;
+  std::vector<service_state_ptr> services;  // by route_service::index
+  std::vector<subset_picker_ptr> pickers;   // by endpoint_subset::picker
+};
+
+// An endpoint chosen for one attempt: its index in the service's endpoints (of the snapshot
+// it was picked on) and this worker's state of it.
+struct endpoint_pick {
+  uint32_t index = 0;
+  endpoint_state* state = nullptr;
+};
+
+}  // namespace am::net
