@@ -33,6 +33,10 @@ install_missing() {
   fi
 }
 
+# ccache hits across checkouts (a CI clone, a second work tree): paths under the checkout are
+# hashed relative to it.
+export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=1
+
 # build DIR [cmake options...]
 build() {
   local dir=$1
