@@ -84,6 +84,7 @@ void publish(self_ptr self) {
   reconcile_actors(self);
   auto snapshot = net::build_routing_snapshot(
       ++st.snapshot_version, st.services, st.endpoints, st.ctx->stats, st.endpoint_ids,
+      st.ctx->config.sidecar.locality,
       net::sink_factory{[&](const net::route_service& svc) -> std::shared_ptr<net::outcome_sink> {
                           auto i = st.breakers.find(svc.name);
                           return i == st.breakers.end() ? nullptr : make_outcome_sink(i->second);

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -165,7 +166,30 @@ void read_inbound(reader r, inbound_listener& out) {
   r.reject_unknown_keys();
 }
 
+// `sidecar.locality: {cluster, region, zone, node}`; what it leaves empty comes from the
+// environment.
+void read_locality(reader r, location& l) {
+  if (r.is_map()) {
+    r.read_string("cluster", l.cluster);
+    r.read_string("region", l.region);
+    r.read_string("zone", l.zone);
+    r.read_string("node", l.node);
+    r.reject_unknown_keys();
+  }
+  auto from_env = [](std::string& field, const char* name) {
+    const char* v = std::getenv(name);
+    if (field.empty() && v != nullptr) {
+      field = v;
+    }
+  };
+  from_env(l.cluster, "ACTORMESH_CLUSTER");
+  from_env(l.region, "ACTORMESH_REGION");
+  from_env(l.zone, "ACTORMESH_ZONE");
+  from_env(l.node, "ACTORMESH_NODE");
+}
+
 void read_sidecar(reader r, sidecar_settings& s) {
+  read_locality(r.child("locality"), s.locality);
   if (!r.is_map()) {
     return;
   }

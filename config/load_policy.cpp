@@ -155,6 +155,58 @@ void read_retry_budget(reader r, retry_budget_spec& s) {
   r.reject_unknown_keys();
 }
 
+// `locality: {prefer: [zone, region], failover: [{from: ZONE, to: [ZONE...]}],
+// overprovisioning: 1.4}`.
+void read_locality_spec(reader r, locality_spec& s) {
+  if (!r.is_map()) {
+    return;
+  }
+  if (r.get("prefer")) {
+    std::vector<std::string> levels;
+    r.read_string_list("prefer", levels);
+    s.prefer.clear();
+    for (size_t i = 0; i < levels.size(); ++i) {
+      const auto& l = levels[i];
+      if (l == "node") {
+        s.prefer.push_back(locality_level::node);
+      } else if (l == "zone") {
+        s.prefer.push_back(locality_level::zone);
+      } else if (l == "region") {
+        s.prefer.push_back(locality_level::region);
+      } else {
+        r.fail(r.child_path("prefer") + "[" + std::to_string(i) + "]",
+               "must be node, zone or region");
+      }
+    }
+  }
+  auto failover = r.get("failover");
+  if (failover && !failover.IsSequence()) {
+    r.fail(r.child_path("failover"), "must be a list of {from: ZONE, to: [ZONE, ...]}");
+  } else if (failover) {
+    for (size_t i = 0; i < failover.size(); ++i) {
+      reader rule{failover[i], r.child_path("failover") + "[" + std::to_string(i) + "]",
+                  r.errors()};
+      zone_failover f;
+      rule.read_string("from", f.from);
+      rule.read_string_list("to", f.to);
+      if (f.from.empty() || f.to.empty()) {
+        rule.fail(rule.path(), "needs from (a zone) and to (a list of zones)");
+      }
+      rule.reject_unknown_keys();
+      s.failover.push_back(std::move(f));
+    }
+  }
+  if (auto n = r.get("overprovisioning")) {
+    double v = 0;
+    if (!n.IsScalar() || !YAML::convert<double>::decode(n, v) || v < 1 || v > 10) {
+      r.fail(r.child_path("overprovisioning"), "must be a number 1..10");
+    } else {
+      s.overprovisioning = v;
+    }
+  }
+  r.reject_unknown_keys();
+}
+
 void read_breaker(reader r, std::optional<breaker_spec>& out) {
   if (!r.is_map() || !r.exists()) {
     return;
@@ -434,6 +486,7 @@ void read_service_policies(reader& r, service& svc) {
     read_retry(retry, svc.retry);
   }
   read_retry_budget(r.child("retry_budget"), svc.retry_budget);
+  read_locality_spec(r.child("locality"), svc.locality);
   read_breaker(r.child("breaker"), svc.breaker);
   read_limits(r.child("limits"), svc.limits);
   read_outlier(r.child("outlier"), svc.outlier);

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "config/locality.h"
 #include "config/policy_model.h"
 
 namespace am::config {
@@ -63,6 +64,7 @@ struct service {
   millis idle_timeout{0};  // pooled upstream connections; 0: the sidecar's idle_timeout
   lb_policy lb = lb_policy::round_robin;
   hash_key_spec hash_key;  // for lb_policy::consistent_hash
+  locality_spec locality;  // how it prefers endpoints near the sidecar
   app_protocol protocol = app_protocol::automatic;
   retry_spec retry;
   retry_budget_spec retry_budget;
@@ -115,6 +117,9 @@ struct sidecar_settings {
   access_log_settings access_log;
   // The services this sidecar calls: it subscribes to their endpoints only (empty: all).
   std::vector<std::string> uses;
+  // Where it runs: `sidecar.locality`, each field left empty taken from ACTORMESH_CLUSTER,
+  // ACTORMESH_REGION, ACTORMESH_ZONE, ACTORMESH_NODE (a pod sets them from the downward API).
+  location locality;
 };
 
 enum class role { sidecar, discovery, commander };

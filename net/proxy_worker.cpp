@@ -150,14 +150,13 @@ subset_picker_ptr proxy_worker::picker_for(const route_service& svc, const endpo
       }
     }
   }
-  std::vector<endpoint_state_ptr> members;
-  std::vector<uint64_t> identities;
-  for (auto m : subset.members) {
-    members.push_back(state.endpoint(svc.endpoints[m].id));
-    identities.push_back(svc.endpoints[m].identity);
+  std::vector<subset_picker::member> members;
+  for (size_t i = 0; i < subset.members.size(); ++i) {
+    const auto& ep = svc.endpoints[subset.members[i]];
+    members.push_back({state.endpoint(ep.id), subset.weights[i], ep.identity, ep.priority});
   }
-  auto p = std::make_shared<subset_picker>(algorithm, std::move(members), subset.weights,
-                                           std::move(identities));
+  auto p = std::make_shared<subset_picker>(algorithm, std::move(members),
+                                           svc.policy.locality.overprovisioning);
   std::erase_if(state.pickers, [](const auto& w) { return w.expired(); });
   state.pickers.push_back(p);
   return p;
@@ -249,7 +248,7 @@ std::optional<endpoint_pick> proxy_worker::pick(const snapshot_slot& slot, const
   if (!position) {
     return std::nullopt;
   }
-  auto& endpoint = picker.member(*position);
+  auto& endpoint = picker.member_state(*position);
   if (endpoint.probation && !endpoint.probed) {
     endpoint.probed = true;  // this worker's probe: no more requests until its outcome is in
     state_of(slot, svc).refresh_pickers();

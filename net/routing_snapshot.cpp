@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "lb/locality.h"
 #include "net/socket.h"
 #include "policy/route_match.h"
 
@@ -34,6 +35,21 @@ size_t subset_of(route_service& svc, const config::label_set& labels, size_t& pi
   }
   svc.subsets.push_back(std::move(s));
   return svc.subsets.size() - 1;
+}
+
+// Where an endpoint runs, from its labels.
+config::location location_of(const config::label_set& labels) {
+  config::location l;
+  auto take = [&](const char* key, std::string& out) {
+    if (auto i = labels.find(key); i != labels.end()) {
+      out = i->second;
+    }
+  };
+  take("cluster", l.cluster);
+  take("region", l.region);
+  take("zone", l.zone);
+  take("node", l.node);
+  return l;
 }
 
 }  // namespace
@@ -72,6 +88,7 @@ routing_snapshot_ptr build_routing_snapshot(uint64_t version,
                                             const std::map<std::string, config::service>& services,
                                             const config::endpoint_table& endpoints,
                                             stats_registry& stats, endpoint_registry& ids,
+                                            const config::location& self,
                                             const sink_factory& make_sinks) {
   auto snapshot = std::make_shared<routing_snapshot>();
   snapshot->version = version;
@@ -100,6 +117,7 @@ routing_snapshot_ptr build_routing_snapshot(uint64_t version,
       re.weight = ep.weight;
       re.id = ids.id_of(name, re.key);
       re.identity = policy::stable_hash(re.key);
+      re.priority = lb::priority_of(self, location_of(ep.labels), svc.policy.locality);
       svc.endpoints.push_back(std::move(re));
     }
   }

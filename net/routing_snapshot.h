@@ -28,6 +28,7 @@ struct route_endpoint {
   uint32_t weight = 1;
   endpoint_id id = 0;     // the endpoint's identity in its service: see endpoint_registry
   uint64_t identity = 0;  // a hash of `key`: where consistent hashing places the endpoint
+  uint8_t priority = 0;   // 0: the closest level the service prefers (lb/locality)
 };
 
 // The endpoints of a service whose labels include a set of labels (a version, a zone).
@@ -106,11 +107,14 @@ bool retries(const config::service& policy);
 
 // Joins the services' policies with the endpoints discovery knows. A service with endpoints
 // but no policy gets the defaults; one with a policy but no endpoints is routed to nothing
-// (503 no_endpoint) rather than passed through. Endpoint ids come from `ids`.
+// (503 no_endpoint) rather than passed through. Endpoint ids come from `ids`; endpoint
+// priorities from where each runs (its cluster, region, zone and node labels) seen from
+// `self`, the sidecar's locality.
 routing_snapshot_ptr build_routing_snapshot(uint64_t version,
                                             const std::map<std::string, config::service>& services,
                                             const config::endpoint_table& endpoints,
                                             stats_registry& stats, endpoint_registry& ids,
+                                            const config::location& self = {},
                                             const sink_factory& make_sinks = {});
 
 }  // namespace am::net

@@ -1,58 +1,127 @@
 #include "net/service_state.h"
 
 #include <algorithm>
+#include <cstdint>
+
+#include "lb/bits.h"
+#include "lb/locality.h"
 
 namespace am::net {
 
-subset_picker::subset_picker(lb::algorithm algorithm, std::vector<endpoint_state_ptr> members,
-                             std::vector<uint32_t> weights, std::vector<uint64_t> identities)
-    : algorithm_(algorithm),
-      members_(std::move(members)),
-      weights_(std::move(weights)),
-      identities_(std::move(identities)),
-      picker_(lb::make_picker(algorithm)) {
-  picker_->update(view());
+subset_picker::subset_picker(lb::algorithm algorithm, std::vector<member> members,
+                             double overprovisioning)
+    : algorithm_(algorithm), overprovisioning_(overprovisioning), members_(std::move(members)) {
+  for (size_t i = 0; i < members_.size(); ++i) {
+    auto p = members_[i].priority;
+    auto at = std::find_if(levels_.begin(), levels_.end(),
+                           [&](const auto& l) { return l->priority >= p; });
+    if (at == levels_.end() || (*at)->priority != p) {
+      auto l = std::make_unique<level>();
+      l->owner = this;
+      l->priority = p;
+      l->picker = lb::make_picker(algorithm);
+      at = levels_.insert(at, std::move(l));
+    }
+    (*at)->positions.push_back(i);
+  }
+  refresh();
 }
 
 bool subset_picker::serves(const route_service& svc, const endpoint_subset& subset,
                            lb::algorithm algorithm) const {
   if (algorithm != algorithm_ || subset.members.size() != members_.size() ||
-      subset.weights != weights_) {
+      svc.policy.locality.overprovisioning != overprovisioning_) {
     return false;
   }
   for (size_t i = 0; i < members_.size(); ++i) {
-    if (svc.endpoints[subset.members[i]].id != members_[i]->id) {
+    const auto& ep = svc.endpoints[subset.members[i]];
+    const auto& m = members_[i];
+    if (ep.id != m.state->id || subset.weights[i] != m.weight || ep.priority != m.priority) {
       return false;
     }
   }
   return true;
 }
 
-std::vector<lb::member> subset_picker::view() const {
-  std::vector<lb::member> v(members_.size());
-  for (size_t i = 0; i < members_.size(); ++i) {
-    v[i] = lb::member{identities_[i], weights_[i], members_[i]->eligible()};
+std::vector<lb::member> subset_picker::view(const level& l) const {
+  std::vector<lb::member> v(l.positions.size());
+  for (size_t i = 0; i < l.positions.size(); ++i) {
+    const auto& m = members_[l.positions[i]];
+    v[i] = lb::member{m.identity, m.weight, m.state->eligible()};
   }
   return v;
 }
 
 void subset_picker::refresh() {
-  auto v = view();
-  picker_->update(v);
-  if (ring_) {
-    ring_->update(v);
+  std::vector<uint64_t> healthy(levels_.size(), 0);
+  std::vector<uint64_t> total(levels_.size(), 0);
+  for (size_t i = 0; i < levels_.size(); ++i) {
+    auto& l = *levels_[i];
+    auto v = view(l);
+    l.picker->update(v);
+    if (l.ring) {
+      l.ring->update(v);
+    }
+    for (const auto& m : v) {
+      total[i] += m.weight;
+      healthy[i] += m.eligible ? m.weight : 0;
+    }
+  }
+  auto shares = lb::priority_shares(healthy, total, overprovisioning_);
+  double upto = 0;
+  for (size_t i = 0; i < levels_.size(); ++i) {
+    levels_[i]->share = shares[i];
+    upto += shares[i];
+    levels_[i]->below =
+        upto >= 1.0 ? UINT64_MAX : static_cast<uint64_t>(upto * 18446744073709551616.0);
+  }
+  // The last level with a share takes whatever rounding left over.
+  for (auto l = levels_.rbegin(); l != levels_.rend(); ++l) {
+    if ((*l)->share > 0) {
+      (*l)->below = UINT64_MAX;
+      break;
+    }
   }
 }
 
+double subset_picker::share_of(uint8_t priority) const {
+  for (const auto& l : levels_) {
+    if (l->priority == priority) {
+      return l->share;
+    }
+  }
+  return 0;
+}
+
 std::optional<size_t> subset_picker::pick(uint64_t random, const uint64_t* hash) {
+  if (levels_.empty()) {
+    return std::nullopt;
+  }
+  auto* l = levels_.front().get();
+  if (levels_.size() > 1) {
+    // Independent of the bits the level's picker uses.
+    auto draw = lb::mix64((hash != nullptr ? *hash : random) ^ lb::golden_gamma);
+    for (const auto& candidate : levels_) {
+      l = candidate.get();
+      if (draw < l->below) {
+        break;
+      }
+    }
+  }
+  std::optional<size_t> position;
   if (hash == nullptr || algorithm_ == lb::algorithm::ring_hash) {
-    return picker_->pick({random, hash != nullptr ? *hash : random, this});
+    position = l->picker->pick({random, hash != nullptr ? *hash : random, l});
+  } else {
+    if (!l->ring) {
+      l->ring = lb::make_picker(lb::algorithm::ring_hash);
+      l->ring->update(view(*l));
+    }
+    position = l->ring->pick({random, *hash, l});
   }
-  if (!ring_) {
-    ring_ = lb::make_picker(lb::algorithm::ring_hash);
-    ring_->update(view());
+  if (!position) {
+    return std::nullopt;
   }
-  return ring_->pick({random, *hash, this});
+  return l->positions[*position];
 }
 
 const endpoint_state_ptr& service_state::endpoint(endpoint_id id) {

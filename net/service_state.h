@@ -33,39 +33,61 @@ struct endpoint_state {
 using endpoint_state_ptr = std::shared_ptr<endpoint_state>;
 
 // The picker of one endpoint subset. Consecutive snapshots share it while the subset keeps
-// the same members (ids, in order) with the same weights and algorithm, so a swap resets no
-// round-robin position it did not change. Members are the endpoints' states, kept alive
-// here for requests still routed on a snapshot that names them.
-class subset_picker final : public lb::load_view {
+// the same members (ids, in order) with the same weights, priorities and algorithm, so a swap
+// resets no round-robin position it did not change. Members are the endpoints' states, kept
+// alive here for requests still routed on a snapshot that names them.
+//
+// Members are grouped by locality priority (lb/locality): a pick first draws a priority by
+// its share of the traffic (recomputed from eligibility on each refresh), then the priority's
+// own picker chooses among its members. With one priority (no locality) the draw is skipped.
+class subset_picker {
  public:
-  subset_picker(lb::algorithm algorithm, std::vector<endpoint_state_ptr> members,
-                std::vector<uint32_t> weights, std::vector<uint64_t> identities);
+  struct member {
+    endpoint_state_ptr state;
+    uint32_t weight = 1;
+    uint64_t identity = 0;
+    uint8_t priority = 0;
+  };
 
-  // Whether `subset` of `svc` has exactly these members, weights and algorithm.
+  subset_picker(lb::algorithm algorithm, std::vector<member> members, double overprovisioning);
+
+  // Whether `subset` of `svc` has exactly these members, weights, priorities and algorithm.
   bool serves(const route_service& svc, const endpoint_subset& subset,
               lb::algorithm algorithm) const;
 
-  // Tells the pickers which members are eligible now (after a health change).
+  // Tells the pickers which members are eligible now (after a health change), and
+  // recomputes the priorities' shares.
   void refresh();
 
   // A member position, or nothing when the subset is empty. `hash` (when given) picks on
-  // the consistent-hash ring, made on first use; otherwise the subset's algorithm decides.
+  // consistent-hash rings, made on first use, and draws the priority from the hash too;
+  // otherwise the subset's algorithm decides.
   std::optional<size_t> pick(uint64_t random, const uint64_t* hash);
 
-  endpoint_state& member(size_t position) const { return *members_[position]; }
-
-  // -- lb::load_view --
-  uint32_t active(size_t member) const override { return members_[member]->active; }
+  endpoint_state& member_state(size_t position) const { return *members_[position].state; }
+  // The share of traffic members of `priority` get now (0 when it has none).
+  double share_of(uint8_t priority) const;
 
  private:
-  std::vector<lb::member> view() const;
+  // The members of one priority, with their own pickers.
+  struct level final : lb::load_view {
+    const subset_picker* owner = nullptr;
+    uint8_t priority = 0;
+    std::vector<size_t> positions;  // into members_
+    lb::picker_ptr picker;
+    lb::picker_ptr ring;  // for hashed picks of a picker that does not hash
+    double share = 0;
+    uint64_t below = 0;  // a draw under this (and above the previous level's) picks it
+
+    uint32_t active(size_t m) const override { return owner->members_[positions[m]].state->active; }
+  };
+
+  std::vector<lb::member> view(const level& l) const;
 
   lb::algorithm algorithm_;
-  std::vector<endpoint_state_ptr> members_;
-  std::vector<uint32_t> weights_;
-  std::vector<uint64_t> identities_;
-  std::unique_ptr<lb::picker> picker_;
-  std::unique_ptr<lb::picker> ring_;
+  double overprovisioning_;
+  std::vector<member> members_;
+  std::vector<std::unique_ptr<level>> levels_;  // by priority, closest first
 };
 
 using subset_picker_ptr = std::shared_ptr<subset_picker>;

@@ -258,6 +258,40 @@ def test_consistent_hash_keeps_each_user_on_one_endpoint():
             u.stop()
 
 
+def test_locality_keeps_traffic_in_the_zone_and_spills_to_the_failover_zone_as_it_fails():
+    a1, a2, b1, c1 = (Upstream(n) for n in ("a1", "a2", "b1", "c1"))
+    zone_of = {a1: "zone-a", a2: "zone-a", b1: "zone-b", c1: "zone-c"}
+    endpoints = "\n".join(
+        "      - {address: 127.0.0.1, port: %d, labels: {region: r1, zone: %s}}"
+        % (u.port, zone_of[u]) for u in (a1, a2, b1, c1))
+    text = node("""  api:
+    outlier: {consecutive_5xx: 2, base_ejection: 30s, max_ejection_percent: 50, interval: 10s}
+    locality: {failover: [{from: zone-a, to: [zone-c]}]}
+    endpoints:
+%s""" % endpoints).replace("  workers: 1\n",
+                           "  workers: 1\n  locality: {{region: r1, zone: zone-a}}\n")
+    mesh = Mesh(text, extra_files={"endpoints.yaml": "services: {}\n"})
+    try:
+        c = Client(mesh)
+        served = collections.Counter(c.name("http://api/") for _ in range(100))
+        assert set(served) == {"a1", "a2"}, served
+
+        # a2 fails and is ejected: zone-a is half healthy, so it keeps 1.4 * 1/2 = 70% and
+        # the rest goes to zone-c, the failover zone, before zone-b of the same region.
+        a2.status_override = 500
+        for _ in range(8):
+            c.get("http://api/")
+        assert eventually(lambda: "ejected [127.0.0.1:%d]" % a2.port in mesh.log()), mesh.log()
+        time.sleep(0.05)
+        served = collections.Counter(c.name("http://api/") for _ in range(1000))
+        assert set(served) <= {"a1", "c1"}, served
+        assert 620 <= served["a1"] <= 780, served
+    finally:
+        mesh.stop()
+        for u in (a1, a2, b1, c1):
+            u.stop()
+
+
 if __name__ == "__main__":
     run([
         test_a_request_in_flight_across_a_renumbering_change_records_against_its_own_service,
@@ -266,4 +300,5 @@ if __name__ == "__main__":
         test_an_old_snapshot_is_freed_when_its_last_request_ends_whatever_came_after,
         test_least_request_sends_new_requests_away_from_a_busy_endpoint,
         test_consistent_hash_keeps_each_user_on_one_endpoint,
+        test_locality_keeps_traffic_in_the_zone_and_spills_to_the_failover_zone_as_it_fails,
     ])

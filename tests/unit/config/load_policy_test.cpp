@@ -1,6 +1,8 @@
 #include <re2/re2.h>
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
+
 #include "config/load.h"
 
 using namespace am::config;
@@ -181,4 +183,43 @@ TEST_CASE("a service selects its load balancer; an unknown one is refused with i
                                  "header, cookie or source_ip"});
   CHECK(error_texts(parse_service("    lb: {consistent_hash: {source_ip: false}}\n")) ==
         std::vector<std::string>{"services.api.lb.consistent_hash.source_ip: must be true"});
+}
+
+TEST_CASE("a service's locality preference parses; bad levels and rules name their path") {
+  auto r = parse_service(R"(    locality:
+      prefer: [node, zone]
+      failover: [{from: zone-a, to: [zone-b, zone-c]}]
+      overprovisioning: 2
+)");
+  REQUIRE(r.ok());
+  const auto& l = r.value->services.at("api").locality;
+  CHECK(l.prefer == std::vector<locality_level>{locality_level::node, locality_level::zone});
+  REQUIRE(l.failover.size() == 1);
+  CHECK(l.failover[0].to == std::vector<std::string>{"zone-b", "zone-c"});
+  CHECK(l.overprovisioning == 2);
+  auto bad = parse_service(R"(    locality:
+      prefer: [rack]
+      failover: [{from: zone-a}]
+      overprovisioning: 0.5
+)");
+  CHECK(error_texts(bad) ==
+        std::vector<std::string>{
+            "services.api.locality.prefer[0]: must be node, zone or region",
+            "services.api.locality.failover[0]: needs from (a zone) and to (a list of zones)",
+            "services.api.locality.overprovisioning: must be a number 1..10"});
+}
+
+TEST_CASE("a sidecar's locality comes from its config, then from the environment") {
+  setenv("ACTORMESH_ZONE", "env-zone", 1);
+  setenv("ACTORMESH_NODE", "env-node", 1);
+  auto r = parse_node(
+      "roles: [sidecar, discovery, commander]\nsidecar:\n  locality: {region: r1, zone: z1}\n");
+  unsetenv("ACTORMESH_ZONE");
+  unsetenv("ACTORMESH_NODE");
+  REQUIRE(r.ok());
+  const auto& l = r.value->sidecar.locality;
+  CHECK(l.region == "r1");
+  CHECK(l.zone == "z1");
+  CHECK(l.node == "env-node");
+  CHECK(l.cluster.empty());
 }
