@@ -1,0 +1,59 @@
+// Endpoint weights from the whole mesh's view of load (the global-lb's decision, pure code).
+//
+// Each sidecar sees a small share of a service's traffic, so its own view of an endpoint's
+// load (its requests in flight there) is mostly zero and balances no better than random. The
+// global-lb merges every sidecar's per-endpoint reports for a window (requests completed,
+// their latency, errors) and gives each endpoint a weight proportional to its estimated
+// capacity, so that every endpoint runs at about the same utilisation.
+//
+// Capacity estimate (after the M/M/1 queue, where the mean latency is L = 1 / (mu - lambda)):
+// mu = lambda + 1 / L, with lambda the endpoint's completed requests per second and L their
+// mean latency. An endpoint that slows down (L grows) or that is saturated shows a lower mu
+// at once; one that errors has it scaled by its success ratio. Estimates are smoothed
+// (an exponentially weighted mean) so that weights do not oscillate with the load they move,
+// and an endpoint that got no traffic in a window keeps its estimate. Weights are floored at
+// a small share of the largest so that a recovering endpoint still gets the traffic that
+// shows it recovered. Draws on: Envoy's load reports (ORCA), and join-the-shortest-queue with
+// stale information (Mitzenmacher, "How useful is old information?", 2000), whose lesson is
+// to balance on capacity, not on an old queue length.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+namespace am::lb {
+
+// What the mesh saw of one endpoint in one window, summed over every sidecar.
+struct endpoint_load {
+  uint64_t requests = 0;  // completed
+  uint64_t errors = 0;    // of those, failed (5xx, connection failures)
+  double latency_sum_s = 0;
+};
+
+struct global_weight_settings {
+  double window_s = 1.0;   // how long one window of reports covers
+  double smoothing = 0.5;  // weight of a new estimate against the old one
+  uint32_t scale = 1000;   // the weight of the endpoint with the largest capacity
+  double floor = 0.05;     // no weight below this share of `scale`
+};
+
+class global_weights {
+ public:
+  explicit global_weights(global_weight_settings settings = {}) : settings_(settings) {}
+
+  // Takes one window of merged load for the service's endpoints (by address) and returns the
+  // weight of each. Endpoints not named are forgotten; new ones start at the mean capacity.
+  const std::map<std::string, uint32_t>& update(const std::map<std::string, endpoint_load>& window);
+
+  const std::map<std::string, uint32_t>& weights() const { return weights_; }
+  // The capacity estimate of an endpoint, requests per second (0 when unknown).
+  double capacity(const std::string& endpoint) const;
+
+ private:
+  global_weight_settings settings_;
+  std::map<std::string, double> capacity_;
+  std::map<std::string, uint32_t> weights_;
+};
+
+}  // namespace am::lb

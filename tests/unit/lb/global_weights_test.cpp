@@ -1,0 +1,63 @@
+#include <catch2/catch.hpp>
+
+#include "lb/global_weights.h"
+
+using am::lb::endpoint_load;
+using am::lb::global_weights;
+
+namespace {
+
+// `requests` completed in one second at `latency_ms` each.
+endpoint_load load(uint64_t requests, double latency_ms, uint64_t errors = 0) {
+  return endpoint_load{requests, errors, static_cast<double>(requests) * latency_ms / 1000.0};
+}
+
+}  // namespace
+
+TEST_CASE("equal endpoints get equal weights") {
+  global_weights g;
+  auto w = g.update({{"a", load(50, 10)}, {"b", load(50, 10)}});
+  CHECK(w.at("a") == 1000);
+  CHECK(w.at("b") == 1000);
+}
+
+TEST_CASE("a slower endpoint gets a weight in proportion to its estimated capacity") {
+  global_weights g{{1.0, 1.0, 1000, 0.05}};  // no smoothing
+  // mu = lambda + 1/L: a = 50 + 100 = 150, b = 50 + 1000/60 = 66.7.
+  auto w = g.update({{"a", load(50, 10)}, {"b", load(50, 60)}});
+  CHECK(g.capacity("a") == Approx(150));
+  CHECK(g.capacity("b") == Approx(66.667).epsilon(0.001));
+  CHECK(w.at("a") == 1000);
+  CHECK(w.at("b") == 444);
+}
+
+TEST_CASE("errors scale an endpoint's capacity down by its success ratio") {
+  global_weights g{{1.0, 1.0, 1000, 0.05}};
+  auto w = g.update({{"a", load(100, 10)}, {"b", load(100, 10, 50)}});
+  CHECK(w.at("b") == 500);
+}
+
+TEST_CASE("estimates are smoothed, and an endpoint without traffic keeps its estimate") {
+  global_weights g;  // smoothing 0.5
+  g.update({{"a", load(50, 10)}, {"b", load(50, 10)}});
+  g.update({{"a", load(50, 10)}, {"b", load(50, 60)}});
+  // b: 0.5 * 66.7 + 0.5 * 150 = 108.3.
+  CHECK(g.capacity("b") == Approx(108.33).epsilon(0.001));
+  g.update({{"a", load(50, 10)}, {"b", endpoint_load{}}});
+  CHECK(g.capacity("b") == Approx(108.33).epsilon(0.001));
+}
+
+TEST_CASE("a new endpoint starts at the mean capacity; a gone one is forgotten") {
+  global_weights g{{1.0, 1.0, 1000, 0.05}};
+  g.update({{"a", load(50, 10)}, {"b", load(50, 60)}});
+  auto w = g.update({{"a", load(50, 10)}, {"c", endpoint_load{}}});
+  CHECK(g.capacity("c") == Approx(150));
+  CHECK(g.capacity("b") == 0);
+  CHECK(w.count("b") == 0);
+}
+
+TEST_CASE("no weight falls below the floor, so a recovering endpoint is still seen") {
+  global_weights g{{1.0, 1.0, 1000, 0.05}};
+  auto w = g.update({{"a", load(1000, 1)}, {"b", load(1, 5000)}});
+  CHECK(w.at("b") == 50);
+}
