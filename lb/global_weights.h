@@ -3,15 +3,16 @@
 // Each sidecar sees a small share of a service's traffic, so its own view of an endpoint's
 // load (its requests in flight there) is mostly zero and balances no better than random. The
 // global-lb merges every sidecar's per-endpoint reports for a window (requests completed,
-// their latency, errors) and gives each endpoint a weight proportional to its estimated
-// capacity, so that every endpoint runs at about the same utilisation.
+// their latency, errors), estimates each endpoint's capacity, and splits the offered load over
+// the capacities so as to minimise the mean latency (or, by choice, in proportion to them).
 //
 // Capacity estimate (after the M/M/1 queue, where the mean latency is L = 1 / (mu - lambda)):
 // mu = lambda + 1 / L, with lambda the endpoint's completed requests per second and L their
 // mean latency. An endpoint that slows down (L grows) or that is saturated shows a lower mu
 // at once; one that errors has it scaled by its success ratio. Estimates are smoothed
-// (an exponentially weighted mean) so that weights do not oscillate with the load they move,
-// and an endpoint that got no traffic in a window keeps its estimate. Weights are floored at
+// (an exponentially weighted mean, moved less by a window of few requests) so that weights
+// do not oscillate with the load they move, and an endpoint that got no traffic in a window
+// keeps its estimate. Weights are floored at
 // a small share of the largest so that a recovering endpoint still gets the traffic that
 // shows it recovered. Draws on: Envoy's load reports (ORCA), and join-the-shortest-queue with
 // stale information (Mitzenmacher, "How useful is old information?", 2000), whose lesson is
@@ -21,6 +22,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace am::lb {
 
@@ -32,10 +34,16 @@ struct endpoint_load {
 };
 
 struct global_weight_settings {
-  double window_s = 1.0;   // how long one window of reports covers
-  double smoothing = 0.5;  // weight of a new estimate against the old one
-  uint32_t scale = 1000;   // the weight of the endpoint with the largest capacity
-  double floor = 0.05;     // no weight below this share of `scale`
+  double window_s = 1.0;     // how long one window of reports covers
+  double smoothing = 0.5;    // weight of a new estimate against the old one
+  double min_requests = 20;  // fewer in a window move the estimate proportionally less
+  uint32_t scale = 1000;     // the weight of the endpoint with the largest capacity
+  double floor = 0.01;       // no weight below this share of `scale`
+  // How the load is split over the capacities: in proportion to them (every endpoint at the
+  // same utilisation), or to minimise the mean latency (the fastest endpoints take more, and
+  // at light load a much slower one nearly nothing).
+  enum class rule { proportional, least_latency };
+  rule split = rule::least_latency;
 };
 
 class global_weights {

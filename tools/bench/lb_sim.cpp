@@ -15,7 +15,7 @@
 // its new fair share; with --series FILE, the degraded endpoint's share per second.
 //
 //   build/tools/bench/lb_sim [--sidecars 1000] [--endpoints 30] [--seconds 120] [--seed 1]
-//                            [--series FILE]
+//                            [--proportional] [--series FILE]
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -41,6 +41,7 @@ struct options {
   double seconds = 120;
   double warmup = 10;
   uint64_t seed = 1;
+  bool proportional = false;  // global-lb splits in proportion to capacity (not least latency)
   std::string series;
 };
 
@@ -123,7 +124,11 @@ result simulate(const options& o, algo a, double utilisation) {
     }
     queue.push({unit_exp(rng), 0, static_cast<int>(s), 0, 0});
   }
-  lb::global_weights global;
+  lb::global_weight_settings gs;
+  if (o.proportional) {
+    gs.split = lb::global_weight_settings::rule::proportional;
+  }
+  lb::global_weights global{gs};
   std::map<std::string, lb::endpoint_load> window;
   std::vector<std::string> keys(n);
   for (size_t i = 0; i < n; ++i) {
@@ -232,12 +237,14 @@ int main(int argc, char** argv) {
       o.seconds = std::stod(next());
     } else if (arg == "--seed") {
       o.seed = std::stoull(next());
+    } else if (arg == "--proportional") {
+      o.proportional = true;
     } else if (arg == "--series") {
       o.series = next();
     } else {
       std::fprintf(stderr,
                    "usage: lb_sim [--sidecars N] [--endpoints N] [--seconds S] [--seed N] "
-                   "[--series FILE]\n");
+                   "[--proportional] [--series FILE]\n");
       return arg == "--help" ? 0 : 2;
     }
   }
