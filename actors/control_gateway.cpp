@@ -29,6 +29,7 @@ struct gateway_state {
   config::endpoint_table endpoints;
   uint64_t document_version = 0;
   std::string document;
+  global_lb_actor global_lb;
   actor_stats* stats = nullptr;
 };
 
@@ -77,8 +78,10 @@ int64_t unix_ms_now() {
 }
 
 control_gateway_actor::behavior_type gateway(self_ptr self, node_context* ctx,
-                                             discovery_actor discovery, commander_actor commander) {
+                                             discovery_actor discovery, commander_actor commander,
+                                             global_lb_actor global_lb) {
   self->state.ctx = ctx;
+  self->state.global_lb = std::move(global_lb);
   self->state.stats = ctx->actor_metrics.get("control_gateway");
   report(self);
   self->send(discovery, subscribe_atom::value, endpoints_sink{self});
@@ -146,6 +149,14 @@ control_gateway_actor::behavior_type gateway(self_ptr self, node_context* ctx,
           report(self);
         }
       },
+      [self](load_atom, net::load_report& report) {
+        // Passed on as the sidecar's own, so that the global-lb answers its control link.
+        if (self->state.global_lb) {
+          caf::actor_cast<caf::abstract_actor*>(self->state.global_lb)
+              ->eq_impl(caf::make_message_id(), self->current_sender(), self->context(),
+                        load_atom::value, std::move(report));
+        }
+      },
       [self](status_atom) {
         std::vector<sidecar_status> out;
         for (const auto& s : self->state.sidecars) {
@@ -174,8 +185,9 @@ config::endpoint_table endpoints_for(const config::endpoint_table& table,
 }
 
 control_gateway_actor spawn_control_gateway(caf::actor_system& sys, node_context& ctx,
-                                            discovery_actor discovery, commander_actor commander) {
-  return sys.spawn(gateway, &ctx, std::move(discovery), std::move(commander));
+                                            discovery_actor discovery, commander_actor commander,
+                                            global_lb_actor global_lb) {
+  return sys.spawn(gateway, &ctx, std::move(discovery), std::move(commander), std::move(global_lb));
 }
 
 }  // namespace am::actors

@@ -13,6 +13,7 @@
 
 #include "actors/commander.h"
 #include "actors/discovery.h"
+#include "actors/global_lb.h"
 
 namespace am::actors {
 
@@ -23,10 +24,13 @@ using control_gateway_actor =
                      // all)
                      caf::reacts_to<attach_atom, caf::actor, std::string, std::vector<std::string>>,
                      caf::reacts_to<ack_atom, uint64_t>,
-                     caf::replies_to<status_atom>::with<std::vector<sidecar_status>>>;
+                     caf::replies_to<status_atom>::with<std::vector<sidecar_status>>,
+                     // a remote sidecar's load, for the global-lb (null: none on this node)
+                     caf::reacts_to<load_atom, net::load_report>>;
 
 control_gateway_actor spawn_control_gateway(caf::actor_system& sys, node_context& ctx,
-                                            discovery_actor discovery, commander_actor commander);
+                                            discovery_actor discovery, commander_actor commander,
+                                            global_lb_actor global_lb);
 
 // The part of `table` a sidecar that uses `services` needs (all of it when `services` is empty).
 config::endpoint_table endpoints_for(const config::endpoint_table& table,

@@ -84,6 +84,17 @@ caf::behavior control_link(self_ptr self, node_context* ctx, sidecar_actor sidec
   connect(self);
   return {
       [self](reconnect_atom) { connect(self); },
+      // The sidecar's load report goes to the control plane's global-lb through the gateway;
+      // its weights come back here (while detached, reports are dropped: the sidecar falls
+      // back to local balancing as its weights age).
+      [self](load_atom, const net::load_report& report) {
+        if (self->state.gateway) {
+          self->send(self->state.gateway, load_atom::value, report);
+        }
+      },
+      [self](weights_atom, const net::weight_table& table) {
+        self->send(self->state.sidecar, weights_atom::value, table);
+      },
       [self](endpoints_atom, uint64_t version, const config::endpoint_table& table) {
         metered_handler m{self->state.stats, self->mailbox().size()};
         self->send(self->state.sidecar, endpoints_atom::value, version, table);

@@ -13,6 +13,14 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<apply_outcome>("am.apply_outcome");
   cfg.add_message_type<sidecar_status>("am.sidecar_status");
   cfg.add_message_type<std::vector<sidecar_status>>("am.sidecar_status_list");
+  cfg.add_message_type<net::endpoint_load_report>("am.endpoint_load_report");
+  cfg.add_message_type<std::vector<net::endpoint_load_report>>("am.endpoint_load_report_list");
+  cfg.add_message_type<net::service_load_report>("am.service_load_report");
+  cfg.add_message_type<std::vector<net::service_load_report>>("am.service_load_report_list");
+  cfg.add_message_type<net::load_report>("am.load_report");
+  cfg.add_message_type<net::service_weights>("am.service_weights");
+  cfg.add_message_type<std::vector<net::service_weights>>("am.service_weights_list");
+  cfg.add_message_type<net::weight_table>("am.weight_table");
 }
 
 }  // namespace am::actors

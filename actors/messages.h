@@ -9,6 +9,7 @@
 #include <caf/meta/type_name.hpp>
 
 #include "config/model.h"
+#include "net/load_report.h"
 #include "net/routing_snapshot.h"
 #include "net/service_health.h"
 
@@ -53,6 +54,14 @@ using reject_atom = caf::atom_constant<caf::atom("reject")>;
 // remote sidecar → gateway: config version applied; gateway: every sidecar's status.
 using ack_atom = caf::atom_constant<caf::atom("ack")>;
 using status_atom = caf::atom_constant<caf::atom("status")>;
+// sidecar → global-lb (directly, or through its control link and the gateway): the load of
+// its `lb: global` services' endpoints, every second; global-lb → sidecar: their weights;
+// sidecar → global-lb (a local one, or the control link): where reports go; the API →
+// global-lb: one service's table.
+using load_atom = caf::atom_constant<caf::atom("load")>;
+using weights_atom = caf::atom_constant<caf::atom("weights")>;
+using report_to_atom = caf::atom_constant<caf::atom("reportto")>;
+using lb_status_atom = caf::atom_constant<caf::atom("lbstatus")>;
 
 using service_map = std::map<std::string, config::service>;
 
@@ -113,6 +122,37 @@ typename Inspector::result_type inspect(Inspector& f, endpoint& x) {
 
 }  // namespace am::config
 
+namespace am::net {
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, endpoint_load_report& x) {
+  return f(caf::meta::type_name("am.endpoint_load_report"), x.endpoint, x.requests, x.errors,
+           x.latency_us, x.active, x.ejected);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, service_load_report& x) {
+  return f(caf::meta::type_name("am.service_load_report"), x.service, x.endpoints);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, load_report& x) {
+  return f(caf::meta::type_name("am.load_report"), x.sidecar, x.services);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, service_weights& x) {
+  return f(caf::meta::type_name("am.service_weights"), x.service, x.endpoints, x.weights);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, weight_table& x) {
+  return f(caf::meta::type_name("am.weight_table"), x.version, x.services);
+}
+
+}  // namespace am::net
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(am::net::weight_table_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(am::net::routing_snapshot_ptr)
 // Service policies hold compiled regular expressions; they stay in-process. Across the
 // middleman (control-plane issue) the commander will send the validated document instead.

@@ -176,6 +176,37 @@ void add_control_plane(const node_status& status, std::vector<MetricFamily>& out
   }
 }
 
+// How each service's endpoints are picked (`lb: global`), and the global-lb's weights.
+void add_balancing(const net::stats_registry& stats, const node_status& status,
+                   std::vector<MetricFamily>& out) {
+  auto mode = family("actormesh_lb_mode",
+                     "1 for the mode an lb: global service is in: global (the global-lb's "
+                     "weights) or local (least request: no fresh weights)",
+                     MetricType::Gauge);
+  stats.for_each([&](const std::string& service, net::direction d, const net::traffic_stats& s) {
+    auto m = s.lb_mode.load(std::memory_order_relaxed);
+    if (d == net::direction::outbound && m != 0) {
+      mode.metric.push_back(
+          gauge({{"service", service}, {"mode", m == 1 ? "global" : "local"}}, 1));
+    }
+  });
+  auto weight = family("actormesh_endpoint_weight",
+                       "The global-lb's weight of an endpoint, as this sidecar last heard it",
+                       MetricType::Gauge);
+  for (const auto& [service, weights] : status.global_weights()) {
+    for (const auto& [endpoint, w] : weights) {
+      weight.metric.push_back(
+          gauge({{"service", service}, {"endpoint", endpoint}}, static_cast<double>(w)));
+    }
+  }
+  if (!mode.metric.empty()) {
+    out.push_back(std::move(mode));
+  }
+  if (!weight.metric.empty()) {
+    out.push_back(std::move(weight));
+  }
+}
+
 }  // namespace
 
 std::string render_metrics(const net::stats_registry& stats, const actor_metrics_registry& actors,
@@ -183,6 +214,7 @@ std::string render_metrics(const net::stats_registry& stats, const actor_metrics
   std::vector<MetricFamily> families;
   add_traffic(stats, families);
   add_proxy(stats.proxy(), families);
+  add_balancing(stats, status, families);
   add_actors(actors, families);
   add_control_plane(status, families);
   std::ostringstream out;

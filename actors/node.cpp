@@ -16,6 +16,7 @@
 #include "actors/control_plane_handles.h"
 #include "actors/discovery.h"
 #include "actors/file_source.h"
+#include "actors/global_lb.h"
 #include "actors/log.h"
 #include "actors/sidecar.h"
 
@@ -92,6 +93,7 @@ int run_node(const config::node& node, const node_launch& launch) {
   sidecar_actor sidecar;
   file_source_actor file_source;
   control_gateway_actor gateway;
+  global_lb_actor global_lb;
   caf::actor control_link;
   if (node.has(config::role::discovery)) {
     discovery = spawn_discovery(sys, ctx);
@@ -102,6 +104,9 @@ int run_node(const config::node& node, const node_launch& launch) {
   }
   if (node.has(config::role::commander)) {
     commander = spawn_commander(sys, ctx, launch.text, launch.file);
+  }
+  if (node.has(config::role::global_lb)) {
+    global_lb = spawn_global_lb(sys, ctx);
   }
   if (node.has(config::role::sidecar)) {
     std::string error;
@@ -117,10 +122,16 @@ int run_node(const config::node& node, const node_launch& launch) {
     if (!discovery && node.control_plane.port != 0) {
       control_link = spawn_control_link(sys, ctx, sidecar);
     }
+    // Load reports of `lb: global` services: to this node's global-lb, or through the link.
+    if (global_lb) {
+      caf::anon_send(sidecar, report_to_atom::value, caf::actor_cast<caf::actor>(global_lb));
+    } else if (control_link) {
+      caf::anon_send(sidecar, report_to_atom::value, control_link);
+    }
   }
   std::string error;  // a part that could not start: the node stops and exits 1
   if (node.control_listen.port != 0) {
-    gateway = spawn_control_gateway(sys, ctx, discovery, commander);
+    gateway = spawn_control_gateway(sys, ctx, discovery, commander, global_lb);
     auto port = sys.middleman().publish(gateway, node.control_listen.port,
                                         node.control_listen.address.c_str(), true);
     if (!port) {
@@ -160,6 +171,7 @@ int run_node(const config::node& node, const node_launch& launch) {
   caf::anon_send_exit(commander, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(discovery, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(gateway, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(global_lb, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(control_link, caf::exit_reason::user_shutdown);
   return error.empty() ? 0 : 1;
 }

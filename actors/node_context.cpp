@@ -74,6 +74,18 @@ bool node_status::draining() const {
   return draining_;
 }
 
+void node_status::set_global_weights(weights_by_service weights) {
+  std::lock_guard<std::mutex> guard{mutex_};
+  for (auto& [service, w] : weights) {
+    global_weights_[service] = std::move(w);
+  }
+}
+
+node_status::weights_by_service node_status::global_weights() const {
+  std::lock_guard<std::mutex> guard{mutex_};
+  return global_weights_;
+}
+
 std::string node_status::endpoints_json() const {
   std::lock_guard<std::mutex> guard{mutex_};
   return endpoints_json_;

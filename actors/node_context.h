@@ -3,9 +3,12 @@
 // every actor and worker thread.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "actors/actor_metrics.h"
 #include "config/model.h"
@@ -44,6 +47,11 @@ class node_status {
   std::string endpoints_json() const;
   uint64_t endpoints_version() const;
 
+  // The global-lb's weights in force, by service: endpoint and weight (the sidecar).
+  using weights_by_service = std::map<std::string, std::vector<std::pair<std::string, uint32_t>>>;
+  void set_global_weights(weights_by_service weights);
+  weights_by_service global_weights() const;
+
  private:
   mutable std::mutex mutex_;
   uint64_t endpoints_version_ = 0;
@@ -53,6 +61,7 @@ class node_status {
   bool draining_ = false;
   int control_plane_ = -1;
   control_plane_gauges gauges_;
+  weights_by_service global_weights_;
 };
 
 struct node_context {

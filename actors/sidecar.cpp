@@ -1,6 +1,7 @@
 #include "actors/sidecar.h"
 
 #include <caf/actor_system.hpp>
+#include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
@@ -33,6 +34,12 @@ struct sidecar_state {
   // changes, so their state (open breakers, ejections, budgets) survives every snapshot.
   std::map<std::string, breaker_actor> breakers;
   std::map<std::string, retry_actor> retries;
+  // The load of `lb: global` services the workers reported since the last report to the
+  // global-lb (`report_to`: the node's own global-lb or the control link), by service and
+  // endpoint.
+  caf::actor report_to;
+  std::map<std::string, std::map<std::string, net::endpoint_load_report>> load;
+  std::shared_ptr<net::load_sink> load_sink;
   actor_stats* stats = nullptr;
 };
 
@@ -92,7 +99,8 @@ void publish(self_ptr self) {
                         [&](const net::route_service& svc) -> std::shared_ptr<net::usage_sink> {
                           auto i = st.retries.find(svc.name);
                           return i == st.retries.end() ? nullptr : make_usage_sink(i->second);
-                        }});
+                        },
+                        st.load_sink});
   // Breakers hear of their service's policy and endpoints before any worker can send them an
   // outcome of this snapshot; each keeps what did not change and tells workers only of
   // real changes.
@@ -112,6 +120,72 @@ void publish(self_ptr self) {
   }
 }
 
+// Workers' load reports: a one-way send to the sidecar, which merges them.
+class actor_load_sink final : public net::load_sink {
+ public:
+  explicit actor_load_sink(sidecar_actor sidecar) : sidecar_(std::move(sidecar)) {}
+  void deliver(net::load_report&& report) override {
+    caf::anon_send(sidecar_, load_atom::value, std::move(report));
+  }
+
+ private:
+  sidecar_actor sidecar_;
+};
+
+constexpr auto load_report_interval = std::chrono::seconds{1};
+
+void merge_load(sidecar_state& st, const net::load_report& report) {
+  for (const auto& svc : report.services) {
+    auto& eps = st.load[svc.service];
+    for (const auto& e : svc.endpoints) {
+      auto& m = eps[e.endpoint];
+      m.endpoint = e.endpoint;
+      m.requests += e.requests;
+      m.errors += e.errors;
+      m.latency_us += e.latency_us;
+      m.active += e.active;
+      m.ejected = m.ejected || e.ejected;
+    }
+  }
+}
+
+// One report a second for the whole sidecar.
+void send_load(self_ptr self) {
+  auto& st = self->state;
+  if (!st.report_to || st.load.empty()) {
+    st.load.clear();
+    return;
+  }
+  net::load_report report;
+  report.sidecar = st.ctx->config.name;
+  for (auto& [service, eps] : st.load) {
+    auto& out = report.services.emplace_back();
+    out.service = service;
+    for (auto& [key, e] : eps) {
+      out.endpoints.push_back(std::move(e));
+    }
+  }
+  st.load.clear();
+  // As the sidecar, so that the weights come back here (or to the control link).
+  caf::unsafe_send_as(self, st.report_to, load_atom::value, std::move(report));
+}
+
+// The global-lb's weights: to every worker, and to /config and /metrics.
+void apply_weights(self_ptr self, const net::weight_table& table) {
+  auto shared = std::make_shared<const net::weight_table>(table);
+  for (auto& w : self->state.workers) {
+    self->send(w, weights_atom::value, shared);
+  }
+  node_status::weights_by_service view;
+  for (const auto& svc : table.services) {
+    auto& out = view[svc.service];
+    for (size_t i = 0; i < svc.endpoints.size() && i < svc.weights.size(); ++i) {
+      out.emplace_back(svc.endpoints[i], svc.weights[i]);
+    }
+  }
+  self->state.ctx->status.set_global_weights(std::move(view));
+}
+
 sidecar_actor::behavior_type sidecar(self_ptr self, node_context* ctx,
                                      std::vector<worker_actor> workers) {
   self->state.ctx = ctx;
@@ -120,7 +194,22 @@ sidecar_actor::behavior_type sidecar(self_ptr self, node_context* ctx,
   for (auto& w : self->state.workers) {
     self->link_to(w);  // a worker that dies takes the sidecar down, and the reverse
   }
+  self->state.load_sink = std::make_shared<actor_load_sink>(sidecar_actor{self});
+  self->delayed_send(self, load_report_interval, poll_atom::value);
   return {
+      [self](load_atom, const net::load_report& report) {
+        metered_handler m{self->state.stats, self->mailbox().size()};
+        merge_load(self->state, report);
+      },
+      [self](weights_atom, const net::weight_table& table) {
+        metered_handler m{self->state.stats, self->mailbox().size()};
+        apply_weights(self, table);
+      },
+      [self](report_to_atom, caf::actor target) { self->state.report_to = std::move(target); },
+      [self](poll_atom) {
+        self->delayed_send(self, load_report_interval, poll_atom::value);
+        send_load(self);
+      },
       [self](endpoints_atom, uint64_t version, const config::endpoint_table& table) {
         metered_handler m{self->state.stats, self->mailbox().size()};
         self->state.endpoints = table;

@@ -47,6 +47,10 @@ worker_actor::behavior_type worker(worker_actor::stateful_pointer<worker_state> 
         metered_handler m{self->state.stats, self->mailbox().size()};
         self->state.worker->publish_lease(std::move(service), tokens);
       },
+      [self](weights_atom, const net::weight_table_ptr& table) {
+        metered_handler m{self->state.stats, self->mailbox().size()};
+        self->state.worker->publish_weights(table);
+      },
       [self](drain_atom) -> caf::result<bool> {
         metered_handler m{self->state.stats, self->mailbox().size()};
         auto& st = self->state;

@@ -211,6 +211,7 @@ void read_sidecar(reader r, sidecar_settings& s) {
   r.read_uint("max_header_bytes", s.max_header_bytes, 1024, 1024 * 1024);
   r.read_string_list("uses", s.uses);
   r.read_bool("generate_request_id", s.generate_request_id);
+  r.read_duration("global_weights_max_age", s.global_weights_max_age, millis{100});
   auto log = r.child("access_log");
   if (log.is_map()) {
     log.read_bool("enabled", s.access_log.enabled);
@@ -224,11 +225,11 @@ void read_roles(reader& r, std::set<role>& roles) {
   auto n = r.get("roles");
   auto path = r.child_path("roles");
   if (!n) {
-    r.fail(path, "is required (a list of sidecar, discovery, commander)");
+    r.fail(path, "is required (a list of sidecar, discovery, commander, global_lb)");
     return;
   }
   if (!n.IsSequence() || n.size() == 0) {
-    r.fail(path, "must be a non-empty list of sidecar, discovery, commander");
+    r.fail(path, "must be a non-empty list of sidecar, discovery, commander, global_lb");
     return;
   }
   for (size_t i = 0; i < n.size(); ++i) {
@@ -239,9 +240,11 @@ void read_roles(reader& r, std::set<role>& roles) {
       roles.insert(role::discovery);
     } else if (v == "commander") {
       roles.insert(role::commander);
+    } else if (v == "global_lb") {
+      roles.insert(role::global_lb);
     } else {
       r.fail(path + "[" + std::to_string(i) + "]",
-             "unknown role '" + v + "' (sidecar, discovery, commander)");
+             "unknown role '" + v + "' (sidecar, discovery, commander, global_lb)");
     }
   }
 }
@@ -275,14 +278,15 @@ void read_etcd(reader r, etcd_source_settings& out) {
   r.reject_unknown_keys();
 }
 
-// `lb: round_robin | least_request | random`, or
+// `lb: round_robin | least_request | random | global`, or
 // `lb: {consistent_hash: {header: NAME} | {cookie: NAME} | {source_ip: true}}`.
 void read_lb(reader r, service& svc) {
   if (!r.exists()) {
     return;
   }
   static constexpr const char* choices =
-      "must be round_robin, least_request, random or {consistent_hash: {header|cookie|source_ip}}";
+      "must be round_robin, least_request, random, global or "
+      "{consistent_hash: {header|cookie|source_ip}}";
   if (r.node().IsScalar()) {
     const auto& name = r.node().Scalar();
     if (name == "round_robin") {
@@ -291,6 +295,8 @@ void read_lb(reader r, service& svc) {
       svc.lb = lb_policy::least_request;
     } else if (name == "random") {
       svc.lb = lb_policy::random;
+    } else if (name == "global") {
+      svc.lb = lb_policy::global;
     } else {
       r.fail(r.path(), choices);
     }

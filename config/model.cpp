@@ -10,6 +10,8 @@ const char* to_string(role r) {
       return "discovery";
     case role::commander:
       return "commander";
+    case role::global_lb:
+      return "global_lb";
   }
   return "?";
 }

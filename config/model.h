@@ -33,9 +33,10 @@ using endpoint_table = std::map<std::string, std::vector<endpoint>>;
 
 // How a sidecar picks one endpoint of a service (lb/ holds the pickers): smooth weighted
 // round robin, least request (power of two choices over requests in flight), weighted
-// random, or a consistent hash of a request key (a ring: adding or removing one of N
-// endpoints moves about 1/N of the keys).
-enum class lb_policy { round_robin, least_request, random, consistent_hash };
+// random, a consistent hash of a request key (a ring: adding or removing one of N endpoints
+// moves about 1/N of the keys), or `global`: weights the global-lb computes from the whole
+// mesh's load, picked at random by weight, and local least request while it has none fresh.
+enum class lb_policy { round_robin, least_request, random, consistent_hash, global };
 
 // Where a consistent-hash service takes a request's key from. A request without the header
 // or cookie is picked at random.
@@ -120,9 +121,12 @@ struct sidecar_settings {
   // Where it runs: `sidecar.locality`, each field left empty taken from ACTORMESH_CLUSTER,
   // ACTORMESH_REGION, ACTORMESH_ZONE, ACTORMESH_NODE (a pod sets them from the downward API).
   location locality;
+  // Weights from the global-lb older than this (it is gone, the link is down) are dropped:
+  // `lb: global` services fall back to local least request until fresh ones come.
+  millis global_weights_max_age{5000};
 };
 
-enum class role { sidecar, discovery, commander };
+enum class role { sidecar, discovery, commander, global_lb };
 
 // An etcd v3 endpoint source: keys `<prefix><service>/<id>` hold one endpoint as JSON.
 struct etcd_source_settings {

@@ -373,7 +373,11 @@ void exchange::send_error(proxy_error e, const std::string& detail) {
 
 void exchange::record_outcome(int status) {
   if (service_state_ != nullptr && endpoint_ != nullptr) {
-    worker_.record_attempt(*service_state_, *endpoint_, status);
+    auto elapsed = std::chrono::steady_clock::now() - attempt_start_;
+    worker_.record_attempt(
+        *service_state_, *endpoint_, status,
+        static_cast<uint64_t>(
+            std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count()));
   }
   end_attempt();
   outcome_pending_ = false;

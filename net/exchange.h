@@ -188,6 +188,7 @@ class exchange final : private upstream_events, private tunnel_connect_events {
   const route_service* service_ = nullptr;
   service_state* service_state_ = nullptr;
   endpoint_state* endpoint_ = nullptr;  // counted in endpoint_->active while set
+  std::chrono::steady_clock::time_point attempt_start_;
   route_decision decision_;
   unsigned attempts_ = 0;
   bool retrying_ = false;   // counted in stats_->retries_active

@@ -188,6 +188,7 @@ std::optional<endpoint_pick> exchange::pick_endpoint() {
   if (picked) {
     endpoint_ = picked->state;
     ++endpoint_->active;
+    attempt_start_ = std::chrono::steady_clock::now();
   } else {
     std::string which;
     for (const auto& [k, v] : decision_.subset->labels) {

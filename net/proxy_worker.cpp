@@ -43,6 +43,8 @@ namespace {
 
 constexpr int64_t log_flush_ms = 50;
 constexpr int64_t outcome_flush_ms = 10;  // one tick: the breaker learns within ~10 ms
+constexpr int64_t weights_check_ms = 100;
+constexpr int64_t load_report_ms = 1000;
 
 }  // namespace
 
@@ -114,6 +116,7 @@ namespace {
 lb::algorithm algorithm_of(config::lb_policy policy) {
   switch (policy) {
     case config::lb_policy::least_request:
+    case config::lb_policy::global:  // until the global-lb's weights come
       return lb::algorithm::least_request;
     case config::lb_policy::random:
       return lb::algorithm::random;
@@ -153,9 +156,9 @@ subset_picker_ptr proxy_worker::picker_for(const route_service& svc, const endpo
   std::vector<subset_picker::member> members;
   for (size_t i = 0; i < subset.members.size(); ++i) {
     const auto& ep = svc.endpoints[subset.members[i]];
-    members.push_back({state.endpoint(ep.id), subset.weights[i], ep.identity, ep.priority});
+    members.push_back({state.endpoint(ep.id, ep.key), subset.weights[i], ep.identity, ep.priority});
   }
-  auto p = std::make_shared<subset_picker>(algorithm, std::move(members),
+  auto p = std::make_shared<subset_picker>(state, algorithm, std::move(members),
                                            svc.policy.locality.overprovisioning);
   std::erase_if(state.pickers, [](const auto& w) { return w.expired(); });
   state.pickers.push_back(p);
@@ -181,6 +184,12 @@ void proxy_worker::install(routing_snapshot_ptr snapshot) {
     auto& state = state_named(name);
     state.sink = svc.sink;
     state.usage = svc.usage;
+    state.stats = svc.stats;
+    state.global = svc.policy.lb == config::lb_policy::global;
+    state.stats->lb_mode.store(!state.global         ? 0
+                               : state.weights_fresh ? 1
+                                                     : 2,
+                               std::memory_order_relaxed);
     std::erase_if(state.endpoints, [&](const auto& kv) {
       return std::none_of(svc.endpoints.begin(), svc.endpoints.end(),
                           [&](const route_endpoint& e) { return e.id == kv.first; });
@@ -256,9 +265,63 @@ std::optional<endpoint_pick> proxy_worker::pick(const snapshot_slot& slot, const
   return endpoint_pick{subset.members[*position], &endpoint};
 }
 
-void proxy_worker::record_attempt(service_state& svc, const endpoint_state& endpoint, int status) {
+void proxy_worker::record_attempt(service_state& svc, endpoint_state& endpoint, int status,
+                                  uint64_t latency_us) {
   if (svc.sink) {
     svc.outcomes.attempts.push_back({endpoint.id, status});
+  }
+  if (svc.global) {
+    ++endpoint.completed;
+    endpoint.errors += status == 0 || status >= 500 ? 1 : 0;
+    endpoint.latency_us += latency_us;
+  }
+}
+
+void proxy_worker::publish_weights(weight_table_ptr table) {
+  loop_.post([this, table = std::move(table)] {
+    for (const auto& weights : table->services) {
+      auto i = services_.find(weights.service);
+      if (i != services_.end() && i->second->global) {
+        i->second->apply(weights, loop_.now_ms());
+        i->second->stats->lb_mode.store(1, std::memory_order_relaxed);
+      }
+    }
+  });
+}
+
+// Once a second: the load of every `lb: global` service's endpoints, for the global-lb.
+void proxy_worker::report_load() {
+  const auto& sink = current_->snapshot->load;
+  if (!sink) {
+    return;
+  }
+  load_report report;
+  for (auto& [name, svc] : services_) {
+    if (!svc->global) {
+      continue;
+    }
+    auto& out = report.services.emplace_back();
+    out.service = name;
+    for (auto& [id, e] : svc->endpoints) {
+      out.endpoints.push_back(
+          {e->key, e->completed, e->errors, e->latency_us, e->active, e->ejected});
+      e->completed = e->errors = e->latency_us = 0;
+    }
+  }
+  if (!report.services.empty()) {
+    sink->deliver(std::move(report));
+  }
+}
+
+// Weights older than the configured age are dropped: local least request until fresh ones.
+void proxy_worker::expire_weights() {
+  auto now = loop_.now_ms();
+  for (auto& [name, svc] : services_) {
+    if (svc->weights_fresh && now - svc->weights_at_ms > settings_.global_weights_max_age.count()) {
+      svc->weights_fresh = false;
+      svc->refresh_pickers();
+      svc->stats->lb_mode.store(2, std::memory_order_relaxed);
+    }
   }
 }
 
@@ -407,8 +470,15 @@ void proxy_worker::on_flush_timer(void* p) {
   auto* self = static_cast<proxy_worker*>(p);
   self->flush_outcomes();
   self->report_usage();
-  if (++self->flush_ticks_ % (log_flush_ms / outcome_flush_ms) == 0) {
+  ++self->flush_ticks_;
+  if (self->flush_ticks_ % (log_flush_ms / outcome_flush_ms) == 0) {
     self->log_buffer_.flush();
+  }
+  if (self->flush_ticks_ % (weights_check_ms / outcome_flush_ms) == 0) {
+    self->expire_weights();
+  }
+  if (self->flush_ticks_ % (load_report_ms / outcome_flush_ms) == 0) {
+    self->report_load();
   }
   self->loop_.schedule(self->flush_timer_, outcome_flush_ms);
 }

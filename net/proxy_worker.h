@@ -97,8 +97,13 @@ class proxy_worker final : public tunnel_watcher {
   // Whether the service's breaker lets a new request through (closed, or a half-open probe
   // this worker may still send).
   bool admit(service_state& svc);
-  // Buffers an attempt's outcome for the service's sink (flushed every tick).
-  void record_attempt(service_state& svc, const endpoint_state& endpoint, int status);
+  // Buffers an attempt's outcome for the service's sink (flushed every tick), and for an
+  // `lb: global` service counts it in the endpoint's load report.
+  void record_attempt(service_state& svc, endpoint_state& endpoint, int status,
+                      uint64_t latency_us);
+
+  // The global-lb's weights for new picks of the services they name (any thread).
+  void publish_weights(weight_table_ptr table);
 
   // Sends a fire-and-forget copy of a request (a complete head, no body) to `address`.
   void mirror(const sockaddr_in& address, const std::string& key, std::string_view head);
@@ -133,6 +138,8 @@ class proxy_worker final : public tunnel_watcher {
                                service_state& state) const;
   void flush_outcomes(service_state& svc);
   void flush_outcomes();
+  void report_load();
+  void expire_weights();
   void report_usage();
   void check_drained();
   static void on_flush_timer(void* self);

@@ -141,6 +141,7 @@ routing_snapshot_ptr build_routing_snapshot(uint64_t version,
     }
   }
   snapshot->picker_count = pickers;
+  snapshot->load = make_sinks.load;
   ids.retain(*snapshot);
   return snapshot;
 }

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "config/model.h"
+#include "net/load_report.h"
 #include "net/service_health.h"
 #include "net/traffic_stats.h"
 
@@ -69,6 +70,8 @@ struct routing_snapshot {
   uint64_t version = 0;
   std::unordered_map<std::string, route_service, string_hash, std::equal_to<>> services;
   size_t picker_count = 0;  // subsets across all services
+  // Where workers send the load of `lb: global` services once a second; null: nowhere.
+  std::shared_ptr<load_sink> load;
 
   const route_service* find(std::string_view host) const {
     auto i = services.find(host);
@@ -100,6 +103,7 @@ class endpoint_registry {
 struct sink_factory {
   std::function<std::shared_ptr<outcome_sink>(const route_service&)> outcomes;
   std::function<std::shared_ptr<usage_sink>(const route_service&)> usage;
+  std::shared_ptr<load_sink> load;
 };
 
 // Whether any route of the service (or the service itself) retries.

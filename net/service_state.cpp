@@ -8,9 +8,13 @@
 
 namespace am::net {
 
-subset_picker::subset_picker(lb::algorithm algorithm, std::vector<member> members,
-                             double overprovisioning)
-    : algorithm_(algorithm), overprovisioning_(overprovisioning), members_(std::move(members)) {
+subset_picker::subset_picker(const service_state& service, lb::algorithm algorithm,
+                             std::vector<member> members, double overprovisioning)
+    : service_(service),
+      algorithm_(algorithm),
+      current_(algorithm_now()),
+      overprovisioning_(overprovisioning),
+      members_(std::move(members)) {
   for (size_t i = 0; i < members_.size(); ++i) {
     auto p = members_[i].priority;
     auto at = std::find_if(levels_.begin(), levels_.end(),
@@ -19,7 +23,7 @@ subset_picker::subset_picker(lb::algorithm algorithm, std::vector<member> member
       auto l = std::make_unique<level>();
       l->owner = this;
       l->priority = p;
-      l->picker = lb::make_picker(algorithm);
+      l->picker = lb::make_picker(current_);
       at = levels_.insert(at, std::move(l));
     }
     (*at)->positions.push_back(i);
@@ -43,16 +47,31 @@ bool subset_picker::serves(const route_service& svc, const endpoint_subset& subs
   return true;
 }
 
+lb::algorithm subset_picker::algorithm_now() const {
+  if (!service_.global) {
+    return algorithm_;
+  }
+  return service_.weights_fresh ? lb::algorithm::random : lb::algorithm::least_request;
+}
+
 std::vector<lb::member> subset_picker::view(const level& l) const {
+  bool global = service_.global_weights_in_force();
   std::vector<lb::member> v(l.positions.size());
   for (size_t i = 0; i < l.positions.size(); ++i) {
     const auto& m = members_[l.positions[i]];
-    v[i] = lb::member{m.identity, m.weight, m.state->eligible()};
+    auto weight = global && m.state->global_weight > 0 ? m.state->global_weight : m.weight;
+    v[i] = lb::member{m.identity, weight, m.state->eligible()};
   }
   return v;
 }
 
 void subset_picker::refresh() {
+  if (auto now = algorithm_now(); now != current_) {
+    current_ = now;
+    for (auto& l : levels_) {
+      l->picker = lb::make_picker(current_);
+    }
+  }
   std::vector<uint64_t> healthy(levels_.size(), 0);
   std::vector<uint64_t> total(levels_.size(), 0);
   for (size_t i = 0; i < levels_.size(); ++i) {
@@ -109,7 +128,7 @@ std::optional<size_t> subset_picker::pick(uint64_t random, const uint64_t* hash)
     }
   }
   std::optional<size_t> position;
-  if (hash == nullptr || algorithm_ == lb::algorithm::ring_hash) {
+  if (hash == nullptr || current_ == lb::algorithm::ring_hash) {
     position = l->picker->pick({random, hash != nullptr ? *hash : random, l});
   } else {
     if (!l->ring) {
@@ -124,11 +143,12 @@ std::optional<size_t> subset_picker::pick(uint64_t random, const uint64_t* hash)
   return l->positions[*position];
 }
 
-const endpoint_state_ptr& service_state::endpoint(endpoint_id id) {
+const endpoint_state_ptr& service_state::endpoint(endpoint_id id, const std::string& key) {
   auto& e = endpoints[id];
   if (!e) {
     e = std::make_shared<endpoint_state>();
     e->id = id;
+    e->key = key;
     e->ejected = health && health->is_ejected(id);
     e->probation = health && health->on_probation(id);
   }
@@ -142,6 +162,18 @@ void service_state::apply(service_health_ptr h) {
     e->probation = health->on_probation(id);
     e->probed = false;  // new health: probes start over (a lost probe never blocks forever)
   }
+  refresh_pickers();
+}
+
+void service_state::apply(const service_weights& weights, int64_t now_ms) {
+  for (auto& [id, e] : endpoints) {
+    auto i = std::find(weights.endpoints.begin(), weights.endpoints.end(), e->key);
+    e->global_weight = i == weights.endpoints.end()
+                           ? 0
+                           : weights.weights[static_cast<size_t>(i - weights.endpoints.begin())];
+  }
+  weights_fresh = true;
+  weights_at_ms = now_ms;
   refresh_pickers();
 }
 

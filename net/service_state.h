@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "lb/picker.h"
+#include "net/load_report.h"
 #include "net/routing_snapshot.h"
 #include "net/service_health.h"
 
@@ -22,15 +23,23 @@ namespace am::net {
 // One endpoint of a service as this worker sees it.
 struct endpoint_state {
   endpoint_id id = 0;
-  uint32_t active = 0;     // this worker's attempts in flight to it
-  bool ejected = false;    // from the service's health
-  bool probation = false;  // back from ejection: one request per worker decides
-  bool probed = false;     // this worker's probe request is out (while on probation)
+  std::string key;             // "ip:port"
+  uint32_t active = 0;         // this worker's attempts in flight to it
+  bool ejected = false;        // from the service's health
+  bool probation = false;      // back from ejection: one request per worker decides
+  bool probed = false;         // this worker's probe request is out (while on probation)
+  uint32_t global_weight = 0;  // from the global-lb (`lb: global`); 0: none
+  // Attempts completed since the last load report (`lb: global` services only).
+  uint64_t completed = 0;
+  uint64_t errors = 0;
+  uint64_t latency_us = 0;
 
   bool eligible() const { return !ejected && !(probation && probed); }
 };
 
 using endpoint_state_ptr = std::shared_ptr<endpoint_state>;
+
+struct service_state;
 
 // The picker of one endpoint subset. Consecutive snapshots share it while the subset keeps
 // the same members (ids, in order) with the same weights, priorities and algorithm, so a swap
@@ -40,6 +49,9 @@ using endpoint_state_ptr = std::shared_ptr<endpoint_state>;
 // Members are grouped by locality priority (lb/locality): a pick first draws a priority by
 // its share of the traffic (recomputed from eligibility on each refresh), then the priority's
 // own picker chooses among its members. With one priority (no locality) the draw is skipped.
+//
+// An `lb: global` service picks at random by the global-lb's weights while they are fresh,
+// and by local least request on the configured weights when they are not; a refresh switches.
 class subset_picker {
  public:
   struct member {
@@ -49,7 +61,9 @@ class subset_picker {
     uint8_t priority = 0;
   };
 
-  subset_picker(lb::algorithm algorithm, std::vector<member> members, double overprovisioning);
+  // `service` outlives the picker (both are held by the snapshots that use them).
+  subset_picker(const service_state& service, lb::algorithm algorithm, std::vector<member> members,
+                double overprovisioning);
 
   // Whether `subset` of `svc` has exactly these members, weights, priorities and algorithm.
   bool serves(const route_service& svc, const endpoint_subset& subset,
@@ -83,8 +97,11 @@ class subset_picker {
   };
 
   std::vector<lb::member> view(const level& l) const;
+  lb::algorithm algorithm_now() const;
 
-  lb::algorithm algorithm_;
+  const service_state& service_;
+  lb::algorithm algorithm_;  // as configured: what the picker is shared by
+  lb::algorithm current_;    // in use (differs for `lb: global`)
   double overprovisioning_;
   std::vector<member> members_;
   std::vector<std::unique_ptr<level>> levels_;  // by priority, closest first
@@ -96,7 +113,11 @@ struct service_state {
   explicit service_state(std::string n) : name(std::move(n)) {}
 
   // The state of endpoint `id`, made on first use (for the newest snapshot's endpoints).
-  const endpoint_state_ptr& endpoint(endpoint_id id);
+  const endpoint_state_ptr& endpoint(endpoint_id id, const std::string& key);
+  // Takes the global-lb's weights for this service (at loop time `now_ms`).
+  void apply(const service_weights& weights, int64_t now_ms);
+  // Whether picks use the global-lb's weights now.
+  bool global_weights_in_force() const { return global && weights_fresh; }
   // Applies a new health decision to the endpoints and refreshes the pickers.
   void apply(service_health_ptr h);
   // Refreshes the pickers of this service that are still alive.
@@ -114,6 +135,10 @@ struct service_state {
   outcome_batch outcomes;  // since the last flush
   std::shared_ptr<outcome_sink> sink;
   std::shared_ptr<usage_sink> usage;
+  traffic_stats* stats = nullptr;  // where the balancing mode is shown
+  bool global = false;             // `lb: global`
+  bool weights_fresh = false;      // the global-lb's weights are in force
+  int64_t weights_at_ms = 0;       // when they came (loop time)
 };
 
 using service_state_ptr = std::shared_ptr<service_state>;

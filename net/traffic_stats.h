@@ -36,6 +36,9 @@ struct traffic_stats {
   std::atomic<int64_t> pending{0};               // requests waiting for a new connection
   std::atomic<int64_t> retries_active{0};        // requests in flight that are retrying
   std::atomic<uint64_t> overloaded{0};           // requests refused by a concurrency limit
+  // How the workers pick its endpoints: 0 its configured picker, 1 the global-lb's weights,
+  // 2 local least request because they have none fresh (`lb: global`).
+  std::atomic<int> lb_mode{0};
   std::atomic<uint64_t> bytes_in{0};
   std::atomic<uint64_t> bytes_out{0};
   // gRPC calls by their status (index: code; the last slot counts codes out of range).

@@ -76,6 +76,7 @@ class UpstreamHandler(http.server.BaseHTTPRequestHandler):
       /status/N            status N, empty body
       /slow/MS             waits MS milliseconds, then 200
       /slowstatus/MS/N     waits MS milliseconds, then status N
+    and every request first waits the server's `delay_ms` (0 unless a test sets it).
       /download/N          N bytes of body (Content-Length), streamed in 1 MiB writes
       /chunked/N           N bytes, chunked
       /close/N             N bytes, no framing: the body ends when the connection closes
@@ -133,6 +134,8 @@ class UpstreamHandler(http.server.BaseHTTPRequestHandler):
 
     def handle_any(self):
         self.server.requests.append((self.command, self.path, dict(self.headers)))
+        if self.server.delay_ms:
+            time.sleep(self.server.delay_ms / 1000)
         parts = self.path.split("?")[0].strip("/").split("/")
         body_len, checksum = self.read_body()
         self.server.bodies.append(body_len)
@@ -208,6 +211,7 @@ class Upstream(socketserver.ThreadingMixIn, http.server.HTTPServer):
         self.name = name
         self.requests = []
         self.status_override = status  # non-zero: every request gets this status
+        self.delay_ms = 0  # every request waits this long first
         self.bodies = []  # body length of each request, in order
         super().__init__(("127.0.0.1", port or free_port()), UpstreamHandler)
         self.port = self.server_address[1]
@@ -380,7 +384,7 @@ def api_node(port, sidecar="", service=""):
 
 CONTROL_PLANE_HEAD = """
 name: cp
-roles: [discovery, commander]
+roles: [%(roles)s]
 sidecar:
   admin: {{address: 127.0.0.1, port: {admin}}}
 control:
@@ -389,10 +393,10 @@ control:
 """
 
 
-def control_plane_node(control, api, body):
+def control_plane_node(control, api, body, roles="discovery, commander"):
     """Node YAML (for Mesh) of a control plane whose sidecars attach at `control` and whose
     gRPC API listens on `api`; `body` adds its discovery, commander and services sections."""
-    return CONTROL_PLANE_HEAD % {"control": control, "api": api} + body
+    return CONTROL_PLANE_HEAD % {"control": control, "api": api, "roles": roles} + body
 
 
 REMOTE_SIDECAR = """
@@ -408,11 +412,13 @@ sidecar:
 """
 
 
-def remote_sidecar(control, name="sc", uses=(), expect_ready=True):
+def remote_sidecar(control, name="sc", uses=(), expect_ready=True, sidecar=""):
     """A lean sidecar node (actormesh-sidecar) attached to the control plane at `control`;
-    `uses` names the services it subscribes to (all when empty)."""
+    `uses` names the services it subscribes to (all when empty); `sidecar` adds lines to
+    that section (indented)."""
     uses_line = "  uses: [%s]" % ", ".join(uses) if uses else ""
-    return Mesh(REMOTE_SIDECAR % {"name": name, "control": control, "uses": uses_line},
+    return Mesh(REMOTE_SIDECAR % {"name": name, "control": control,
+                                  "uses": uses_line + "\n" + sidecar},
                 executable="actormesh-sidecar", expect_ready=expect_ready)
 
 

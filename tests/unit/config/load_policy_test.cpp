@@ -164,6 +164,7 @@ TEST_CASE("a service selects its load balancer; an unknown one is refused with i
   CHECK(parse_service("    lb: least_request\n").value->services.at("api").lb ==
         lb_policy::least_request);
   CHECK(parse_service("    lb: random\n").value->services.at("api").lb == lb_policy::random);
+  CHECK(parse_service("    lb: global\n").value->services.at("api").lb == lb_policy::global);
   auto hashed = parse_service("    lb: {consistent_hash: {header: X-User}}\n");
   REQUIRE(hashed.ok());
   const auto& svc = hashed.value->services.at("api");
@@ -176,8 +177,8 @@ TEST_CASE("a service selects its load balancer; an unknown one is refused with i
   CHECK(parse_service("    lb: {consistent_hash: {source_ip: true}}\n").ok());
 
   CHECK(error_texts(parse_service("    lb: fastest\n")) ==
-        std::vector<std::string>{"services.api.lb: must be round_robin, least_request, random or "
-                                 "{consistent_hash: {header|cookie|source_ip}}"});
+        std::vector<std::string>{"services.api.lb: must be round_robin, least_request, random, "
+                                 "global or {consistent_hash: {header|cookie|source_ip}}"});
   CHECK(error_texts(parse_service("    lb: {consistent_hash: {header: a, cookie: b}}\n")) ==
         std::vector<std::string>{"services.api.lb.consistent_hash: must name one key source: "
                                  "header, cookie or source_ip"});

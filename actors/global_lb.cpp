@@ -1,0 +1,193 @@
+#include "actors/global_lb.h"
+
+#include <caf/actor_system.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <map>
+#include <set>
+
+#include "actors/actor_clock.h"
+#include "actors/log.h"
+#include "config/json.h"
+#include "lb/global_weights.h"
+
+namespace am::actors {
+
+namespace {
+
+constexpr auto interval = std::chrono::seconds{1};
+constexpr int64_t interval_ms = 1000;
+// A sidecar silent for longer gets no weights (they would only be dropped as stale), and is
+// forgotten a little later.
+constexpr int64_t quiet_ms = 3000;
+constexpr int64_t forget_ms = 30'000;
+
+struct reporting_sidecar {
+  caf::actor reply_to;
+  int64_t last_ms = 0;
+  std::set<std::string> services;
+};
+
+// What the last window showed of one endpoint, for the operator view.
+struct endpoint_view {
+  uint32_t weight = 0;
+  double requests_per_s = 0;
+  double mean_latency_ms = 0;
+  uint64_t errors = 0;
+  uint64_t active = 0;      // in flight, summed over the sidecars' last reports
+  uint32_t ejected_by = 0;  // sidecars whose outlier detection ejected it
+};
+
+struct service_table {
+  lb::global_weights weights;
+  std::map<std::string, lb::endpoint_load> window;  // since the last tick
+  std::map<std::string, endpoint_view> current;     // the last tick's
+  std::map<std::string, uint64_t> active;           // this window
+  std::map<std::string, uint32_t> ejected;
+  std::set<std::string> reporters;  // sidecars that reported it this window
+  size_t sidecars = 0;              // the last tick's
+  int64_t computed_ms = -1;
+};
+
+struct global_lb_state {
+  std::map<std::string, reporting_sidecar> sidecars;
+  std::map<std::string, service_table> services;
+  uint64_t version = 0;
+  actor_stats* stats = nullptr;
+};
+
+using self_ptr = global_lb_actor::stateful_pointer<global_lb_state>;
+
+void merge(service_table& t, const std::string& sidecar, const net::service_load_report& r) {
+  t.reporters.insert(sidecar);
+  for (const auto& e : r.endpoints) {
+    auto& w = t.window[e.endpoint];
+    w.requests += e.requests;
+    w.errors += e.errors;
+    w.latency_sum_s += static_cast<double>(e.latency_us) / 1e6;
+    t.active[e.endpoint] += e.active;
+    t.ejected[e.endpoint] += e.ejected ? 1 : 0;
+  }
+}
+
+// One window: new weights for every service that was reported, and each sidecar's share.
+void tick(self_ptr self) {
+  auto& st = self->state;
+  auto now = now_ms(self);
+  ++st.version;
+  for (auto& [name, t] : st.services) {
+    if (t.reporters.empty()) {
+      continue;  // nobody uses it now: its weights stay as they were
+    }
+    const auto& weights = t.weights.update(t.window);
+    t.current.clear();
+    for (const auto& [endpoint, w] : weights) {
+      const auto& load = t.window[endpoint];
+      endpoint_view v;
+      v.weight = w;
+      v.requests_per_s = static_cast<double>(load.requests) * 1000.0 / interval_ms;
+      v.mean_latency_ms =
+          load.requests > 0 ? load.latency_sum_s * 1000 / static_cast<double>(load.requests) : 0;
+      v.errors = load.errors;
+      v.active = t.active[endpoint];
+      v.ejected_by = t.ejected[endpoint];
+      t.current[endpoint] = v;
+    }
+    t.sidecars = t.reporters.size();
+    t.computed_ms = now;
+    t.window.clear();
+    t.active.clear();
+    t.ejected.clear();
+    t.reporters.clear();
+  }
+  for (auto i = st.sidecars.begin(); i != st.sidecars.end();) {
+    auto& s = i->second;
+    if (now - s.last_ms > forget_ms) {
+      i = st.sidecars.erase(i);
+      continue;
+    }
+    if (now - s.last_ms <= quiet_ms) {
+      net::weight_table table;
+      table.version = st.version;
+      for (const auto& service : s.services) {
+        const auto& t = st.services[service];
+        auto& out = table.services.emplace_back();
+        out.service = service;
+        for (const auto& [endpoint, v] : t.current) {
+          out.endpoints.push_back(endpoint);
+          out.weights.push_back(v.weight);
+        }
+      }
+      caf::unsafe_send_as(self, s.reply_to, weights_atom::value, std::move(table));
+    }
+    ++i;
+  }
+}
+
+std::string status_json(self_ptr self, const std::string& service) {
+  auto& st = self->state;
+  std::string out = "{\"service\":";
+  config::append_json_string(out, service);
+  auto i = st.services.find(service);
+  if (i == st.services.end() || i->second.computed_ms < 0) {
+    return out + ",\"source\":\"none\",\"endpoints\":[]}";
+  }
+  const auto& t = i->second;
+  char buf[256];
+  std::snprintf(
+      buf, sizeof buf,
+      ",\"source\":\"global\",\"version\":%llu,\"age_ms\":%lld,\"sidecars\":%zu,\"endpoints\":[",
+      static_cast<unsigned long long>(st.version),
+      static_cast<long long>(now_ms(self) - t.computed_ms), t.sidecars);
+  out += buf;
+  bool first = true;
+  for (const auto& [endpoint, v] : t.current) {
+    out += first ? "{\"endpoint\":" : ",{\"endpoint\":";
+    first = false;
+    config::append_json_string(out, endpoint);
+    std::snprintf(buf, sizeof buf,
+                  ",\"weight\":%u,\"requests_per_s\":%.1f,\"mean_latency_ms\":%.2f,"
+                  "\"errors\":%llu,\"active\":%llu,\"ejected_by\":%u}",
+                  v.weight, v.requests_per_s, v.mean_latency_ms,
+                  static_cast<unsigned long long>(v.errors),
+                  static_cast<unsigned long long>(v.active), v.ejected_by);
+    out += buf;
+  }
+  return out + "]}";
+}
+
+global_lb_actor::behavior_type global_lb(self_ptr self, node_context* ctx) {
+  self->state.stats = ctx->actor_metrics.get("global_lb");
+  self->delayed_send(self, interval, poll_atom::value);
+  log_info("global-lb: up");
+  return {
+      [self](load_atom, const net::load_report& report) {
+        metered_handler m{self->state.stats, self->mailbox().size()};
+        auto& st = self->state;
+        auto& s = st.sidecars[report.sidecar];
+        s.reply_to = caf::actor_cast<caf::actor>(self->current_sender());
+        s.last_ms = now_ms(self);
+        s.services.clear();
+        for (const auto& r : report.services) {
+          s.services.insert(r.service);
+          merge(st.services[r.service], report.sidecar, r);
+        }
+      },
+      [self](lb_status_atom, const std::string& service) { return status_json(self, service); },
+      [self](poll_atom) {
+        metered_handler m{self->state.stats, self->mailbox().size()};
+        self->delayed_send(self, interval, poll_atom::value);
+        tick(self);
+      },
+  };
+}
+
+}  // namespace
+
+global_lb_actor spawn_global_lb(caf::actor_system& sys, node_context& ctx) {
+  return sys.spawn(global_lb, &ctx);
+}
+
+}  // namespace am::actors
