@@ -191,10 +191,53 @@ class discovery_service final : public pb::Discovery::Service {
   discovery_actor discovery_;
 };
 
+class load_balancer_service final : public pb::LoadBalancer::Service {
+ public:
+  load_balancer_service(caf::actor_system& sys, global_lb_actor global_lb)
+      : sys_(sys), global_lb_(std::move(global_lb)) {}
+
+  grpc::Status Table(grpc::ServerContext*, const pb::TableRequest* req,
+                     pb::WeightTable* resp) override {
+    if (!global_lb_) {
+      return {grpc::StatusCode::FAILED_PRECONDITION,
+              "this control plane has no global_lb role: sidecars balance locally"};
+    }
+    caf::scoped_actor self{sys_};
+    grpc::Status status;
+    self->request(global_lb_, ask_timeout, lb_status_atom::value, req->service())
+        .receive(
+            [&](const lb_table& t) {
+              resp->set_service(t.service);
+              resp->set_known(t.known);
+              resp->set_version(t.version);
+              resp->set_age_ms(t.age_ms);
+              resp->set_sidecars(t.sidecars);
+              for (const auto& e : t.endpoints) {
+                auto* out = resp->add_endpoints();
+                out->set_endpoint(e.endpoint);
+                out->set_weight(e.weight);
+                out->set_requests_per_s(e.requests_per_s);
+                out->set_mean_latency_ms(e.mean_latency_ms);
+                out->set_errors(e.errors);
+                out->set_active(e.active);
+                out->set_ejected_by(e.ejected_by);
+              }
+            },
+            [&](caf::error& e) { status = unavailable(e, sys_); });
+    return status;
+  }
+
+ private:
+  caf::actor_system& sys_;
+  global_lb_actor global_lb_;
+};
+
 class control_api final : public node_service {
  public:
   control_api(caf::actor_system& sys, const control_plane_handles& actors)
-      : commander_(sys, actors), discovery_(sys, actors.discovery) {}
+      : commander_(sys, actors),
+        discovery_(sys, actors.discovery),
+        load_balancer_(sys, actors.global_lb) {}
 
   bool start(const config::listener& at, std::string& error) {
     grpc::ServerBuilder builder;
@@ -203,6 +246,7 @@ class control_api final : public node_service {
     builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &bound);
     builder.RegisterService(&commander_);
     builder.RegisterService(&discovery_);
+    builder.RegisterService(&load_balancer_);
     server_ = builder.BuildAndStart();
     if (!server_ || bound == 0) {
       error = "control API: cannot listen on " + address;
@@ -222,6 +266,7 @@ class control_api final : public node_service {
  private:
   commander_service commander_;
   discovery_service discovery_;
+  load_balancer_service load_balancer_;
   std::unique_ptr<grpc::Server> server_;
 };
 

@@ -4,6 +4,7 @@
 #include "actors/commander.h"
 #include "actors/control_gateway.h"
 #include "actors/discovery.h"
+#include "actors/global_lb.h"
 
 namespace am::actors {
 
@@ -11,6 +12,7 @@ struct control_plane_handles {
   discovery_actor discovery;
   commander_actor commander;
   control_gateway_actor gateway;  // null unless control.listen is set
+  global_lb_actor global_lb;      // null unless the node has the global_lb role
 };
 
 }  // namespace am::actors

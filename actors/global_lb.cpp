@@ -6,11 +6,9 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include <map>
-#include <set>
 
 #include "actors/actor_clock.h"
 #include "actors/log.h"
-#include "config/json.h"
 #include "lb/global_weights.h"
 
 namespace am::actors {
@@ -24,10 +22,13 @@ constexpr int64_t interval_ms = 1000;
 constexpr int64_t quiet_ms = 3000;
 constexpr int64_t forget_ms = 30'000;
 
+// A sidecar's latest report (each covers about a second) and where its weights go. Every
+// window counts each sidecar that reported lately once, with its latest report, so that the
+// windows of the global-lb and the sidecars' reports need not be aligned.
 struct reporting_sidecar {
   caf::actor reply_to;
   int64_t last_ms = 0;
-  std::set<std::string> services;
+  std::map<std::string, net::service_load_report> services;
 };
 
 // What the last window showed of one endpoint, for the operator view.
@@ -42,12 +43,12 @@ struct endpoint_view {
 
 struct service_table {
   lb::global_weights weights;
-  std::map<std::string, lb::endpoint_load> window;  // since the last tick
-  std::map<std::string, endpoint_view> current;     // the last tick's
-  std::map<std::string, uint64_t> active;           // this window
+  std::map<std::string, lb::endpoint_load> window;  // being merged
+  std::map<std::string, uint64_t> active;
   std::map<std::string, uint32_t> ejected;
-  std::set<std::string> reporters;  // sidecars that reported it this window
-  size_t sidecars = 0;              // the last tick's
+  size_t reporters = 0;
+  std::map<std::string, endpoint_view> current;  // the last tick's
+  size_t sidecars = 0;                           // the last tick's
   int64_t computed_ms = -1;
 };
 
@@ -60,8 +61,8 @@ struct global_lb_state {
 
 using self_ptr = global_lb_actor::stateful_pointer<global_lb_state>;
 
-void merge(service_table& t, const std::string& sidecar, const net::service_load_report& r) {
-  t.reporters.insert(sidecar);
+void merge(service_table& t, const net::service_load_report& r) {
+  ++t.reporters;
   for (const auto& e : r.endpoints) {
     auto& w = t.window[e.endpoint];
     w.requests += e.requests;
@@ -77,8 +78,20 @@ void tick(self_ptr self) {
   auto& st = self->state;
   auto now = now_ms(self);
   ++st.version;
+  for (auto i = st.sidecars.begin(); i != st.sidecars.end();) {
+    if (now - i->second.last_ms > forget_ms) {
+      i = st.sidecars.erase(i);
+      continue;
+    }
+    if (now - i->second.last_ms <= quiet_ms) {
+      for (const auto& [service, report] : i->second.services) {
+        merge(st.services[service], report);
+      }
+    }
+    ++i;
+  }
   for (auto& [name, t] : st.services) {
-    if (t.reporters.empty()) {
+    if (t.reporters == 0) {
       continue;  // nobody uses it now: its weights stay as they were
     }
     const auto& weights = t.weights.update(t.window);
@@ -95,23 +108,18 @@ void tick(self_ptr self) {
       v.ejected_by = t.ejected[endpoint];
       t.current[endpoint] = v;
     }
-    t.sidecars = t.reporters.size();
+    t.sidecars = t.reporters;
     t.computed_ms = now;
     t.window.clear();
     t.active.clear();
     t.ejected.clear();
-    t.reporters.clear();
+    t.reporters = 0;
   }
-  for (auto i = st.sidecars.begin(); i != st.sidecars.end();) {
-    auto& s = i->second;
-    if (now - s.last_ms > forget_ms) {
-      i = st.sidecars.erase(i);
-      continue;
-    }
+  for (auto& [name, s] : st.sidecars) {
     if (now - s.last_ms <= quiet_ms) {
       net::weight_table table;
       table.version = st.version;
-      for (const auto& service : s.services) {
+      for (const auto& [service, report] : s.services) {
         const auto& t = st.services[service];
         auto& out = table.services.emplace_back();
         out.service = service;
@@ -122,40 +130,27 @@ void tick(self_ptr self) {
       }
       caf::unsafe_send_as(self, s.reply_to, weights_atom::value, std::move(table));
     }
-    ++i;
   }
 }
 
-std::string status_json(self_ptr self, const std::string& service) {
+lb_table table_of(self_ptr self, const std::string& service) {
   auto& st = self->state;
-  std::string out = "{\"service\":";
-  config::append_json_string(out, service);
+  lb_table out;
+  out.service = service;
   auto i = st.services.find(service);
   if (i == st.services.end() || i->second.computed_ms < 0) {
-    return out + ",\"source\":\"none\",\"endpoints\":[]}";
+    return out;
   }
   const auto& t = i->second;
-  char buf[256];
-  std::snprintf(
-      buf, sizeof buf,
-      ",\"source\":\"global\",\"version\":%llu,\"age_ms\":%lld,\"sidecars\":%zu,\"endpoints\":[",
-      static_cast<unsigned long long>(st.version),
-      static_cast<long long>(now_ms(self) - t.computed_ms), t.sidecars);
-  out += buf;
-  bool first = true;
+  out.known = true;
+  out.version = st.version;
+  out.age_ms = now_ms(self) - t.computed_ms;
+  out.sidecars = t.sidecars;
   for (const auto& [endpoint, v] : t.current) {
-    out += first ? "{\"endpoint\":" : ",{\"endpoint\":";
-    first = false;
-    config::append_json_string(out, endpoint);
-    std::snprintf(buf, sizeof buf,
-                  ",\"weight\":%u,\"requests_per_s\":%.1f,\"mean_latency_ms\":%.2f,"
-                  "\"errors\":%llu,\"active\":%llu,\"ejected_by\":%u}",
-                  v.weight, v.requests_per_s, v.mean_latency_ms,
-                  static_cast<unsigned long long>(v.errors),
-                  static_cast<unsigned long long>(v.active), v.ejected_by);
-    out += buf;
+    out.endpoints.push_back({endpoint, v.weight, v.requests_per_s, v.mean_latency_ms, v.errors,
+                             v.active, v.ejected_by});
   }
-  return out + "]}";
+  return out;
 }
 
 global_lb_actor::behavior_type global_lb(self_ptr self, node_context* ctx) {
@@ -171,11 +166,10 @@ global_lb_actor::behavior_type global_lb(self_ptr self, node_context* ctx) {
         s.last_ms = now_ms(self);
         s.services.clear();
         for (const auto& r : report.services) {
-          s.services.insert(r.service);
-          merge(st.services[r.service], report.sidecar, r);
+          s.services[r.service] = r;
         }
       },
-      [self](lb_status_atom, const std::string& service) { return status_json(self, service); },
+      [self](lb_status_atom, const std::string& service) { return table_of(self, service); },
       [self](poll_atom) {
         metered_handler m{self->state.stats, self->mailbox().size()};
         self->delayed_send(self, interval, poll_atom::value);

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <caf/typed_actor.hpp>
 
@@ -20,11 +21,33 @@
 
 namespace am::actors {
 
+// One service's table, for the operator (meshctl lb).
+struct lb_table_endpoint {
+  std::string endpoint;
+  uint32_t weight = 0;
+  double requests_per_s = 0;
+  double mean_latency_ms = 0;
+  uint64_t errors = 0;
+  uint64_t active = 0;
+  uint32_t ejected_by = 0;
+};
+
+struct lb_table {
+  std::string service;
+  bool known = false;
+  uint64_t version = 0;
+  int64_t age_ms = 0;
+  uint64_t sidecars = 0;
+  std::vector<lb_table_endpoint> endpoints;
+};
+
 using global_lb_actor =
     caf::typed_actor<caf::reacts_to<load_atom, net::load_report>,
-                     caf::replies_to<lb_status_atom, std::string>::with<std::string>,
+                     caf::replies_to<lb_status_atom, std::string>::with<lb_table>,
                      caf::reacts_to<poll_atom>>;
 
 global_lb_actor spawn_global_lb(caf::actor_system& sys, node_context& ctx);
 
 }  // namespace am::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(am::actors::lb_table)

@@ -146,7 +146,7 @@ int run_node(const config::node& node, const node_launch& launch) {
   }
   std::vector<std::unique_ptr<node_service>> services;
   if (error.empty() && launch.control_plane && needs_control_plane_extensions(node)) {
-    services = launch.control_plane(sys, ctx, {discovery, commander, gateway}, error);
+    services = launch.control_plane(sys, ctx, {discovery, commander, gateway, global_lb}, error);
     if (!error.empty()) {
       log_error(error);
       kill(getpid(), SIGTERM);

@@ -88,7 +88,12 @@ const std::map<std::string, uint32_t>& global_weights::update(
   capacity_ = std::move(next);
   std::map<std::string, double> score;
   if (settings_.split == global_weight_settings::rule::least_latency) {
-    score = least_latency_split(capacity_, offered);
+    double capacity = 0;
+    for (const auto& [key, c] : capacity_) {
+      capacity += c;
+    }
+    score = least_latency_split(capacity_,
+                                std::max(offered, settings_.min_planned_utilisation * capacity));
   } else {
     score = capacity_;
   }

@@ -44,6 +44,12 @@ struct global_weight_settings {
   // at light load a much slower one nearly nothing).
   enum class rule { proportional, least_latency };
   rule split = rule::least_latency;
+  // The least-latency split is planned for at least this share of the capacity in use: at
+  // light load it would send everything to the one fastest endpoint, which noisy estimates
+  // and multi-threaded servers (unlike the model's queues) make a hot spot; planned for half
+  // the capacity it spreads over the endpoints of like speed, and a much slower one still
+  // gets nearly nothing.
+  double min_planned_utilisation = 0.5;
 };
 
 class global_weights {

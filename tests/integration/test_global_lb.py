@@ -14,7 +14,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (Mesh, Upstream, control_plane_node, eventually, free_port,  # noqa: E402
-                     remote_sidecar, run)
+                     meshctl, remote_sidecar, run)
 
 BODY = """
 services:
@@ -82,8 +82,8 @@ class Load:
 def test_global_lb_moves_traffic_off_a_slowed_endpoint_and_beats_round_robin():
     ups = [Upstream("e%d" % i) for i in range(3)]
     slow = ups[2]
-    control = free_port()
-    cp = Mesh(control_plane_node(control, free_port(), BODY % {"endpoints": endpoints(ups)},
+    control, api = free_port(), free_port()
+    cp = Mesh(control_plane_node(control, api, BODY % {"endpoints": endpoints(ups)},
                                  roles="discovery, commander, global_lb"), expect_ready=False)
     sidecars = [remote_sidecar(control, "sc%d" % i,
                                sidecar="  global_weights_max_age: 1500ms")
@@ -99,6 +99,18 @@ def test_global_lb_moves_traffic_off_a_slowed_endpoint_and_beats_round_robin():
         slowed_at = time.time()
         slow.delay_ms = 50
         time.sleep(10)
+        # The operator's view: meshctl lb, from the global-lb itself.
+        code, out, err = meshctl(api, "lb", "api_g", "--json")
+        assert code == 0, (code, out, err)
+        table = json.loads(out)
+        assert table["source"] == "global" and table["sidecars"] == SIDECARS, table
+        rows = {e["endpoint"]: e for e in table["endpoints"]}
+        slow_row = rows.pop("127.0.0.1:%d" % slow.port)
+        assert slow_row["mean_latency_ms"] > 45, slow_row
+        assert all(slow_row["weight"] * 10 < r["weight"] for r in rows.values()), table
+        code, out, _ = meshctl(api, "lb", "api_g")
+        assert code == 0 and "ENDPOINT" in out and "127.0.0.1:%d" % slow.port in out, out
+        assert meshctl(api, "lb", "api_rr")[0] == 1  # round robin: nothing global to show
         load.finish()
         assert not load.failures, load.failures[:10]
 

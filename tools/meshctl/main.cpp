@@ -32,9 +32,13 @@ commands:
                         version it applied and when
   endpoints [SERVICE]   the discovered endpoints (of one service, or all)
   watch [SERVICE...]    print every new endpoint version until interrupted
+  lb SERVICE [--json]   the global-lb's table of an `lb: global` service: each
+                        endpoint's weight, the load behind it (requests/s, mean
+                        latency, errors, in flight) and how many sidecars ejected it
 
 --server defaults to $MESHCTL_SERVER, else 127.0.0.1:15010 (control.api of the node).
-exit codes: 0 done; 1 rejected (invalid, conflict, unknown version); 2 usage;
+exit codes: 0 done; 1 rejected (invalid, conflict, unknown version; lb: no table);
+            2 usage;
             3 control plane unreachable or failing
 )";
 
@@ -83,7 +87,8 @@ class client {
       : server_(std::move(server)),
         channel_(grpc::CreateChannel(server_, grpc::InsecureChannelCredentials())),
         commander_(pb::Commander::NewStub(channel_)),
-        discovery_(pb::Discovery::NewStub(channel_)) {}
+        discovery_(pb::Discovery::NewStub(channel_)),
+        load_balancer_(pb::LoadBalancer::NewStub(channel_)) {}
 
   int apply(const std::vector<std::string>& args) {
     std::string file;
@@ -220,6 +225,56 @@ class client {
     return 0;
   }
 
+  int lb(const std::vector<std::string>& args) {
+    bool json = args.size() == 2 && args[1] == "--json";
+    if (args.empty() || args.size() > (json ? 2u : 1u)) {
+      return usage_error("lb needs SERVICE [--json]");
+    }
+    pb::TableRequest req;
+    req.set_service(args[0]);
+    pb::WeightTable t;
+    auto ctx = context();
+    auto s = load_balancer_->Table(ctx.get(), req, &t);
+    if (!s.ok()) {
+      return rpc_error(s, server_);
+    }
+    if (json) {
+      std::printf(
+          "{\"service\":%s,\"source\":\"%s\",\"version\":%llu,\"age_ms\":%lld,"
+          "\"sidecars\":%llu,\"endpoints\":[",
+          json_string(t.service()).c_str(), t.known() ? "global" : "local",
+          (unsigned long long)t.version(), (long long)t.age_ms(), (unsigned long long)t.sidecars());
+      for (int i = 0; i < t.endpoints_size(); ++i) {
+        const auto& e = t.endpoints(i);
+        std::printf(
+            "%s{\"endpoint\":%s,\"weight\":%u,\"requests_per_s\":%.1f,"
+            "\"mean_latency_ms\":%.2f,\"errors\":%llu,\"active\":%llu,"
+            "\"ejected_by\":%u}",
+            i ? "," : "", json_string(e.endpoint()).c_str(), e.weight(), e.requests_per_s(),
+            e.mean_latency_ms(), (unsigned long long)e.errors(), (unsigned long long)e.active(),
+            e.ejected_by());
+      }
+      std::printf("]}\n");
+      return t.known() ? 0 : 1;
+    }
+    if (!t.known()) {
+      std::printf("%s: no global weights (no sidecar reported it: they balance locally)\n",
+                  t.service().c_str());
+      return 1;
+    }
+    std::printf("%s: global weights, version %llu, %lld ms old, from %llu sidecars\n",
+                t.service().c_str(), (unsigned long long)t.version(), (long long)t.age_ms(),
+                (unsigned long long)t.sidecars());
+    std::printf("%-24s %-7s %-7s %-8s %-11s %-7s %-7s %s\n", "ENDPOINT", "WEIGHT", "SOURCE",
+                "REQ/S", "LATENCY_MS", "ERRORS", "ACTIVE", "EJECTED_BY");
+    for (const auto& e : t.endpoints()) {
+      std::printf("%-24s %-7u %-7s %-8.1f %-11.2f %-7llu %-7llu %u\n", e.endpoint().c_str(),
+                  e.weight(), "global", e.requests_per_s(), e.mean_latency_ms(),
+                  (unsigned long long)e.errors(), (unsigned long long)e.active(), e.ejected_by());
+    }
+    return 0;
+  }
+
   int watch(const std::vector<std::string>& args) {
     pb::EndpointsRequest req;
     for (const auto& a : args) {
@@ -291,6 +346,7 @@ class client {
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<pb::Commander::Stub> commander_;
   std::unique_ptr<pb::Discovery::Stub> discovery_;
+  std::unique_ptr<pb::LoadBalancer::Stub> load_balancer_;
 };
 
 }  // namespace
@@ -337,6 +393,9 @@ int main(int argc, char** argv) {
   }
   if (command == "watch") {
     return c.watch(args);
+  }
+  if (command == "lb") {
+    return c.lb(args);
   }
   return usage_error("unknown command or arguments: " + command);
 }

@@ -98,3 +98,11 @@ TEST_CASE("least latency: near capacity the split nears proportional to capacity
   REQUIRE(w.at("a") == 1000);
   CHECK(w.at("b") == Approx(406).margin(2));
 }
+
+TEST_CASE("least latency: at light load endpoints of like speed still share the traffic") {
+  global_weights g;
+  // The model alone would send all of 87 requests/s to the slightly faster one.
+  auto w = g.update({{"a", load(65, 0.46)}, {"b", load(22, 0.54)}});
+  CHECK(w.at("a") == 1000);
+  CHECK(w.at("b") > 700);
+}
