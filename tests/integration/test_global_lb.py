@@ -106,7 +106,8 @@ def test_global_lb_moves_traffic_off_a_slowed_endpoint_and_beats_round_robin():
         assert table["source"] == "global" and table["sidecars"] == SIDECARS, table
         rows = {e["endpoint"]: e for e in table["endpoints"]}
         slow_row = rows.pop("127.0.0.1:%d" % slow.port)
-        assert slow_row["mean_latency_ms"] > 45, slow_row
+        # It gets about 1% of the requests: in a window it may have had none.
+        assert slow_row["requests_per_s"] == 0 or slow_row["mean_latency_ms"] > 45, slow_row
         assert all(slow_row["weight"] * 10 < r["weight"] for r in rows.values()), table
         code, out, _ = meshctl(api, "lb", "api_g")
         assert code == 0 and "ENDPOINT" in out and "127.0.0.1:%d" % slow.port in out, out
