@@ -6,6 +6,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include <map>
+#include <unordered_map>
 
 #include "actors/actor_clock.h"
 #include "actors/log.h"
@@ -28,7 +29,8 @@ constexpr int64_t forget_ms = 30'000;
 struct reporting_sidecar {
   caf::actor reply_to;
   int64_t last_ms = 0;
-  std::map<std::string, net::service_load_report> services;
+  std::vector<net::service_load_report> services;
+  std::string services_key;  // their names: sidecars with the same set share one message
 };
 
 // What the last window showed of one endpoint, for the operator view.
@@ -41,11 +43,16 @@ struct endpoint_view {
   uint32_t ejected_by = 0;  // sidecars whose outlier detection ejected it
 };
 
+// One endpoint's reports, being merged for a window.
+struct merged_endpoint {
+  lb::endpoint_load load;
+  uint64_t active = 0;
+  uint32_t ejected = 0;
+};
+
 struct service_table {
   lb::global_weights weights;
-  std::map<std::string, lb::endpoint_load> window;  // being merged
-  std::map<std::string, uint64_t> active;
-  std::map<std::string, uint32_t> ejected;
+  std::unordered_map<std::string, merged_endpoint> merging;
   size_t reporters = 0;
   std::map<std::string, endpoint_view> current;  // the last tick's
   size_t sidecars = 0;                           // the last tick's
@@ -64,13 +71,30 @@ using self_ptr = global_lb_actor::stateful_pointer<global_lb_state>;
 void merge(service_table& t, const net::service_load_report& r) {
   ++t.reporters;
   for (const auto& e : r.endpoints) {
-    auto& w = t.window[e.endpoint];
-    w.requests += e.requests;
-    w.errors += e.errors;
-    w.latency_sum_s += static_cast<double>(e.latency_us) / 1e6;
-    t.active[e.endpoint] += e.active;
-    t.ejected[e.endpoint] += e.ejected ? 1 : 0;
+    auto& m = t.merging[e.endpoint];
+    m.load.requests += e.requests;
+    m.load.errors += e.errors;
+    m.load.latency_sum_s += static_cast<double>(e.latency_us) / 1e6;
+    m.active += e.active;
+    m.ejected += e.ejected ? 1 : 0;
   }
+}
+
+// The weights message for a set of services (built once per set and tick, shared by every
+// sidecar that uses that set: CAF messages are copy-on-write).
+caf::message weights_message(global_lb_state& st, const reporting_sidecar& s) {
+  net::weight_table table;
+  table.version = st.version;
+  for (const auto& report : s.services) {
+    const auto& t = st.services[report.service];
+    auto& out = table.services.emplace_back();
+    out.service = report.service;
+    for (const auto& [endpoint, v] : t.current) {
+      out.endpoints.push_back(endpoint);
+      out.weights.push_back(v.weight);
+    }
+  }
+  return caf::make_message(weights_atom::value, std::move(table));
 }
 
 // One window: new weights for every service that was reported, and each sidecar's share.
@@ -84,8 +108,8 @@ void tick(self_ptr self) {
       continue;
     }
     if (now - i->second.last_ms <= quiet_ms) {
-      for (const auto& [service, report] : i->second.services) {
-        merge(st.services[service], report);
+      for (const auto& report : i->second.services) {
+        merge(st.services[report.service], report);
       }
     }
     ++i;
@@ -94,41 +118,38 @@ void tick(self_ptr self) {
     if (t.reporters == 0) {
       continue;  // nobody uses it now: its weights stay as they were
     }
-    const auto& weights = t.weights.update(t.window);
+    std::map<std::string, lb::endpoint_load> window;
+    for (const auto& [endpoint, m] : t.merging) {
+      window.emplace(endpoint, m.load);
+    }
+    const auto& weights = t.weights.update(window);
     t.current.clear();
     for (const auto& [endpoint, w] : weights) {
-      const auto& load = t.window[endpoint];
+      const auto& m = t.merging[endpoint];
       endpoint_view v;
       v.weight = w;
-      v.requests_per_s = static_cast<double>(load.requests) * 1000.0 / interval_ms;
-      v.mean_latency_ms =
-          load.requests > 0 ? load.latency_sum_s * 1000 / static_cast<double>(load.requests) : 0;
-      v.errors = load.errors;
-      v.active = t.active[endpoint];
-      v.ejected_by = t.ejected[endpoint];
+      v.requests_per_s = static_cast<double>(m.load.requests) * 1000.0 / interval_ms;
+      v.mean_latency_ms = m.load.requests > 0
+                              ? m.load.latency_sum_s * 1000 / static_cast<double>(m.load.requests)
+                              : 0;
+      v.errors = m.load.errors;
+      v.active = m.active;
+      v.ejected_by = m.ejected;
       t.current[endpoint] = v;
     }
     t.sidecars = t.reporters;
     t.computed_ms = now;
-    t.window.clear();
-    t.active.clear();
-    t.ejected.clear();
+    t.merging.clear();
     t.reporters = 0;
   }
+  std::unordered_map<std::string, caf::message> messages;
   for (auto& [name, s] : st.sidecars) {
     if (now - s.last_ms <= quiet_ms) {
-      net::weight_table table;
-      table.version = st.version;
-      for (const auto& [service, report] : s.services) {
-        const auto& t = st.services[service];
-        auto& out = table.services.emplace_back();
-        out.service = service;
-        for (const auto& [endpoint, v] : t.current) {
-          out.endpoints.push_back(endpoint);
-          out.weights.push_back(v.weight);
-        }
+      auto [m, fresh] = messages.try_emplace(s.services_key);
+      if (fresh) {
+        m->second = weights_message(st, s);
       }
-      caf::unsafe_send_as(self, s.reply_to, weights_atom::value, std::move(table));
+      caf::unsafe_send_as(self, s.reply_to, m->second);
     }
   }
 }
@@ -158,15 +179,16 @@ global_lb_actor::behavior_type global_lb(self_ptr self, node_context* ctx) {
   self->delayed_send(self, interval, poll_atom::value);
   log_info("global-lb: up");
   return {
-      [self](load_atom, const net::load_report& report) {
+      [self](load_atom, net::load_report& report) {
         metered_handler m{self->state.stats, self->mailbox().size()};
-        auto& st = self->state;
-        auto& s = st.sidecars[report.sidecar];
+        auto& s = self->state.sidecars[report.sidecar];
         s.reply_to = caf::actor_cast<caf::actor>(self->current_sender());
         s.last_ms = now_ms(self);
-        s.services.clear();
-        for (const auto& r : report.services) {
-          s.services[r.service] = r;
+        s.services = std::move(report.services);
+        s.services_key.clear();
+        for (const auto& r : s.services) {
+          s.services_key += r.service;
+          s.services_key += '\n';
         }
       },
       [self](lb_status_atom, const std::string& service) { return table_of(self, service); },
