@@ -60,7 +60,8 @@ struct service_table {
 };
 
 struct global_lb_state {
-  std::map<std::string, reporting_sidecar> sidecars;
+  // By the reporting actor (replicas of a service often share a node name).
+  std::map<caf::actor_addr, reporting_sidecar> sidecars;
   std::map<std::string, service_table> services;
   uint64_t version = 0;
   actor_stats* stats = nullptr;
@@ -181,8 +182,9 @@ global_lb_actor::behavior_type global_lb(self_ptr self, node_context* ctx) {
   return {
       [self](load_atom, net::load_report& report) {
         metered_handler m{self->state.stats, self->mailbox().size()};
-        auto& s = self->state.sidecars[report.sidecar];
-        s.reply_to = caf::actor_cast<caf::actor>(self->current_sender());
+        auto sender = caf::actor_cast<caf::actor>(self->current_sender());
+        auto& s = self->state.sidecars[sender.address()];
+        s.reply_to = std::move(sender);
         s.last_ms = now_ms(self);
         s.services = std::move(report.services);
         s.services_key.clear();

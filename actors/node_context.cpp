@@ -76,9 +76,7 @@ bool node_status::draining() const {
 
 void node_status::set_global_weights(weights_by_service weights) {
   std::lock_guard<std::mutex> guard{mutex_};
-  for (auto& [service, w] : weights) {
-    global_weights_[service] = std::move(w);
-  }
+  global_weights_ = std::move(weights);
 }
 
 node_status::weights_by_service node_status::global_weights() const {

@@ -47,7 +47,8 @@ class node_status {
   std::string endpoints_json() const;
   uint64_t endpoints_version() const;
 
-  // The global-lb's weights in force, by service: endpoint and weight (the sidecar).
+  // The global-lb's last weights, by service: endpoint and weight (the sidecar; each table
+  // names every lb: global service the sidecar reported).
   using weights_by_service = std::map<std::string, std::vector<std::pair<std::string, uint32_t>>>;
   void set_global_weights(weights_by_service weights);
   weights_by_service global_weights() const;

@@ -39,6 +39,7 @@ struct sidecar_state {
   // endpoint.
   caf::actor report_to;
   std::map<std::string, std::map<std::string, net::endpoint_load_report>> load;
+  size_t awaiting = 0;  // workers asked for their load that have not answered
   std::shared_ptr<net::load_sink> load_sink;
   actor_stats* stats = nullptr;
 };
@@ -149,11 +150,11 @@ void merge_load(sidecar_state& st, const net::load_report& report) {
   }
 }
 
-// One report a second for the whole sidecar.
+// The sidecar's report: every worker's load since the last ask, merged.
 void send_load(self_ptr self) {
   auto& st = self->state;
-  if (!st.report_to || st.load.empty()) {
-    st.load.clear();
+  st.awaiting = 0;
+  if (st.load.empty()) {
     return;
   }
   net::load_report report;
@@ -168,6 +169,23 @@ void send_load(self_ptr self) {
   st.load.clear();
   // As the sidecar, so that the weights come back here (or to the control link).
   caf::unsafe_send_as(self, st.report_to, load_atom::value, std::move(report));
+}
+
+// Once a second: every worker is asked for its load; the report goes out as soon as all
+// have answered (so it covers exactly the last second), or at the next ask with those that
+// did.
+void ask_load(self_ptr self) {
+  auto& st = self->state;
+  if (!st.report_to) {
+    return;
+  }
+  if (st.awaiting > 0) {
+    send_load(self);
+  }
+  st.awaiting = st.workers.size();
+  for (auto& w : st.workers) {
+    self->send(w, load_atom::value);
+  }
 }
 
 // The global-lb's weights: to every worker, and to /config and /metrics.
@@ -199,7 +217,11 @@ sidecar_actor::behavior_type sidecar(self_ptr self, node_context* ctx,
   return {
       [self](load_atom, const net::load_report& report) {
         metered_handler m{self->state.stats, self->mailbox().size()};
-        merge_load(self->state, report);
+        auto& st = self->state;
+        merge_load(st, report);
+        if (st.awaiting > 0 && --st.awaiting == 0) {
+          send_load(self);
+        }
       },
       [self](weights_atom, const net::weight_table& table) {
         metered_handler m{self->state.stats, self->mailbox().size()};
@@ -208,7 +230,7 @@ sidecar_actor::behavior_type sidecar(self_ptr self, node_context* ctx,
       [self](report_to_atom, caf::actor target) { self->state.report_to = std::move(target); },
       [self](poll_atom) {
         self->delayed_send(self, load_report_interval, poll_atom::value);
-        send_load(self);
+        ask_load(self);
       },
       [self](endpoints_atom, uint64_t version, const config::endpoint_table& table) {
         metered_handler m{self->state.stats, self->mailbox().size()};

@@ -51,6 +51,7 @@ worker_actor::behavior_type worker(worker_actor::stateful_pointer<worker_state> 
         metered_handler m{self->state.stats, self->mailbox().size()};
         self->state.worker->publish_weights(table);
       },
+      [self](load_atom) { self->state.worker->request_load_report(); },
       [self](drain_atom) -> caf::result<bool> {
         metered_handler m{self->state.stats, self->mailbox().size()};
         auto& st = self->state;

@@ -373,11 +373,13 @@ void exchange::send_error(proxy_error e, const std::string& detail) {
 
 void exchange::record_outcome(int status) {
   if (service_state_ != nullptr && endpoint_ != nullptr) {
-    auto elapsed = std::chrono::steady_clock::now() - attempt_start_;
-    worker_.record_attempt(
-        *service_state_, *endpoint_, status,
-        static_cast<uint64_t>(
-            std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count()));
+    uint64_t latency_us = 0;
+    if (attempt_start_ != std::chrono::steady_clock::time_point{}) {
+      latency_us = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                             std::chrono::steady_clock::now() - attempt_start_)
+                                             .count());
+    }
+    worker_.record_attempt(*service_state_, *endpoint_, status, latency_us);
   }
   end_attempt();
   outcome_pending_ = false;

@@ -163,7 +163,7 @@ void exchange::route_to_service(const route_service& svc, const message_head& he
 // A shadow copy of a bodiless request to the route's mirror subset; its outcome is dropped.
 void exchange::send_mirror() {
   mirror_pending_ = false;
-  auto picked = worker_.pick(*slot_, *service_, *decision_.mirror, nullptr);
+  auto picked = worker_.pick(*slot_, *service_, *decision_.mirror, nullptr, false);
   if (!picked) {
     return;
   }
@@ -183,12 +183,17 @@ void exchange::send_mirror() {
 // endpoints whose probe is out) are never picked while another is eligible.
 std::optional<endpoint_pick> exchange::pick_endpoint() {
   end_attempt();
-  auto picked = worker_.pick(*slot_, *service_, *decision_.subset,
-                             decision_.hashed ? &decision_.hash : nullptr);
+  // A retry of a hashed request moves on along the ring rather than back to the endpoint
+  // that just failed.
+  uint64_t hash = decision_.hash ^ (attempts_ * uint64_t{0x9e3779b97f4a7c15});
+  auto picked =
+      worker_.pick(*slot_, *service_, *decision_.subset, decision_.hashed ? &hash : nullptr);
   if (picked) {
     endpoint_ = picked->state;
     ++endpoint_->active;
-    attempt_start_ = std::chrono::steady_clock::now();
+    // An lb: global service's attempt latencies go into its load reports.
+    attempt_start_ = service_state_->global ? std::chrono::steady_clock::now()
+                                            : std::chrono::steady_clock::time_point{};
   } else {
     std::string which;
     for (const auto& [k, v] : decision_.subset->labels) {

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <unordered_set>
 #include <utility>
 
 #include "net/h2_downstream_connection.h"
@@ -44,7 +45,6 @@ namespace {
 constexpr int64_t log_flush_ms = 50;
 constexpr int64_t outcome_flush_ms = 10;  // one tick: the breaker learns within ~10 ms
 constexpr int64_t weights_check_ms = 100;
-constexpr int64_t load_report_ms = 1000;
 
 }  // namespace
 
@@ -171,6 +171,9 @@ void proxy_worker::install(routing_snapshot_ptr snapshot) {
   for (auto i = services_.begin(); i != services_.end();) {
     if (snapshot->find(i->first) == nullptr) {
       flush_outcomes(*i->second);
+      if (i->second->stats != nullptr) {
+        i->second->stats->lb_mode.store(0, std::memory_order_relaxed);
+      }
       i = services_.erase(i);  // exchanges still on it keep it alive through their slot
     } else {
       ++i;
@@ -185,15 +188,25 @@ void proxy_worker::install(routing_snapshot_ptr snapshot) {
     state.sink = svc.sink;
     state.usage = svc.usage;
     state.stats = svc.stats;
-    state.global = svc.policy.lb == config::lb_policy::global;
+    if (!svc.sink && state.health) {
+      // Its breaker and outlier detection are gone: so is what they decided.
+      state.apply(std::make_shared<const service_health>());
+    }
+    bool global = svc.policy.lb == config::lb_policy::global;
+    if (global != state.global) {
+      state.global = global;
+      state.weights_fresh = false;
+      state.refresh_pickers();  // pickers shared with the last snapshot change algorithm
+    }
     state.stats->lb_mode.store(!state.global         ? 0
                                : state.weights_fresh ? 1
                                                      : 2,
                                std::memory_order_relaxed);
-    std::erase_if(state.endpoints, [&](const auto& kv) {
-      return std::none_of(svc.endpoints.begin(), svc.endpoints.end(),
-                          [&](const route_endpoint& e) { return e.id == kv.first; });
-    });
+    std::unordered_set<endpoint_id> ids;
+    for (const auto& e : svc.endpoints) {
+      ids.insert(e.id);
+    }
+    std::erase_if(state.endpoints, [&](const auto& kv) { return ids.count(kv.first) == 0; });
     for (const auto& subset : svc.subsets) {
       slot.pickers[subset.picker] = picker_for(svc, subset, state);
     }
@@ -226,7 +239,11 @@ void proxy_worker::release_snapshot(snapshot_slot* slot) {
 
 void proxy_worker::publish_health(std::string service, service_health_ptr health) {
   loop_.post([this, service = std::move(service), health = std::move(health)]() mutable {
-    state_named(service).apply(std::move(health));
+    // A service the current snapshot lacks is new (its first health says nothing yet) or
+    // gone (a breaker's last word): either way there is nothing to apply it to.
+    if (auto i = services_.find(service); i != services_.end()) {
+      i->second->apply(std::move(health));
+    }
   });
 }
 
@@ -250,15 +267,15 @@ bool proxy_worker::admit(service_state& svc) {
 }
 
 std::optional<endpoint_pick> proxy_worker::pick(const snapshot_slot& slot, const route_service& svc,
-                                                const endpoint_subset& subset,
-                                                const uint64_t* hash) {
+                                                const endpoint_subset& subset, const uint64_t* hash,
+                                                bool probe) {
   auto& picker = *slot.pickers[subset.picker];
   auto position = picker.pick(rng_(), hash);
   if (!position) {
     return std::nullopt;
   }
   auto& endpoint = picker.member_state(*position);
-  if (endpoint.probation && !endpoint.probed) {
+  if (probe && endpoint.probation && !endpoint.probed) {
     endpoint.probed = true;  // this worker's probe: no more requests until its outcome is in
     state_of(slot, svc).refresh_pickers();
   }
@@ -289,7 +306,12 @@ void proxy_worker::publish_weights(weight_table_ptr table) {
   });
 }
 
-// Once a second: the load of every `lb: global` service's endpoints, for the global-lb.
+void proxy_worker::request_load_report() {
+  loop_.post([this] { report_load(); });
+}
+
+// The load of every `lb: global` service's endpoints since the last report, for the
+// global-lb (the sidecar asks every worker at once, once a second).
 void proxy_worker::report_load() {
   const auto& sink = current_->snapshot->load;
   if (!sink) {
@@ -308,9 +330,7 @@ void proxy_worker::report_load() {
       e->completed = e->errors = e->latency_us = 0;
     }
   }
-  if (!report.services.empty()) {
-    sink->deliver(std::move(report));
-  }
+  sink->deliver(std::move(report));  // even empty: the sidecar counts the answers
 }
 
 // Weights older than the configured age are dropped: local least request until fresh ones.
@@ -477,9 +497,7 @@ void proxy_worker::on_flush_timer(void* p) {
   if (self->flush_ticks_ % (weights_check_ms / outcome_flush_ms) == 0) {
     self->expire_weights();
   }
-  if (self->flush_ticks_ % (load_report_ms / outcome_flush_ms) == 0) {
-    self->report_load();
-  }
+
   self->loop_.schedule(self->flush_timer_, outcome_flush_ms);
 }
 

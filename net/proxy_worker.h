@@ -81,8 +81,10 @@ class proxy_worker final : public tunnel_watcher {
   // Ejected endpoints, and those on probation whose probe this worker has sent, are never
   // picked while another is eligible; picking one on probation sends its probe. `hash`
   // (when given) picks consistently: the same key, the same endpoint.
+  // `probe`: false for a mirror, whose outcome nobody sees.
   std::optional<endpoint_pick> pick(const snapshot_slot& slot, const route_service& svc,
-                                    const endpoint_subset& subset, const uint64_t* hash);
+                                    const endpoint_subset& subset, const uint64_t* hash,
+                                    bool probe = true);
 
   // Spends one of the retry tokens the service's retry actor leased to this worker; false
   // when none is left. Requests and retries are reported to the actor every tick.
@@ -104,6 +106,9 @@ class proxy_worker final : public tunnel_watcher {
 
   // The global-lb's weights for new picks of the services they name (any thread).
   void publish_weights(weight_table_ptr table);
+  // Hands the sidecar's load sink this worker's report of its `lb: global` services, empty
+  // when it has none (any thread; the sidecar asks every worker once a second).
+  void request_load_report();
 
   // Sends a fire-and-forget copy of a request (a complete head, no body) to `address`.
   void mirror(const sockaddr_in& address, const std::string& key, std::string_view head);

@@ -1,6 +1,8 @@
 #include "net/routing_snapshot.h"
 
 #include <algorithm>
+#include <string_view>
+#include <unordered_set>
 
 #include "lb/locality.h"
 #include "net/socket.h"
@@ -64,17 +66,18 @@ endpoint_id endpoint_registry::id_of(const std::string& service, const std::stri
 }
 
 void endpoint_registry::retain(const routing_snapshot& current) {
-  for (auto s = services_.begin(); s != services_.end();) {
-    const auto* svc = current.find(s->first);
+  // A service that goes keeps its counter: ids are never given again, even if it comes back.
+  for (auto& [name, s] : services_) {
+    const auto* svc = current.find(name);
     if (svc == nullptr) {
-      s = services_.erase(s);
+      s.ids.clear();
       continue;
     }
-    std::erase_if(s->second.ids, [&](const auto& kv) {
-      return std::none_of(svc->endpoints.begin(), svc->endpoints.end(),
-                          [&](const route_endpoint& e) { return e.key == kv.first; });
-    });
-    ++s;
+    std::unordered_set<std::string_view> keys;
+    for (const auto& e : svc->endpoints) {
+      keys.insert(e.key);
+    }
+    std::erase_if(s.ids, [&](const auto& kv) { return keys.count(kv.first) == 0; });
   }
 }
 

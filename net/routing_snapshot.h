@@ -88,7 +88,8 @@ using routing_snapshot_ptr = std::shared_ptr<const routing_snapshot>;
 class endpoint_registry {
  public:
   endpoint_id id_of(const std::string& service, const std::string& key);
-  // Forgets the addresses `current` does not name: one that comes back gets a new id.
+  // Forgets the addresses `current` does not name: one that comes back gets a new id. (The
+  // names of services it has seen are kept, with their counters: a handful of bytes each.)
   void retain(const routing_snapshot& current);
 
  private:

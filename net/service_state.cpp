@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <string_view>
+#include <unordered_map>
 
 #include "lb/bits.h"
 #include "lb/locality.h"
@@ -166,11 +168,13 @@ void service_state::apply(service_health_ptr h) {
 }
 
 void service_state::apply(const service_weights& weights, int64_t now_ms) {
+  std::unordered_map<std::string_view, uint32_t> by_key;
+  for (size_t i = 0; i < weights.endpoints.size() && i < weights.weights.size(); ++i) {
+    by_key.emplace(weights.endpoints[i], weights.weights[i]);
+  }
   for (auto& [id, e] : endpoints) {
-    auto i = std::find(weights.endpoints.begin(), weights.endpoints.end(), e->key);
-    e->global_weight = i == weights.endpoints.end()
-                           ? 0
-                           : weights.weights[static_cast<size_t>(i - weights.endpoints.begin())];
+    auto i = by_key.find(e->key);
+    e->global_weight = i == by_key.end() ? 0 : i->second;
   }
   weights_fresh = true;
   weights_at_ms = now_ms;

@@ -87,12 +87,13 @@ bool outlier_detector::record(time_ms now, endpoint_id endpoint, int status) {
   bool failure = is_failure(status);
   h.interval_failures += failure ? 1 : 0;
   if (h.health == endpoint_health::probation) {
+    // Probation ends either way: a change workers must hear of (they hold the endpoint out
+    // while its probe is away).
+    h.health = endpoint_health::healthy;  // try_eject counts it as in rotation
     if (failure) {
-      h.health = endpoint_health::healthy;  // try_eject counts it as in rotation
-      return try_eject(now, h);
+      try_eject(now, h);
     }
-    h.health = endpoint_health::healthy;
-    return false;
+    return true;
   }
   h.streak_5xx = status >= 500 ? h.streak_5xx + 1 : 0;
   h.streak_gateway = is_gateway_error(status) ? h.streak_gateway + 1 : 0;

@@ -51,7 +51,7 @@ class outlier_detector {
 
   // One outcome of a request to `endpoint`: its status, or 0 when the connection failed.
   // Outcomes of endpoints it does not know (no longer in the set) are ignored.
-  // Returns true when the set of ejected endpoints changed.
+  // Returns true when the set of ejected endpoints, or of those on probation, changed.
   bool record(time_ms now, endpoint_id endpoint, int status);
 
   // Ends ejections whose time is up, and once per interval runs the rate detectors.

@@ -98,9 +98,10 @@ CAF_TEST(reports_in_weights_out_to_the_reporting_sidecar) {
 }
 
 CAF_TEST(every_window_counts_each_sidecar_once_with_its_latest_report) {
+  caf::scoped_actor other{sys};  // another sidecar, of the same name
   self->send(lb, load_atom::value, report("a"));
   self->send(lb, load_atom::value, report("a"));  // a late and a new report of one sidecar
-  self->send(lb, load_atom::value, report("b"));
+  other->send(lb, load_atom::value, report("a"));
   one_second();
   weights_received();
   auto table = table_of("api");

@@ -258,6 +258,46 @@ def test_consistent_hash_keeps_each_user_on_one_endpoint():
             u.stop()
 
 
+def test_removing_a_breaker_ends_what_it_decided_and_a_passed_probe_restores_the_endpoint():
+    down, good, flaky = Upstream("down", status=503), Upstream("good"), Upstream("flaky", status=500)
+    services = """  brk:
+%s    endpoints:
+%s
+  api:
+    outlier: {consecutive_5xx: 2, base_ejection: 500ms, max_ejection_percent: 50, interval: 10s}
+    endpoints:
+%s"""
+    breaker = "    breaker: {consecutive_failures: 2, open: 30s}\n"
+    mesh = start(services % (breaker, eps(down), eps(good, flaky)))
+    try:
+        c = Client(mesh)
+        c.get("http://brk/")
+        c.get("http://brk/")
+        assert eventually(lambda: c.get("http://brk/")[1].get("x-actormesh-error")
+                          == "breaker_open")
+        for _ in range(6):
+            c.get("http://api/")
+        assert eventually(lambda: "ejected [127.0.0.1:%d]" % flaky.port in mesh.log())
+
+        # The breaker goes from the config: its open state must not outlive it.
+        mesh.rewrite_config(node(services % ("", eps(down), eps(good, flaky))))
+        assert eventually(lambda: "commander: version 2" in mesh.log()), mesh.log()
+        assert eventually(lambda: c.get("http://brk/")[1].get("x-actormesh-error")
+                          != "breaker_open"), "the removed breaker still refuses requests"
+
+        # The flaky endpoint recovers: after its ejection, one probe brings it back for good.
+        flaky.status_override = 0
+        time.sleep(0.6)
+        names = collections.Counter(c.name("http://api/") for _ in range(6))
+        time.sleep(0.1)  # the probe's outcome reaches the breaker, its decision the worker
+        names = collections.Counter(c.name("http://api/") for _ in range(20))
+        assert names["flaky"] >= 8, ("a passed probe left the endpoint out", names)
+    finally:
+        mesh.stop()
+        for u in (down, good, flaky):
+            u.stop()
+
+
 def test_locality_keeps_traffic_in_the_zone_and_spills_to_the_failover_zone_as_it_fails():
     a1, a2, b1, c1 = (Upstream(n) for n in ("a1", "a2", "b1", "c1"))
     zone_of = {a1: "zone-a", a2: "zone-a", b1: "zone-b", c1: "zone-c"}
@@ -301,4 +341,5 @@ if __name__ == "__main__":
         test_least_request_sends_new_requests_away_from_a_busy_endpoint,
         test_consistent_hash_keeps_each_user_on_one_endpoint,
         test_locality_keeps_traffic_in_the_zone_and_spills_to_the_failover_zone_as_it_fails,
+        test_removing_a_breaker_ends_what_it_decided_and_a_passed_probe_restores_the_endpoint,
     ])
