@@ -13,18 +13,9 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Mesh, Upstream, eventually, run, write_atomically  # noqa: E402
+from harness import Mesh, Upstream, eventually, node_head, run, write_atomically  # noqa: E402
 
-NODE = """
-name: test
-roles: [sidecar, discovery, commander]
-sidecar:
-  service_name: client
-  workers: 1
-  outbound: {{address: 127.0.0.1, port: {outbound}}}
-  admin: {{address: 127.0.0.1, port: {admin}}}
-  access_log: {{enabled: false}}
-discovery: {{endpoints_file: {dir}/endpoints.yaml}}
+NODE = node_head("test") + """discovery: {{endpoints_file: {dir}/endpoints.yaml}}
 services:
 %s
 """
