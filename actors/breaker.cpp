@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "actors/actor_clock.h"
+#include "actors/actor_sink.h"
 #include "actors/log.h"
 #include "net/service_health.h"
 #include "policy/circuit_breaker.h"
@@ -186,17 +187,6 @@ breaker_actor::behavior_type breaker(self_ptr self, node_context* ctx, std::stri
   };
 }
 
-class actor_outcome_sink final : public net::outcome_sink {
- public:
-  explicit actor_outcome_sink(breaker_actor b) : breaker_(std::move(b)) {}
-  void deliver(net::outcome_batch&& batch) override {
-    caf::anon_send(breaker_, outcomes_atom::value, std::move(batch));
-  }
-
- private:
-  breaker_actor breaker_;
-};
-
 }  // namespace
 
 breaker_actor spawn_breaker(caf::actor_system& sys, node_context& ctx, std::string service,
@@ -205,7 +195,7 @@ breaker_actor spawn_breaker(caf::actor_system& sys, node_context& ctx, std::stri
 }
 
 std::shared_ptr<net::outcome_sink> make_outcome_sink(breaker_actor breaker) {
-  return std::make_shared<actor_outcome_sink>(std::move(breaker));
+  return make_actor_sink<net::outcome_batch, outcomes_atom>(std::move(breaker));
 }
 
 }  // namespace am::actors

@@ -19,10 +19,6 @@
 #include "actors/node_context.h"
 #include "actors/worker.h"
 
-namespace am::net {
-class outcome_sink;
-}
-
 namespace am::actors {
 
 using breaker_actor =

@@ -6,6 +6,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/actor_clock.h"
+#include "actors/actor_sink.h"
 #include "net/service_health.h"
 #include "policy/retry_budget.h"
 
@@ -56,17 +57,6 @@ retry_actor::behavior_type retry(self_ptr self, node_context* ctx, config::servi
   };
 }
 
-class actor_usage_sink final : public net::usage_sink {
- public:
-  explicit actor_usage_sink(retry_actor a) : actor_(std::move(a)) {}
-  void deliver(const net::usage_report& report) override {
-    caf::anon_send(actor_, usage_atom::value, report);
-  }
-
- private:
-  retry_actor actor_;
-};
-
 }  // namespace
 
 retry_actor spawn_retry(caf::actor_system& sys, node_context& ctx, config::service policy,
@@ -75,7 +65,7 @@ retry_actor spawn_retry(caf::actor_system& sys, node_context& ctx, config::servi
 }
 
 std::shared_ptr<net::usage_sink> make_usage_sink(retry_actor actor) {
-  return std::make_shared<actor_usage_sink>(std::move(actor));
+  return make_actor_sink<net::usage_report, usage_atom>(std::move(actor));
 }
 
 }  // namespace am::actors

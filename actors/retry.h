@@ -11,10 +11,6 @@
 #include "actors/node_context.h"
 #include "actors/worker.h"
 
-namespace am::net {
-class usage_sink;
-}
-
 namespace am::actors {
 
 // configure: the service's budget settings, sent with every snapshot; the budget starts over

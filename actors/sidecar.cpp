@@ -7,6 +7,7 @@
 
 #include <thread>
 
+#include "actors/actor_sink.h"
 #include "actors/breaker.h"
 #include "actors/log.h"
 #include "actors/retry.h"
@@ -121,18 +122,6 @@ void publish(self_ptr self) {
   }
 }
 
-// Workers' load reports: a one-way send to the sidecar, which merges them.
-class actor_load_sink final : public net::load_sink {
- public:
-  explicit actor_load_sink(sidecar_actor sidecar) : sidecar_(std::move(sidecar)) {}
-  void deliver(net::load_report&& report) override {
-    caf::anon_send(sidecar_, load_atom::value, std::move(report));
-  }
-
- private:
-  sidecar_actor sidecar_;
-};
-
 constexpr auto load_report_interval = std::chrono::seconds{1};
 
 void merge_load(sidecar_state& st, const net::load_report& report) {
@@ -212,7 +201,8 @@ sidecar_actor::behavior_type sidecar(self_ptr self, node_context* ctx,
   for (auto& w : self->state.workers) {
     self->link_to(w);  // a worker that dies takes the sidecar down, and the reverse
   }
-  self->state.load_sink = std::make_shared<actor_load_sink>(sidecar_actor{self});
+  // Workers' load reports: a one-way send to the sidecar, which merges them.
+  self->state.load_sink = make_actor_sink<net::load_report, load_atom>(sidecar_actor{self});
   self->delayed_send(self, load_report_interval, poll_atom::value);
   return {
       [self](load_atom, const net::load_report& report) {

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "net/sink.h"
+
 namespace am::net {
 
 struct endpoint_load_report {
@@ -43,11 +45,7 @@ struct weight_table {
 
 using weight_table_ptr = std::shared_ptr<const weight_table>;
 
-// Where a worker hands its report every second (the sidecar actor's mailbox); must not block.
-class load_sink {
- public:
-  virtual ~load_sink() = default;
-  virtual void deliver(load_report&& report) = 0;
-};
+// Where a worker hands its report when the sidecar asks (the sidecar actor's mailbox).
+using load_sink = sink<load_report>;
 
 }  // namespace am::net

@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "net/sink.h"
+
 namespace am::net {
 
 using endpoint_id = uint32_t;
@@ -37,12 +39,7 @@ struct outcome_batch {
   std::vector<attempt_record> attempts;
 };
 
-class outcome_sink {
- public:
-  virtual ~outcome_sink() = default;
-  // Called on a worker thread; must not block.
-  virtual void deliver(outcome_batch&& batch) = 0;
-};
+using outcome_sink = sink<outcome_batch>;
 
 // A worker's requests and retries to one service since its last report, for the service's
 // retry actor, which answers with the worker's next lease of retry tokens.
@@ -52,12 +49,7 @@ struct usage_report {
   uint64_t retries = 0;
 };
 
-class usage_sink {
- public:
-  virtual ~usage_sink() = default;
-  // Called on a worker thread; must not block.
-  virtual void deliver(const usage_report& report) = 0;
-};
+using usage_sink = sink<usage_report>;
 
 enum class breaker_mode { closed, open, half_open };
 
