@@ -42,8 +42,9 @@ std::string global_weights_json(const node_context& ctx) {
 
 admin_listener::admin_listener(node_context& ctx, std::function<void()> quit)
     : ctx_(ctx), quit_(std::move(quit)) {
-  server_ =
-      std::make_unique<net::simple_http_server>("admin", [this](const net::simple_request& req) {
+  server_ = std::make_unique<net::simple_http_server>(
+      "admin",
+      [this](const net::simple_request& req) {
         net::simple_response r;
         const auto& path = req.head.target;
         if (path == "/healthz") {
@@ -74,7 +75,9 @@ admin_listener::admin_listener(node_context& ctx, std::function<void()> quit)
           r.body = "not found; try /metrics /ready /healthz /config /quitquitquit\n";
         }
         return r;
-      });
+      },
+      net::simple_http_server::limits{ctx_.config.sidecar.admin_limits.max_connections,
+                                      ctx_.config.sidecar.admin_limits.timeout.count()});
 }
 
 admin_listener::~admin_listener() = default;

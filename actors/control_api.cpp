@@ -1,11 +1,17 @@
 #include "actors/control_api.h"
 
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/security/server_credentials.h>
+
+#include <fstream>
+#include <iterator>
 
 #include <caf/actor_system.hpp>
 #include <caf/scoped_actor.hpp>
 
+#include "actors/api_auth.h"
 #include "actors/log.h"
+#include "config/load.h"
 #include "proto/control.grpc.pb.h"
 
 namespace am::actors {
@@ -17,6 +23,16 @@ namespace pb = actormesh::control::v1;
 constexpr auto ask_timeout = std::chrono::seconds{5};
 // How often a Watch stream notices that its client went away or the server stops.
 constexpr auto watch_poll = std::chrono::milliseconds{200};
+
+bool read_file(const std::string& path, std::string& out, std::string& error) {
+  std::ifstream in{path};
+  if (!in) {
+    error = "control API: cannot read " + path;
+    return false;
+  }
+  out.assign(std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{});
+  return true;
+}
 
 grpc::Status unavailable(const caf::error& e, caf::actor_system& sys) {
   return {grpc::StatusCode::UNAVAILABLE, "control plane busy or stopping: " + sys.render(e)};
@@ -51,9 +67,11 @@ void to_proto(uint64_t version, const config::endpoint_table& table, pb::Endpoin
   }
 }
 
-// "api:<caller>", on one line (it goes into the audit log and the store's index).
-std::string caller_of(grpc::ServerContext* ctx, const std::string& named) {
-  auto caller = "api:" + (named.empty() ? ctx->peer() : named);
+// "api:<caller>", on one line (it goes into the audit log and the store's index): the verified
+// identity when callers authenticate, else the name the client gives (or its address).
+std::string caller_of(grpc::ServerContext* ctx, const std::string& named,
+                      const std::string& verified) {
+  auto caller = "api:" + (!verified.empty() ? verified : named.empty() ? ctx->peer() : named);
   std::replace_if(
       caller.begin(), caller.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
   return caller;
@@ -61,21 +79,36 @@ std::string caller_of(grpc::ServerContext* ctx, const std::string& named) {
 
 class commander_service final : public pb::Commander::Service {
  public:
-  commander_service(caf::actor_system& sys, const control_plane_handles& actors)
-      : sys_(sys), actors_(actors) {}
+  commander_service(caf::actor_system& sys, const control_plane_handles& actors,
+                    const api_authenticator& auth)
+      : sys_(sys), actors_(actors), auth_(auth) {}
 
   grpc::Status Apply(grpc::ServerContext* ctx, const pb::ApplyRequest* req,
                      pb::ApplyResponse* resp) override {
+    std::string who;
+    if (auto denied = auth_.check(*ctx, who); !denied.ok()) {
+      return denied;
+    }
     return ask_outcome(resp, apply_atom::value, req->document(), req->expected_version(),
-                       caller_of(ctx, req->caller()));
+                       caller_of(ctx, req->caller(), who));
   }
 
   grpc::Status Rollback(grpc::ServerContext* ctx, const pb::RollbackRequest* req,
                         pb::ApplyResponse* resp) override {
-    return ask_outcome(resp, rollback_atom::value, req->version(), caller_of(ctx, req->caller()));
+    std::string who;
+    if (auto denied = auth_.check(*ctx, who); !denied.ok()) {
+      return denied;
+    }
+    return ask_outcome(resp, rollback_atom::value, req->version(),
+                       caller_of(ctx, req->caller(), who));
   }
 
-  grpc::Status Get(grpc::ServerContext*, const pb::GetRequest*, pb::ConfigVersion* resp) override {
+  grpc::Status Get(grpc::ServerContext* ctx, const pb::GetRequest*,
+                   pb::ConfigVersion* resp) override {
+    std::string who;
+    if (auto denied = auth_.check(*ctx, who); !denied.ok()) {
+      return denied;
+    }
     caf::scoped_actor self{sys_};
     grpc::Status status;
     self->request(actors_.commander, ask_timeout, current_atom::value)
@@ -84,8 +117,12 @@ class commander_service final : public pb::Commander::Service {
     return status;
   }
 
-  grpc::Status History(grpc::ServerContext*, const pb::HistoryRequest*,
+  grpc::Status History(grpc::ServerContext* ctx, const pb::HistoryRequest*,
                        pb::HistoryResponse* resp) override {
+    std::string who;
+    if (auto denied = auth_.check(*ctx, who); !denied.ok()) {
+      return denied;
+    }
     caf::scoped_actor self{sys_};
     grpc::Status status;
     self->request(actors_.commander, ask_timeout, history_atom::value)
@@ -143,15 +180,21 @@ class commander_service final : public pb::Commander::Service {
 
   caf::actor_system& sys_;
   control_plane_handles actors_;
+  const api_authenticator& auth_;
 };
 
 class discovery_service final : public pb::Discovery::Service {
  public:
-  discovery_service(caf::actor_system& sys, discovery_actor discovery)
-      : sys_(sys), discovery_(std::move(discovery)) {}
+  discovery_service(caf::actor_system& sys, discovery_actor discovery,
+                    const api_authenticator& auth)
+      : sys_(sys), discovery_(std::move(discovery)), auth_(auth) {}
 
-  grpc::Status Endpoints(grpc::ServerContext*, const pb::EndpointsRequest* req,
+  grpc::Status Endpoints(grpc::ServerContext* ctx, const pb::EndpointsRequest* req,
                          pb::EndpointsUpdate* resp) override {
+    std::string who;
+    if (auto denied = auth_.check(*ctx, who); !denied.ok()) {
+      return denied;
+    }
     caf::scoped_actor self{sys_};
     auto services = subscribe(self, *req);
     self->receive(
@@ -164,6 +207,10 @@ class discovery_service final : public pb::Discovery::Service {
 
   grpc::Status Watch(grpc::ServerContext* ctx, const pb::EndpointsRequest* req,
                      grpc::ServerWriter<pb::EndpointsUpdate>* writer) override {
+    std::string who;
+    if (auto denied = auth_.check(*ctx, who); !denied.ok()) {
+      return denied;
+    }
     caf::scoped_actor self{sys_};
     auto services = subscribe(self, *req);
     bool open = true;
@@ -189,15 +236,21 @@ class discovery_service final : public pb::Discovery::Service {
 
   caf::actor_system& sys_;
   discovery_actor discovery_;
+  const api_authenticator& auth_;
 };
 
 class load_balancer_service final : public pb::LoadBalancer::Service {
  public:
-  load_balancer_service(caf::actor_system& sys, global_lb_actor global_lb)
-      : sys_(sys), global_lb_(std::move(global_lb)) {}
+  load_balancer_service(caf::actor_system& sys, global_lb_actor global_lb,
+                        const api_authenticator& auth)
+      : sys_(sys), global_lb_(std::move(global_lb)), auth_(auth) {}
 
-  grpc::Status Table(grpc::ServerContext*, const pb::TableRequest* req,
+  grpc::Status Table(grpc::ServerContext* ctx, const pb::TableRequest* req,
                      pb::WeightTable* resp) override {
+    std::string who;
+    if (auto denied = auth_.check(*ctx, who); !denied.ok()) {
+      return denied;
+    }
     if (!global_lb_) {
       return {grpc::StatusCode::FAILED_PRECONDITION,
               "this control plane has no global_lb role: sidecars balance locally"};
@@ -230,20 +283,37 @@ class load_balancer_service final : public pb::LoadBalancer::Service {
  private:
   caf::actor_system& sys_;
   global_lb_actor global_lb_;
+  const api_authenticator& auth_;
 };
 
 class control_api final : public node_service {
  public:
   control_api(caf::actor_system& sys, const control_plane_handles& actors)
-      : commander_(sys, actors),
-        discovery_(sys, actors.discovery),
-        load_balancer_(sys, actors.global_lb) {}
+      : commander_(sys, actors, auth_),
+        discovery_(sys, actors.discovery, auth_),
+        load_balancer_(sys, actors.global_lb, auth_) {}
 
-  bool start(const config::listener& at, std::string& error) {
+  bool start(const config::api_listener& at, std::string& error) {
+    if (!auth_.load(at, error)) {
+      return false;
+    }
+    auto credentials = grpc::InsecureServerCredentials();
+    if (at.tls.enabled()) {
+      grpc::SslServerCredentialsOptions options{
+          GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY};
+      std::string cert, key;
+      if (!read_file(at.tls.ca, options.pem_root_certs, error) ||
+          !read_file(at.tls.cert, cert, error) || !read_file(at.tls.key, key, error)) {
+        return false;
+      }
+      options.pem_key_cert_pairs.push_back({key, cert});
+      credentials = grpc::SslServerCredentials(options);
+    }
     grpc::ServerBuilder builder;
     int bound = 0;
     auto address = at.address + ":" + std::to_string(at.port);
-    builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &bound);
+    builder.AddListeningPort(address, credentials, &bound);
+    builder.SetMaxReceiveMessageSize(static_cast<int>(config::max_document_bytes) + 64 * 1024);
     builder.RegisterService(&commander_);
     builder.RegisterService(&discovery_);
     builder.RegisterService(&load_balancer_);
@@ -252,7 +322,10 @@ class control_api final : public node_service {
       error = "control API: cannot listen on " + address;
       return false;
     }
-    log_info("control API (gRPC) listening on " + address);
+    log_info("control API (gRPC) listening on " + address +
+             (at.tls.enabled() ? ", mutual TLS" : ", plaintext") +
+             (!at.tokens_file.empty() ? ", bearer tokens" : "") +
+             (auth_.enabled() ? "" : ", no authentication"));
     return true;
   }
 
@@ -264,6 +337,7 @@ class control_api final : public node_service {
   }
 
  private:
+  api_authenticator auth_;  // before the services, which keep a reference to it
   commander_service commander_;
   discovery_service discovery_;
   load_balancer_service load_balancer_;
@@ -274,7 +348,8 @@ class control_api final : public node_service {
 
 std::unique_ptr<node_service> start_control_api(caf::actor_system& sys,
                                                 const control_plane_handles& actors,
-                                                const config::listener& at, std::string& error) {
+                                                const config::api_listener& at,
+                                                std::string& error) {
   auto api = std::make_unique<control_api>(sys, actors);
   if (!api->start(at, error)) {
     return nullptr;

@@ -12,9 +12,10 @@
 
 namespace am::actors {
 
-// Listens on `address:port`; null (and `error`) when the port cannot be bound.
+// Listens on `address:port`, with TLS and authentication as `at` says; null (and `error`)
+// when the port cannot be bound or a credential file is unreadable.
 std::unique_ptr<node_service> start_control_api(caf::actor_system& sys,
                                                 const control_plane_handles& actors,
-                                                const config::listener& at, std::string& error);
+                                                const config::api_listener& at, std::string& error);
 
 }  // namespace am::actors

@@ -3,6 +3,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/io/middleman.hpp>
+#include <caf/openssl/manager.hpp>
 #include <caf/stateful_actor.hpp>
 
 #include <algorithm>
@@ -41,7 +42,9 @@ void retry_later(self_ptr self) {
 
 void connect(self_ptr self) {
   const auto& cp = self->state.ctx->config.control_plane;
-  auto mm = self->system().middleman().actor_handle();
+  // With TLS the openssl manager connects (the same interface as the middleman's actor).
+  auto mm = self->state.ctx->config.tls.enabled() ? self->system().openssl_manager().actor_handle()
+                                                  : self->system().middleman().actor_handle();
   self->request(mm, connect_timeout, caf::connect_atom::value, cp.address, cp.port)
       .then(
           [self](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {

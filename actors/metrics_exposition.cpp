@@ -124,6 +124,17 @@ void add_proxy(const net::proxy_stats& p, std::vector<MetricFamily>& out) {
   snapshots.metric.push_back(
       gauge({}, static_cast<double>(p.routing_snapshots.load(std::memory_order_relaxed))));
   out.push_back(std::move(snapshots));
+  auto protections = family("actormesh_protection_events_total",
+                            "What the sidecar's protections refused, cut or dropped: requests "
+                            "(loops, oversized HTTP/2 header lists), connections (full "
+                            "listeners, HTTP/2 floods and rapid resets), paused accepts, "
+                            "access-log lines",
+                            MetricType::Counter);
+  for (size_t e = 0; e < net::protection_event_count; ++e) {
+    protections.metric.push_back(counter(
+        {{"event", net::to_string(static_cast<net::protection_event>(e))}}, load(p.protection[e])));
+  }
+  out.push_back(std::move(protections));
 }
 
 void add_actors(const actor_metrics_registry& actors, std::vector<MetricFamily>& out) {

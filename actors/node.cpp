@@ -6,6 +6,8 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/atom.hpp>
 #include <caf/io/middleman.hpp>
+#include <caf/openssl/manager.hpp>
+#include <caf/openssl/publish.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
@@ -84,6 +86,14 @@ int run_node(const config::node& node, const node_launch& launch) {
     // the interval stays well above handshake time (CAF_GUIDE.md §3).
     cfg.set("middleman.heartbeat-interval", caf::timespan{std::chrono::milliseconds{500}});
     cfg.set("middleman.connection-timeout", caf::timespan{std::chrono::seconds{3}});
+    if (node.tls.enabled()) {
+      // Mutual TLS on every middleman link: a peer without a certificate from the CA, or
+      // speaking plaintext, fails its handshake (CAF_GUIDE.md §3).
+      cfg.load<caf::openssl::manager>();
+      cfg.openssl_certificate = node.tls.cert;
+      cfg.openssl_key = node.tls.key;
+      cfg.openssl_cafile = node.tls.ca;
+    }
   }
   node_context ctx{node};
   caf::actor_system sys{cfg};
@@ -132,8 +142,11 @@ int run_node(const config::node& node, const node_launch& launch) {
   std::string error;  // a part that could not start: the node stops and exits 1
   if (node.control_listen.port != 0) {
     gateway = spawn_control_gateway(sys, ctx, discovery, commander, global_lb);
-    auto port = sys.middleman().publish(gateway, node.control_listen.port,
-                                        node.control_listen.address.c_str(), true);
+    auto port = node.tls.enabled()
+                    ? caf::openssl::publish(gateway, node.control_listen.port,
+                                            node.control_listen.address.c_str(), true)
+                    : sys.middleman().publish(gateway, node.control_listen.port,
+                                              node.control_listen.address.c_str(), true);
     if (!port) {
       error = "control: cannot listen on " + node.control_listen.address + ":" +
               std::to_string(node.control_listen.port) + ": " + sys.render(port.error());
@@ -141,7 +154,7 @@ int run_node(const config::node& node, const node_launch& launch) {
       kill(getpid(), SIGTERM);
     } else {
       log_info("control: sidecars attach at " + node.control_listen.address + ":" +
-               std::to_string(*port));
+               std::to_string(*port) + (node.tls.enabled() ? " (mutual TLS)" : " (plaintext)"));
     }
   }
   std::vector<std::unique_ptr<node_service>> services;

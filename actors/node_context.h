@@ -69,7 +69,10 @@ struct node_context {
   explicit node_context(config::node n)
       : config(std::move(n)),
         access_log(std::make_unique<net::access_log_writer>(
-            config.sidecar.access_log.enabled ? config.sidecar.access_log.path : "")),
+            config.sidecar.access_log.enabled ? config.sidecar.access_log.path : "",
+            config.sidecar.access_log.max_queue_bytes,
+            &stats.proxy().protection[net::protection_event::access_log_dropped])),
+        // The audit log loses nothing: config changes are few, and each must be on record.
         audit_log(std::make_unique<net::access_log_writer>(
             config.has(config::role::commander) && config.audit_log != "off" ? config.audit_log
                                                                              : "")) {}

@@ -13,6 +13,8 @@
 #include "actors/retry.h"
 #include "actors/worker.h"
 #include "config/json.h"
+#include "net/h2_memory.h"
+#include "net/hop_guard.h"
 #include "net/proxy_worker.h"
 
 namespace am::actors {
@@ -277,10 +279,12 @@ bool spawn_sidecar(caf::actor_system& sys, node_context& ctx, sidecar_actor& out
   if (count == 0) {
     count = std::max(1u, std::thread::hardware_concurrency());
   }
+  net::set_h2_free_list_bytes(ctx.config.sidecar.h2_free_list_bytes);
+  auto instance = net::new_instance_id();  // names this sidecar in hop markers (loops)
   std::vector<std::shared_ptr<net::proxy_worker>> started;
   for (unsigned i = 0; i < count; ++i) {
-    auto w =
-        std::make_shared<net::proxy_worker>(ctx.config.sidecar, ctx.stats, ctx.access_log.get(), i);
+    auto w = std::make_shared<net::proxy_worker>(ctx.config.sidecar, ctx.stats,
+                                                 ctx.access_log.get(), i, instance);
     if (!w->open_listeners(error)) {
       return false;
     }

@@ -1,6 +1,7 @@
 #include "config/load.h"
 
 #include "config/load_policy.h"
+#include "config/syntax.h"
 #include "config/yaml_reader.h"
 
 #include <arpa/inet.h>
@@ -19,18 +20,6 @@ namespace am::config {
 using detail::reader;
 
 namespace {
-
-bool valid_name(const std::string& s) {
-  if (s.empty() || s.size() > 63) {
-    return false;
-  }
-  for (char c : s) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_')) {
-      return false;
-    }
-  }
-  return true;
-}
 
 endpoint read_endpoint(const YAML::Node& n, const std::string& path,
                        std::vector<config_error>& errors) {
@@ -98,7 +87,7 @@ void for_each_service(
   for (const auto& kv : services) {
     auto name = kv.first.Scalar();
     auto spath = path + "." + name;
-    if (!valid_name(name)) {
+    if (!valid_service_name(name)) {
       parent.fail(spath, "service names are 1..63 letters, digits, '-', '.' or '_'");
       continue;
     }
@@ -148,6 +137,36 @@ void read_listener(reader r, listener& out) {
   r.read_ipv4("address", out.address);
   r.read_uint("port", out.port, 0, 65535);
   read_listener_protocol(r, out);
+  r.reject_unknown_keys();
+}
+
+// `{cert, key, ca}`: all three PEM files, each readable.
+void read_tls(reader r, tls_files& out) {
+  if (!r.is_map() || !r.exists()) {
+    return;
+  }
+  for (auto [key, field] : {std::pair{"cert", &out.cert}, {"key", &out.key}, {"ca", &out.ca}}) {
+    r.read_string(key, *field);
+    if (field->empty()) {
+      r.fail(r.child_path(key), "is required (a PEM file)");
+    } else if (!std::ifstream{*field}) {
+      r.fail(r.child_path(key), "cannot read " + *field);
+    }
+  }
+  r.reject_unknown_keys();
+}
+
+void read_api_listener(reader r, api_listener& out) {
+  if (!r.is_map()) {
+    return;
+  }
+  r.read_ipv4("address", out.address);
+  r.read_uint("port", out.port, 0, 65535);
+  r.read_string("tokens_file", out.tokens_file);
+  if (!out.tokens_file.empty() && !std::ifstream{out.tokens_file}) {
+    r.fail(r.child_path("tokens_file"), "cannot read " + out.tokens_file);
+  }
+  read_tls(r.child("tls"), out.tls);
   r.reject_unknown_keys();
 }
 
@@ -209,6 +228,15 @@ void read_sidecar(reader r, sidecar_settings& s) {
   r.read_duration("header_timeout", s.header_timeout, millis{10});
   r.read_duration("idle_timeout", s.idle_timeout, millis{10});
   r.read_uint("max_header_bytes", s.max_header_bytes, 1024, 1024 * 1024);
+  r.read_uint("max_connections", s.max_connections, 1, 1000000);
+  r.read_uint("max_hops", s.max_hops, 2, 255);
+  r.read_uint("h2_max_empty_frames", s.h2_max_empty_frames, 0, 1000000);
+  r.read_uint("h2_free_list_bytes", s.h2_free_list_bytes, 0, uint64_t{1} << 30);
+  if (auto admin = r.child("admin_limits"); admin.is_map()) {
+    admin.read_uint("max_connections", s.admin_limits.max_connections, 1, 100000);
+    admin.read_duration("timeout", s.admin_limits.timeout, millis{10});
+    admin.reject_unknown_keys();
+  }
   r.read_string_list("uses", s.uses);
   r.read_bool("generate_request_id", s.generate_request_id);
   r.read_duration("global_weights_max_age", s.global_weights_max_age, millis{100});
@@ -216,6 +244,7 @@ void read_sidecar(reader r, sidecar_settings& s) {
   if (log.is_map()) {
     log.read_bool("enabled", s.access_log.enabled);
     log.read_string("path", s.access_log.path);
+    log.read_uint("max_queue_bytes", s.access_log.max_queue_bytes, 4096, uint64_t{1} << 32);
     log.reject_unknown_keys();
   }
   r.reject_unknown_keys();
@@ -430,10 +459,11 @@ parsed<node> parse_node(const std::string& yaml_text) {
   auto control = r.child("control");
   if (control.is_map() && control.exists()) {
     read_listener(control.child("listen"), n.control_listen);
-    read_listener(control.child("api"), n.control_api);
+    read_api_listener(control.child("api"), n.control_api);
     control.reject_unknown_keys();
   }
   read_listener(r.child("control_plane"), n.control_plane);
+  read_tls(r.child("tls"), n.tls);
   auto commander = r.child("commander");
   if (commander.is_map() && commander.exists()) {
     commander.read_string("audit_log", n.audit_log);
@@ -477,6 +507,12 @@ parsed<node> parse_node(const std::string& yaml_text) {
 
 parsed<service_map> parse_mesh_config(const std::string& yaml_text) {
   parsed<service_map> result;
+  if (yaml_text.size() > max_document_bytes) {
+    result.errors.push_back({"", "the document has " + std::to_string(yaml_text.size()) +
+                                     " bytes; at most " + std::to_string(max_document_bytes) +
+                                     " are accepted"});
+    return result;
+  }
   YAML::Node root;
   if (!parse_services_root(yaml_text, root, result.errors)) {
     return result;
@@ -485,6 +521,10 @@ parsed<service_map> parse_mesh_config(const std::string& yaml_text) {
   reader r{root, "", result.errors};
   if (!r.get("services")) {
     r.fail("services", "is required (a mapping of service names, may be empty: {})");
+  } else if (r.get("services").size() > max_services) {
+    r.fail("services", "has " + std::to_string(r.get("services").size()) + " services; at most " +
+                           std::to_string(max_services) + " are accepted");
+    return result;
   }
   for_each_service(r, [&](const std::string& name, const YAML::Node& svc, const std::string& path) {
     if (svc.IsMap() && svc["endpoints"]) {

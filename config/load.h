@@ -19,7 +19,12 @@ parsed<endpoint_table> load_endpoints_file(const std::string& path);
 
 // The mesh config the commander owns and pushes: `services: {NAME: {timeout, routes, ...}}`,
 // the node file's services section without endpoints (those come from discovery).
+// Whoever may apply a config (the API, Kubernetes) may not make the control plane parse or push
+// an unbounded one: documents over these limits are refused whole.
 using service_map = std::map<std::string, service>;
+inline constexpr size_t max_document_bytes = 4 * 1024 * 1024;
+inline constexpr size_t max_services = 10000;
+inline constexpr size_t max_routes_per_service = 256;
 parsed<service_map> parse_mesh_config(const std::string& yaml_text);
 
 // The mesh config document of a (valid) node file: its services section, endpoints left out.

@@ -5,6 +5,8 @@
 #include <algorithm>
 
 #include "config/grpc_codes.h"
+#include "config/load.h"
+#include "config/syntax.h"
 
 namespace am::config {
 
@@ -358,7 +360,15 @@ void read_header_ops(reader r, header_ops& ops) {
       r.fail(r.child_path("set"), "must be a mapping of field names to values");
     } else {
       for (const auto& kv : set) {
-        ops.set.emplace_back(kv.first.Scalar(), kv.second.IsScalar() ? kv.second.Scalar() : "");
+        auto name = kv.first.Scalar();
+        auto value = kv.second.IsScalar() ? kv.second.Scalar() : std::string{};
+        auto path = r.child_path("set") + "." + name;
+        if (!is_http_token(name)) {
+          r.fail(path, "is no valid header name (an HTTP token)");
+        } else if (!kv.second.IsScalar() || !is_http_field_value(value)) {
+          r.fail(path, "must be a header value: no CR, LF, NUL or other control characters");
+        }
+        ops.set.emplace_back(std::move(name), std::move(value));
       }
     }
   }
@@ -367,8 +377,13 @@ void read_header_ops(reader r, header_ops& ops) {
     if (!remove.IsSequence()) {
       r.fail(r.child_path("remove"), "must be a list of field names");
     } else {
-      for (const auto& v : remove) {
-        ops.remove.push_back(v.IsScalar() ? v.Scalar() : std::string{});
+      for (size_t i = 0; i < remove.size(); ++i) {
+        auto name = remove[i].IsScalar() ? remove[i].Scalar() : std::string{};
+        if (!is_http_token(name)) {
+          r.fail(r.child_path("remove") + "[" + std::to_string(i) + "]",
+                 "is no valid header name (an HTTP token)");
+        }
+        ops.remove.push_back(std::move(name));
       }
     }
   }
@@ -410,8 +425,13 @@ void read_route(reader r, route_spec& route) {
     }
     auto methods = match.get("methods");
     if (methods && methods.IsSequence()) {
-      for (const auto& m : methods) {
-        route.methods.push_back(m.IsScalar() ? m.Scalar() : std::string{});
+      for (size_t i = 0; i < methods.size(); ++i) {
+        auto method = methods[i].IsScalar() ? methods[i].Scalar() : std::string{};
+        if (!is_http_token(method)) {
+          match.fail(match.child_path("methods") + "[" + std::to_string(i) + "]",
+                     "is no valid method (an HTTP token such as GET)");
+        }
+        route.methods.push_back(std::move(method));
       }
     } else if (methods) {
       match.fail(match.child_path("methods"), "must be a list of methods");
@@ -494,6 +514,9 @@ void read_service_policies(reader& r, service& svc) {
   if (routes) {
     if (!routes.IsSequence()) {
       r.fail(r.child_path("routes"), "must be a list of routes");
+    } else if (routes.size() > max_routes_per_service) {
+      r.fail(r.child_path("routes"), "has " + std::to_string(routes.size()) + " routes; at most " +
+                                         std::to_string(max_routes_per_service) + " are accepted");
     } else {
       for (size_t i = 0; i < routes.size(); ++i) {
         route_spec route;
@@ -511,6 +534,15 @@ void read_service_policies(reader& r, service& svc) {
   if (access.is_map() && access.exists()) {
     access.read_string_list("allow", svc.access.allow);
     access.read_string_list("deny", svc.access.deny);
+    for (const auto* list : {&svc.access.allow, &svc.access.deny}) {
+      auto key = list == &svc.access.allow ? "allow" : "deny";
+      for (size_t i = 0; i < list->size(); ++i) {
+        if (!valid_service_name((*list)[i])) {
+          access.fail(access.child_path(key) + "[" + std::to_string(i) + "]",
+                      "is no service name (1-63 letters, digits, '-', '.', '_')");
+        }
+      }
+    }
     access.reject_unknown_keys();
   }
 }

@@ -99,6 +99,15 @@ enum class unknown_host_policy { passthrough, reject };
 struct access_log_settings {
   bool enabled = true;
   std::string path = "stdout";  // "stdout" or a file path
+  // Lines waiting for the writer beyond this are dropped (and counted): a stalled disk never
+  // grows the sidecar's memory.
+  uint64_t max_queue_bytes = 8 * 1024 * 1024;
+};
+
+// The admin listener's own limits (it serves operators and probes, never traffic).
+struct admin_limit_settings {
+  uint32_t max_connections = 64;
+  millis timeout{10000};  // a connection idle or stuck in a request this long is closed
 };
 
 struct sidecar_settings {
@@ -109,9 +118,19 @@ struct sidecar_settings {
   listener admin{"127.0.0.1", 15000};
   unknown_host_policy unknown_hosts = unknown_host_policy::passthrough;
   millis drain_timeout{10000};
-  millis header_timeout{10000};  // a client must finish its request head within this
-  millis idle_timeout{60000};    // keep-alive connections idle longer than this are closed
-  uint32_t max_header_bytes = 64 * 1024;
+  millis header_timeout{10000};           // a client must finish its request head within this
+  millis idle_timeout{60000};             // keep-alive connections idle longer than this are closed
+  uint32_t max_header_bytes = 64 * 1024;  // HTTP/1.1 heads and HTTP/2 header lists alike
+  // Client connections per listener (outbound and inbound each); more are closed at accept.
+  uint32_t max_connections = 10000;
+  // Proxy hops a request may have passed (x-actormesh-hops); more: 508 loop_detected.
+  uint32_t max_hops = 16;
+  // HTTP/2: consecutive DATA frames without payload nor END_STREAM a peer may send before
+  // the connection ends with ENHANCE_YOUR_CALM (Envoy's default, 1).
+  uint32_t h2_max_empty_frames = 1;
+  // HTTP/2: bytes of freed codec memory each worker keeps for reuse; beyond, it goes back.
+  uint64_t h2_free_list_bytes = 1024 * 1024;
+  admin_limit_settings admin_limits;
   // A request without x-request-id gets one (a UUID) before it goes on; false: ids that
   // clients set pass through, none is made up.
   bool generate_request_id = true;
@@ -127,6 +146,24 @@ struct sidecar_settings {
 };
 
 enum class role { sidecar, discovery, commander, global_lb };
+
+// PEM files for mutual TLS: this side shows `cert` (signed by `ca`, with `key`) and accepts
+// only a peer whose certificate chains to `ca`. All three, or none (TLS off).
+struct tls_files {
+  std::string cert;
+  std::string key;
+  std::string ca;
+  bool enabled() const { return !cert.empty(); }
+};
+
+// The control-plane gRPC API: a listener whose callers authenticate when configured.
+struct api_listener : listener {
+  // Lines "IDENTITY TOKEN": a call must carry `authorization: Bearer TOKEN`, and is made as
+  // IDENTITY (the audit log's source). Empty: no tokens asked.
+  std::string tokens_file;
+  tls_files tls;  // TLS with client certificates required (the identity: the certificate's CN)
+  bool authenticated() const { return !tokens_file.empty() || tls.enabled(); }
+};
 
 // An etcd v3 endpoint source: keys `<prefix><service>/<id>` hold one endpoint as JSON.
 struct etcd_source_settings {
@@ -154,7 +191,10 @@ struct node {
   // sidecars in other processes (port 0: not published).
   listener control_listen{"127.0.0.1", 0};
   // The control-plane gRPC API (Commander, Discovery) that meshctl calls (port 0: off).
-  listener control_api{"127.0.0.1", 0};
+  api_listener control_api;  // 127.0.0.1, port 0
+  // This node's certificate for the middleman links between sidecars and the control plane
+  // (control.listen and control_plane): mutual TLS, both sides from the same CA. Off: plain.
+  tls_files tls;
   // A sidecar node without the control-plane roles attaches to this control plane.
   listener control_plane{"127.0.0.1", 0};
   // Where the commander writes its audit log (JSON lines): "stdout", a file, or "off".

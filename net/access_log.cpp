@@ -3,13 +3,19 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <ctime>
 
 #include "config/json.h"
 
 namespace am::net {
 
-access_log_writer::access_log_writer(const std::string& path) {
+access_log_writer::access_log_writer(const std::string& path, uint64_t max_queue_bytes,
+                                     std::atomic<uint64_t>* dropped)
+    : max_queue_bytes_(max_queue_bytes), dropped_(dropped) {
   if (path.empty()) {
     return;
   }
@@ -41,9 +47,33 @@ access_log_writer::~access_log_writer() {
 void access_log_writer::submit(std::string&& lines) {
   {
     std::lock_guard<std::mutex> guard{mutex_};
-    queue_.push_back(std::move(lines));
+    if (max_queue_bytes_ == 0 || queued_bytes_ + lines.size() <= max_queue_bytes_) {
+      queued_bytes_ += lines.size();
+      queue_.push_back(std::move(lines));
+      lines.clear();
+    }
+  }
+  if (!lines.empty()) {
+    drop(lines, nullptr);  // the writer is behind (a slow or stuck disk): memory stays bounded
+    return;
   }
   cv_.notify_one();
+}
+
+// Counts the lines; a failed write is also said on stderr, at most once a minute.
+void access_log_writer::drop(std::string_view lines, const char* why) {
+  if (dropped_ != nullptr) {
+    auto n = static_cast<uint64_t>(std::count(lines.begin(), lines.end(), '\n'));
+    dropped_->fetch_add(n, std::memory_order_relaxed);
+  }
+  if (why != nullptr) {
+    timespec now{};
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (last_complaint_ == 0 || now.tv_sec - last_complaint_ >= 60) {
+      last_complaint_ = now.tv_sec;
+      std::fprintf(stderr, "actormesh: access log: write failed (%s); lines are dropped\n", why);
+    }
+  }
 }
 
 void access_log_writer::run() {
@@ -61,11 +91,17 @@ void access_log_writer::run() {
       size_t done = 0;
       while (done < lines.size()) {
         auto n = ::write(fd_, lines.data() + done, lines.size() - done);
+        if (n < 0 && errno == EINTR) {
+          continue;
+        }
         if (n <= 0) {
+          drop(std::string_view{lines}.substr(done), n < 0 ? std::strerror(errno) : "no progress");
           break;
         }
         done += static_cast<size_t>(n);
       }
+      std::lock_guard<std::mutex> guard{mutex_};
+      queued_bytes_ -= lines.size();
     }
     batch.clear();
   }

@@ -2,6 +2,7 @@
 // hand full buffers to a writer thread, so the request path never waits on a file write.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -32,7 +33,10 @@ struct access_record {
 class access_log_writer {
  public:
   // `path` is "stdout" or a file opened for appending; an empty path disables the log.
-  explicit access_log_writer(const std::string& path);
+  // Batches that would queue more than `max_queue_bytes` (0: no limit) are dropped, and so
+  // are those a write fails on; `dropped` (optional) counts their lines.
+  explicit access_log_writer(const std::string& path, uint64_t max_queue_bytes = 0,
+                             std::atomic<uint64_t>* dropped = nullptr);
   ~access_log_writer();
   access_log_writer(const access_log_writer&) = delete;
   access_log_writer& operator=(const access_log_writer&) = delete;
@@ -44,8 +48,13 @@ class access_log_writer {
 
  private:
   void run();
+  void drop(std::string_view lines, const char* why);
 
   int fd_ = -1;
+  uint64_t max_queue_bytes_;
+  uint64_t queued_bytes_ = 0;  // under mutex_
+  std::atomic<uint64_t>* dropped_;
+  int64_t last_complaint_ = 0;  // seconds on the monotonic clock (writer thread)
   bool owns_fd_ = false;
   std::mutex mutex_;
   std::condition_variable cv_;

@@ -27,7 +27,7 @@ downstream_connection::downstream_connection(proxy_worker& worker, int fd, liste
       exchange_(worker, *this, side, client_ip_),
       wait_timer_(&downstream_connection::on_wait_timer, this),
       detect_h2_(detect_h2) {
-  worker_.on_downstream_opened(this);
+  worker_.on_downstream_opened(this, side_);
   arm_wait(wait_mode::idle);
 }
 

@@ -101,6 +101,8 @@ class exchange final : private upstream_events, private tunnel_connect_events {
 
   void begin(const message_head& head);
   void route(const message_head& head);
+  bool check_loop(const message_head& head);
+  void refuse_loop(const std::string& detail);
   void route_outbound(const message_head& head, std::string_view authority);
   bool enter_service(const route_service& svc, const message_head& head);
   void route_to_service(const route_service& svc, const message_head& head);

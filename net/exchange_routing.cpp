@@ -7,6 +7,7 @@
 #include "net/exchange.h"
 #include "net/grpc.h"
 #include "net/h2_upstream_connection.h"
+#include "net/hop_guard.h"
 #include "net/proxy_worker.h"
 #include "net/socket.h"
 
@@ -15,6 +16,9 @@ namespace am::net {
 using namespace downstream_detail;
 
 void exchange::route(const message_head& head) {
+  if (!check_loop(head)) {
+    return;
+  }
   const auto* host_field = head.find("host");
   std::string_view authority = host_field != nullptr ? std::string_view{*host_field} : "";
   std::string_view path = head.target;
@@ -43,6 +47,31 @@ void exchange::route(const message_head& head) {
   path_.assign(path);
   authority_.assign(authority);
   route_outbound(head, authority);
+}
+
+// A request that passed this sidecar's side before, or too many proxies, ends here.
+bool exchange::check_loop(const message_head& head) {
+  const auto* hops = head.find(hops_header);
+  if (hops == nullptr) {
+    return true;
+  }
+  const auto& token = worker_.hop_token(side_);
+  auto verdict = check_hops(*hops, token, worker_.settings().max_hops);
+  if (verdict == hop_verdict::ok) {
+    return true;
+  }
+  stats_ = worker_.unrouted_stats(side_);
+  refuse_loop(verdict == hop_verdict::loop
+                  ? "the request passed " + token + " before (" + std::string{hops_header} + ": " +
+                        *hops + ")"
+                  : "the request passed " + std::to_string(worker_.settings().max_hops) +
+                        " proxies or more (max_hops)");
+  return false;
+}
+
+void exchange::refuse_loop(const std::string& detail) {
+  worker_.count(protection_event::loop_detected, detail);
+  send_error(proxy_error::loop_detected, detail);
 }
 
 void exchange::route_outbound(const message_head& head, std::string_view authority) {
@@ -291,18 +320,22 @@ namespace {
 
 // Calls emit(name, value) for each field a request carries upstream besides its request line,
 // Host and framing: its end-to-end fields (minus what the route's operations replace), the
-// route's set fields, X-Forwarded-For, the request id and the caller's identity.
+// route's set fields, X-Forwarded-For, the hop marker with this sidecar's token, the request
+// id and the caller's identity.
 template <class Emit>
 void for_each_forwarded_field(const message_head& head, const config::header_ops* ops,
                               listener_side side, const std::string& client_ip,
-                              const std::string& request_id, const std::string* caller,
-                              std::string& scratch, Emit&& emit) {
+                              const std::string& hop_token, const std::string& request_id,
+                              const std::string* caller, std::string& scratch, Emit&& emit) {
   const std::string* forwarded_for = nullptr;
+  const std::string* hops = nullptr;
   const auto* connection_field = head.find("connection");
   for (size_t i = 0; i < head.count; ++i) {
     const auto& f = head.fields[i];
     if (iequals(f.name, "x-forwarded-for")) {
       forwarded_for = &f.value;
+    } else if (iequals(f.name, hops_header)) {
+      hops = &f.value;
     } else if (!is_hop_by_hop(connection_field, f.name) && !iequals(f.name, "host") &&
                !iequals(f.name, "x-request-id") &&
                !(side == listener_side::outbound && iequals(f.name, caller_header)) &&
@@ -322,6 +355,14 @@ void for_each_forwarded_field(const message_head& head, const config::header_ops
     emit("x-forwarded-for", scratch);
   } else {
     emit("x-forwarded-for", client_ip);
+  }
+  if (hops != nullptr) {
+    scratch.assign(*hops);
+    scratch += ", ";
+    scratch += hop_token;
+    emit(hops_header, scratch);
+  } else {
+    emit(hops_header, hop_token);
   }
   if (!request_id.empty()) {
     emit("x-request-id", request_id, true);  // unique: kept out of HPACK's table
@@ -354,7 +395,8 @@ void exchange::build_upstream_request(const message_head& head, std::string_view
     add(":scheme", "http");
     add(":authority", authority);
     add(":path", path);
-    for_each_forwarded_field(head, ops, side_, client_ip_, request_id_, caller, scratch_, add);
+    for_each_forwarded_field(head, ops, side_, client_ip_, worker_.hop_token(side_), request_id_,
+                             caller, scratch_, add);
     if (grpc_) {
       add("te", "trailers");  // required by gRPC servers; hop-by-hop otherwise
     }
@@ -376,7 +418,8 @@ void exchange::build_upstream_request(const message_head& head, std::string_view
   out += " HTTP/1.1\r\nHost: ";
   out += authority;
   out += "\r\n";
-  for_each_forwarded_field(head, ops, side_, client_ip_, request_id_, caller, scratch_,
+  for_each_forwarded_field(head, ops, side_, client_ip_, worker_.hop_token(side_), request_id_,
+                           caller, scratch_,
                            [&out](std::string_view name, std::string_view value, bool = false) {
                              out += name;
                              out += ": ";
@@ -399,6 +442,12 @@ void exchange::build_upstream_request(const message_head& head, std::string_view
 }
 
 void exchange::dispatch(const sockaddr_in& address) {
+  // Only a mesh endpoint may be this sidecar's inbound listener: the service calling itself.
+  bool endpoint = service_ != nullptr && side_ == listener_side::outbound;
+  if (worker_.is_own_listener(address, endpoint)) {
+    refuse_loop(upstream_key_ + " is a listener of this sidecar");
+    return;
+  }
   upstream_address_ = address;
   std::string error;
   upstream_pool::limits limits;
@@ -551,6 +600,10 @@ void exchange::connect_tunnel(const sockaddr_in& address) {
 // Starts connecting the upstream end of a tunnel; on_tunnel_connected (or the request
 // timer, after `timeout_ms`) goes on.
 void exchange::open_tunnel(const sockaddr_in& address, int64_t timeout_ms) {
+  if (worker_.is_own_listener(address, service_ != nullptr)) {
+    refuse_loop(upstream_key_ + " is a listener of this sidecar");
+    return;
+  }
   std::string error;
   int fd = connect_tcp(address, error);
   if (fd < 0) {

@@ -61,6 +61,8 @@ int status_of(proxy_error e) {
       return 7;  // PERMISSION_DENIED
     case proxy_error::unknown_service:
       return unimplemented;
+    case proxy_error::loop_detected:
+      return 9;  // FAILED_PRECONDITION: no retry of the same call can succeed
     case proxy_error::bad_request:
     case proxy_error::bad_framing:
     case proxy_error::header_too_large:

@@ -17,9 +17,15 @@ namespace {
 constexpr uint32_t refused_stream = 7;
 constexpr uint32_t internal_error = 2;
 constexpr size_t max_spare_streams = 64;
+constexpr uint32_t enhance_your_calm = 0xb;
+constexpr int64_t linger_ms = 1000;
+// Rapid reset: judged once this many streams were opened (Envoy's
+// premature_reset_total_stream_count), a reset within this time of the open is premature.
+constexpr uint64_t premature_reset_window = 500;
+constexpr int64_t premature_reset_ms = 1000;
 
-h2_session::settings server_settings() {
-  return {1024, 1u << 20};
+h2_session::settings server_settings(const config::sidecar_settings& s) {
+  return {1024, 1u << 20, s.max_header_bytes, s.h2_max_empty_frames};
 }
 
 // A route's response header operations, with HTTP/2's lower-case names.
@@ -47,6 +53,7 @@ class h2_downstream_connection::stream final : public exchange_client {
   // their buffers' capacity).
   void reset(int32_t id) {
     id_ = id;
+    opened_ms_ = conn_.loop_.now_ms();
     unconsumed_ = 0;
     headers_sent_ = false;
     head_pending_ = false;
@@ -162,6 +169,7 @@ class h2_downstream_connection::stream final : public exchange_client {
 
   h2_downstream_connection& conn_;
   int32_t id_ = 0;
+  int64_t opened_ms_ = 0;
   exchange exchange_;
   message_head head_;
   h2_field_list head_fields_;  // the final response head, until it is sent
@@ -178,10 +186,10 @@ h2_downstream_connection::h2_downstream_connection(proxy_worker& worker, int fd,
       worker_(worker),
       side_(side),
       client_ip_(peer_ip(fd)),
-      session_(h2_session::role::server, *this, server_settings()),
+      session_(h2_session::role::server, *this, server_settings(worker.settings())),
       streams_(max_spare_streams),
       idle_timer_(&h2_downstream_connection::on_idle_timer, this) {
-  worker_.on_downstream_opened(this);
+  worker_.on_downstream_opened(this, side_);
   update_idle();
   request_output();  // our SETTINGS
   if (!preread.empty()) {
@@ -219,6 +227,7 @@ void h2_downstream_connection::open_stream(int32_t id, std::span<h2_field> field
     return;
   }
   loop_.cancel(idle_timer_);
+  ++streams_opened_;
   auto& s = streams_.open(id, [this] { return std::make_unique<stream>(*this); });
   s.reset(id);
   std::string error;
@@ -262,6 +271,10 @@ void h2_downstream_connection::on_h2_closed(int32_t id, uint32_t error_code) {
     return;
   }
   // Still active: the client reset the stream (a cancelled call); the upstream stops too.
+  if (s->exchange_.active() && error_code != 0 &&
+      loop_.now_ms() - s->opened_ms_ < premature_reset_ms) {
+    count_premature_reset();
+  }
   s->exchange_.abandon(error_code != 0 ? "client_cancelled" : "client_closed");
   streams_.close(id);
   update_idle();
@@ -269,6 +282,56 @@ void h2_downstream_connection::on_h2_closed(int32_t id, uint32_t error_code) {
 }
 
 void h2_downstream_connection::on_h2_goaway(int32_t, uint32_t) {}
+
+// Answered 431 like an HTTP/1.1 head over the limit; the connection's other streams go on.
+void h2_downstream_connection::on_h2_headers_too_large(int32_t id, bool) {
+  worker_.count(protection_event::header_list_too_large,
+                "an HTTP/2 header list from " + client_ip_ + " over max_header_bytes (" +
+                    std::to_string(worker_.settings().max_header_bytes) + ")");
+  if (find(id) != nullptr) {
+    session_.reset(id, internal_error);  // trailers over the limit: the request is cut
+    request_output();
+    return;
+  }
+  if (close_when_flushed_) {
+    session_.reset(id, refused_stream);
+    request_output();
+    return;
+  }
+  loop_.cancel(idle_timer_);
+  auto& s = streams_.open(id, [this] { return std::make_unique<stream>(*this); });
+  s.reset(id);
+  s.head_ = message_head{};
+  s.exchange_.fail(
+      s.head_, proxy_error::header_too_large,
+      "header list over " + std::to_string(worker_.settings().max_header_bytes) + " bytes");
+}
+
+void h2_downstream_connection::on_h2_flood(const char* what) {
+  worker_.count(protection_event::h2_flood,
+                std::string{what} + " from " + client_ip_ + ": GOAWAY ENHANCE_YOUR_CALM");
+  close_when_flushed_ = true;  // the session already queued its GOAWAY
+}
+
+// Every stream costs an upstream request; a client that resets most of them at once makes
+// the sidecar work for nothing (and amplifies onto the upstreams).
+void h2_downstream_connection::count_premature_reset() {
+  ++premature_resets_;
+  if (!close_when_flushed_ && streams_opened_ >= premature_reset_window &&
+      premature_resets_ * 2 > streams_opened_) {
+    worker_.count(protection_event::h2_premature_resets,
+                  std::to_string(premature_resets_) + " of " + std::to_string(streams_opened_) +
+                      " streams from " + client_ip_ +
+                      " reset before their response: GOAWAY ENHANCE_YOUR_CALM");
+    calm_down();
+  }
+}
+
+void h2_downstream_connection::calm_down() {
+  session_.goaway(enhance_your_calm);
+  close_when_flushed_ = true;
+  request_output();
+}
 
 // -- the connection ----------------------------------------------------------------------------
 
@@ -292,18 +355,35 @@ void h2_downstream_connection::finish_if_done() {
 }
 
 void h2_downstream_connection::update_idle() {
-  if (streams_.empty()) {
+  if (streams_.empty() && !lingering_) {
     loop_.schedule(idle_timer_, worker_.settings().idle_timeout.count());
   }
 }
 
 void h2_downstream_connection::on_idle_timer(void* p) {
   auto* self = static_cast<h2_downstream_connection*>(p);
+  if (self->lingering_) {
+    self->close();
+    return;
+  }
   self->draining_ = true;
   self->finish_if_done();
 }
 
+void h2_downstream_connection::close_after_flush() {
+  if (lingering_) {
+    return;
+  }
+  lingering_ = true;
+  shutdown_write();
+  loop_.schedule(idle_timer_, linger_ms);
+}
+
 void h2_downstream_connection::on_data() {
+  if (lingering_) {
+    in_.clear();
+    return;
+  }
   bool ok = session_.feed(in_.data(), in_.size());
   in_.clear();
   if (!ok) {
@@ -327,7 +407,7 @@ void h2_downstream_connection::produce_output() {
   }
   resume_paused_streams();
   if ((close_when_flushed_ || !session_.alive()) && pending_output() == 0) {
-    close();
+    close_after_flush();
   }
 }
 
@@ -350,7 +430,7 @@ void h2_downstream_connection::resume_paused_streams() {
 
 void h2_downstream_connection::on_drained() {
   if (close_when_flushed_ || !session_.alive()) {
-    close();
+    close_after_flush();
     return;
   }
   request_output();  // more frames may wait for the socket (and paused streams may resume)

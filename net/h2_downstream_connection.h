@@ -41,6 +41,8 @@ class h2_downstream_connection final : public connection, public downstream, pri
   void on_h2_end(int32_t id) override;
   void on_h2_closed(int32_t id, uint32_t error_code) override;
   void on_h2_goaway(int32_t last_stream, uint32_t error_code) override;
+  void on_h2_headers_too_large(int32_t stream, bool end_stream) override;
+  void on_h2_flood(const char* what) override;
 
   // -- connection --
   void on_data() override;
@@ -51,6 +53,9 @@ class h2_downstream_connection final : public connection, public downstream, pri
 
   stream* find(int32_t id);
   void open_stream(int32_t id, std::span<h2_field> fields, bool end_stream);
+  void count_premature_reset();
+  void calm_down();
+  void close_after_flush();
   void resume_paused_streams();
   void update_idle();
   void finish_if_done();
@@ -64,8 +69,16 @@ class h2_downstream_connection final : public connection, public downstream, pri
   std::vector<int32_t> paused_;         // streams whose upstream waits for the response to drain
   std::vector<int32_t> pending_heads_;  // streams whose final head goes out with this batch
   timer idle_timer_;
+  // Rapid reset (CVE-2023-44487): streams opened, and those the client reset within a
+  // second, before their response ended; most of many being such ends the connection.
+  uint64_t streams_opened_ = 0;
+  uint64_t premature_resets_ = 0;
   bool draining_ = false;
   bool close_when_flushed_ = false;
+  // After the last frame (a GOAWAY): half-closed, discarding what the client still sends
+  // until it closes or the idle timer fires. Closing at once with unread input would send
+  // RST, and the client would lose the GOAWAY saying why.
+  bool lingering_ = false;
 };
 
 }  // namespace am::net

@@ -3,6 +3,7 @@
 #include <nghttp2/nghttp2.h>
 
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
@@ -19,7 +20,8 @@ struct alignas(std::max_align_t) block_header {
 
 constexpr std::array<size_t, 8> class_sizes = {64, 128, 256, 512, 1024, 2048, 4096, 8192};
 constexpr size_t unpooled = class_sizes.size();
-constexpr size_t max_free_per_class = 4096;
+// Bytes of free blocks each thread keeps per size class (set_h2_free_list_bytes / classes).
+std::atomic<size_t> free_bytes_per_class{1024 * 1024 / class_sizes.size()};
 
 struct free_block {
   free_block* next;
@@ -81,7 +83,9 @@ void release(void* p, void*) {
   }
   auto* h = static_cast<block_header*>(p) - 1;
   auto c = h->size_class;
-  if (c == unpooled || pool_gone || pool.counts[c] >= max_free_per_class) {
+  if (c == unpooled || pool_gone ||
+      (pool.counts[c] + 1) * class_sizes[c] >
+          free_bytes_per_class.load(std::memory_order_relaxed)) {
     std::free(h);
     return;
   }
@@ -119,6 +123,10 @@ void* reallocate(void* p, size_t size, void* user) {
 nghttp2_mem memory{nullptr, &allocate, &release, &allocate_zeroed, &reallocate};
 
 }  // namespace
+
+void set_h2_free_list_bytes(size_t bytes) {
+  free_bytes_per_class.store(bytes / class_sizes.size(), std::memory_order_relaxed);
+}
 
 nghttp2_mem* h2_memory() {
 #if defined(__SANITIZE_ADDRESS__)

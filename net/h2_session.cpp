@@ -37,6 +37,8 @@ struct h2_session::callbacks {
   static int on_begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
     auto& s = self(user_data);
     s.incoming_.clear();
+    s.incoming_bytes_ = 0;
+    s.incoming_too_large_ = false;
     if (frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
       ++s.open_;  // a stream the peer opened
     }
@@ -45,7 +47,15 @@ struct h2_session::callbacks {
 
   static int on_header(nghttp2_session*, const nghttp2_frame*, const uint8_t* name, size_t namelen,
                        const uint8_t* value, size_t valuelen, uint8_t, void* user_data) {
-    auto& f = self(user_data).incoming_.add();
+    auto& s = self(user_data);
+    // Counted decoded: a few bytes of HPACK references can stand for a huge list.
+    s.incoming_bytes_ += namelen + valuelen + 32;
+    if (s.incoming_too_large_ || s.incoming_bytes_ > s.max_header_list_bytes_) {
+      s.incoming_too_large_ = true;
+      s.incoming_.clear();  // memory stays bounded; decoding goes on to keep HPACK in step
+      return 0;
+    }
+    auto& f = s.incoming_.add();
     f.name.assign(reinterpret_cast<const char*>(name), namelen);
     f.value.assign(reinterpret_cast<const char*>(value), valuelen);
     return 0;
@@ -54,14 +64,26 @@ struct h2_session::callbacks {
   static int on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
     auto& s = self(user_data);
     bool end = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
+    if (frame->hd.type != NGHTTP2_DATA || frame->hd.length != 0 || end) {
+      s.empty_frames_ = 0;
+    }
     switch (frame->hd.type) {
       case NGHTTP2_HEADERS:
-        s.events_.on_h2_headers(frame->hd.stream_id, s.incoming_.view(), end);
+        if (s.incoming_too_large_) {
+          s.events_.on_h2_headers_too_large(frame->hd.stream_id, end);
+        } else {
+          s.events_.on_h2_headers(frame->hd.stream_id, s.incoming_.view(), end);
+        }
         s.incoming_.clear();
         break;
       case NGHTTP2_DATA:
         if (end) {
           s.events_.on_h2_end(frame->hd.stream_id);
+        } else if (frame->hd.length == 0 && ++s.empty_frames_ > s.max_empty_frames_) {
+          // Empty frames cost us work and the peer nothing (Envoy's
+          // max_consecutive_inbound_frames_with_empty_payload): the connection ends.
+          s.events_.on_h2_flood("empty DATA frames");
+          nghttp2_session_terminate_session(s.session_, NGHTTP2_ENHANCE_YOUR_CALM);
         }
         break;
       case NGHTTP2_GOAWAY:
@@ -129,7 +151,11 @@ struct h2_session::callbacks {
 };
 
 h2_session::h2_session(role r, h2_events& events, settings s)
-    : events_(events), role_(r), nv_(std::make_unique<nv_array>()) {
+    : events_(events),
+      role_(r),
+      max_header_list_bytes_(s.max_header_list_bytes),
+      max_empty_frames_(s.max_empty_frames),
+      nv_(std::make_unique<nv_array>()) {
   nghttp2_session_callbacks* cbs = nullptr;
   nghttp2_session_callbacks_new(&cbs);
   nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, &callbacks::on_begin_headers);
@@ -144,6 +170,11 @@ h2_session::h2_session(role r, h2_events& events, settings s)
   // No RFC 7540 priority tree: closed streams are dropped at once (RFC 9218 deprecates it,
   // and keeping the tree costs more than a proxy's short streams are worth).
   nghttp2_option_set_no_closed_streams(opt, 1);
+  // A header list over max_header_bytes is answered 431 on its stream (its fields dropped as
+  // they are decoded), so more CONTINUATION frames than nghttp2's 8 may come; still bounded:
+  // a block many times over the limit ends the connection.
+  nghttp2_option_set_max_continuations(
+      opt, std::max<size_t>(8, size_t{8} * s.max_header_list_bytes / 16384));
   if (r == role::server) {
     nghttp2_session_server_new3(&session_, cbs, this, opt, h2_memory());
   } else {
@@ -155,8 +186,11 @@ h2_session::h2_session(role r, h2_events& events, settings s)
       {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, s.max_concurrent_streams},
       {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, s.initial_window},
       {NGHTTP2_SETTINGS_NO_RFC7540_PRIORITIES, 1},
+      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, s.max_header_list_bytes},
+      // Large header blocks come in few frames (see max_continuations above).
+      {NGHTTP2_SETTINGS_MAX_FRAME_SIZE, 64 * 1024},
   };
-  nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, iv, 3);
+  nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, iv, std::size(iv));
   // The connection's window: enough for many streams at their full window at once.
   nghttp2_session_set_local_window_size(
       session_, NGHTTP2_FLAG_NONE, 0,
@@ -169,7 +203,18 @@ h2_session::~h2_session() {
 
 bool h2_session::feed(const char* data, size_t size) {
   auto n = nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t*>(data), size);
-  return n >= 0 && static_cast<size_t>(n) == size;
+  if (n >= 0 && static_cast<size_t>(n) == size) {
+    return true;
+  }
+  // A fatal error: nghttp2 does not always queue a GOAWAY for it; the peer learns why.
+  bool flood = n == NGHTTP2_ERR_FLOODED || n == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS;
+  if (flood) {
+    events_.on_h2_flood(n == NGHTTP2_ERR_FLOODED ? "frames queued unread (SETTINGS, PING)"
+                                                 : "CONTINUATION frames");
+  }
+  nghttp2_session_terminate_session(session_,
+                                    flood ? NGHTTP2_ENHANCE_YOUR_CALM : NGHTTP2_PROTOCOL_ERROR);
+  return false;
 }
 
 template <class Out>

@@ -91,6 +91,14 @@ class h2_events {
   virtual void on_h2_closed(int32_t stream, uint32_t error_code) = 0;
   // The peer sent GOAWAY: streams above `last_stream` were not processed.
   virtual void on_h2_goaway(int32_t last_stream, uint32_t error_code) = 0;
+  // A header block whose decoded list exceeded `max_header_list_bytes` (its fields were
+  // decoded, to keep HPACK in step, and dropped). By default: a block without fields, which
+  // the owner refuses as malformed.
+  virtual void on_h2_headers_too_large(int32_t stream, bool end_stream) {
+    on_h2_headers(stream, {}, end_stream);
+  }
+  // The peer flooded the connection (empty frames): it ends with ENHANCE_YOUR_CALM.
+  virtual void on_h2_flood(const char* what) { (void)what; }
 
  protected:
   ~h2_events() = default;
@@ -103,6 +111,11 @@ class h2_session {
   struct settings {
     uint32_t max_concurrent_streams = 256;
     uint32_t initial_window = 65535;  // per stream; the connection window is 16 times that
+    // Decoded header list size (names + values + 32 per field, as RFC 9113 counts it) above
+    // which a block is reported by on_h2_headers_too_large; advertised in SETTINGS.
+    uint32_t max_header_list_bytes = 64 * 1024;
+    // Consecutive DATA frames with neither payload nor END_STREAM before ENHANCE_YOUR_CALM.
+    uint32_t max_empty_frames = 1;
   };
 
   h2_session(role r, h2_events& events, settings s);
@@ -179,6 +192,11 @@ class h2_session {
   h2_events& events_;
   role role_;
   h2_field_list incoming_;  // the header block being received (blocks never interleave)
+  size_t incoming_bytes_ = 0;
+  bool incoming_too_large_ = false;
+  uint32_t max_header_list_bytes_;
+  uint32_t max_empty_frames_;
+  uint32_t empty_frames_ = 0;  // consecutive
   // Body buffers: all the session made (as many as streams were ever open at once), and the
   // free ones.
   std::vector<std::unique_ptr<outgoing>> outgoing_;

@@ -21,6 +21,7 @@ enum class proxy_error {
   fault_injected,           // the status a route's fault injection chose
   breaker_open,             // 503: the service's circuit breaker is open (or its probes taken)
   overloaded,               // 503: a concurrency limit of the service is reached
+  loop_detected,            // 508: the request would come back to a sidecar it passed
 };
 
 inline int status_of(proxy_error e) {
@@ -43,6 +44,8 @@ inline int status_of(proxy_error e) {
       return 503;
     case proxy_error::upstream_timeout:
       return 504;
+    case proxy_error::loop_detected:
+      return 508;
     case proxy_error::unknown_service:
     case proxy_error::resolve_failed:
     case proxy_error::upstream_reset:
@@ -84,6 +87,8 @@ inline const char* name_of(proxy_error e) {
       return "breaker_open";
     case proxy_error::overloaded:
       return "overloaded";
+    case proxy_error::loop_detected:
+      return "loop_detected";
   }
   return "internal";
 }
@@ -114,6 +119,8 @@ inline const char* reason_phrase(int status) {
       return "Service Unavailable";
     case 504:
       return "Gateway Timeout";
+    case 508:
+      return "Loop Detected";
     default:
       return "Unknown";
   }

@@ -13,43 +13,24 @@
 #include <utility>
 
 #include "net/h2_downstream_connection.h"
+#include "net/hop_guard.h"
+#include "net/listening_socket.h"
 #include "net/mirror_exchange.h"
 #include "net/socket.h"
 
 namespace am::net {
-
-// A listening socket: accepts every pending connection on each readiness event.
-class listener_socket final : public io_handler {
- public:
-  listener_socket(proxy_worker& w, int fd, listener_side side) : worker_(w), fd_(fd), side_(side) {}
-  ~listener_socket() override { close_socket(); }
-
-  void on_io(uint32_t) override { worker_.on_accept(fd_, side_); }
-  void watch(event_loop& loop) { loop.add(fd_, EPOLLIN, this); }
-  void close_socket() {
-    if (fd_ >= 0) {
-      worker_.loop().remove(fd_);
-      ::close(fd_);
-      fd_ = -1;
-    }
-  }
-
- private:
-  proxy_worker& worker_;
-  int fd_;
-  listener_side side_;
-};
 
 namespace {
 
 constexpr int64_t log_flush_ms = 50;
 constexpr int64_t outcome_flush_ms = 10;  // one tick: the breaker learns within ~10 ms
 constexpr int64_t weights_check_ms = 100;
+constexpr int64_t protection_log_interval_ms = 5000;
 
 }  // namespace
 
 proxy_worker::proxy_worker(config::sidecar_settings settings, stats_registry& stats,
-                           access_log_writer* log, uint32_t index)
+                           access_log_writer* log, uint32_t index, std::string_view instance)
     : settings_(std::move(settings)),
       stats_(stats),
       pool_(loop_, stats.proxy(), settings_.max_header_bytes, settings_.idle_timeout.count()),
@@ -64,6 +45,14 @@ proxy_worker::proxy_worker(config::sidecar_settings settings, stats_registry& st
   install(std::make_shared<routing_snapshot>());
   make_address(settings_.inbound.app_address, settings_.inbound.app_port, app_address_);
   app_key_ = to_string(app_address_);
+  last_logged_ms_.fill(-protection_log_interval_ms);
+  hop_tokens_[0] = net::hop_token(settings_.service_name, instance, false);
+  hop_tokens_[1] = net::hop_token(settings_.service_name, instance, true);
+  const config::listener* listeners[] = {&settings_.outbound, &settings_.inbound, &settings_.admin};
+  for (const auto* l : listeners) {
+    auto addresses = bound_addresses(l->address, l->port);
+    own_listeners_.insert(own_listeners_.end(), addresses.begin(), addresses.end());
+  }
 }
 
 proxy_worker::~proxy_worker() {
@@ -87,8 +76,10 @@ bool proxy_worker::open_listeners(std::string& error) {
     if (fd < 0) {
       return false;
     }
-    listeners_.push_back(std::make_unique<listener_socket>(*this, fd, side));
-    listeners_.back()->watch(loop_);
+    listeners_.push_back(std::make_unique<listening_socket>(
+        loop_, fd, side == listener_side::inbound ? "inbound listener" : "outbound listener",
+        [this, side](int client) { on_accept(client, side); },
+        &stats_.proxy().protection[protection_event::accept_paused]));
     return true;
   };
   return open(settings_.outbound, listener_side::outbound) &&
@@ -407,7 +398,10 @@ void proxy_worker::drain(std::function<void()> done) {
     on_drained_ = std::move(done);
     listeners_.clear();
     // drain() may close the connection, which erases it from the set: iterate a copy.
-    std::vector<downstream*> open(downstreams_.begin(), downstreams_.end());
+    std::vector<downstream*> open;
+    for (auto [c, side] : downstreams_) {
+      open.push_back(c);
+    }
     for (auto* c : open) {
       c->drain();
     }
@@ -443,36 +437,68 @@ void proxy_worker::make_request_id(std::string& out) {
   }
 }
 
-void proxy_worker::on_accept(int listen_fd, listener_side side) {
-  for (int i = 0; i < 64; ++i) {
-    int fd = accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) {
-      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED) {
-        std::fprintf(stderr, "actormesh: accept: %s\n", std::strerror(errno));
-      }
-      return;
-    }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    // Owned by the loop (adopted). An `auto` listener tells HTTP/2 by its preface.
-    const auto& l = side == listener_side::inbound ? settings_.inbound : settings_.outbound;
-    if (l.protocol == config::listener_protocol::http2) {
-      new h2_downstream_connection(*this, fd, side, {});
-    } else {
-      new downstream_connection(*this, fd, side,
-                                l.protocol == config::listener_protocol::automatic);
-    }
+void proxy_worker::on_accept(int fd, listener_side side) {
+  // The limit counts this sidecar's connections on the listener, across its workers.
+  auto& open = stats_.proxy().connections[side == listener_side::inbound ? 1 : 0];
+  if (open.load(std::memory_order_relaxed) >= settings_.max_connections) {
+    ::close(fd);  // at once, so that the client learns it (a backlog would only hang it)
+    count(protection_event::listener_full,
+          "max_connections (" + std::to_string(settings_.max_connections) + ") reached");
+    return;
+  }
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  // Owned by the loop (adopted). An `auto` listener tells HTTP/2 by its preface.
+  const auto& l = side == listener_side::inbound ? settings_.inbound : settings_.outbound;
+  if (l.protocol == config::listener_protocol::http2) {
+    new h2_downstream_connection(*this, fd, side, {});
+  } else {
+    new downstream_connection(*this, fd, side, l.protocol == config::listener_protocol::automatic);
   }
 }
 
-void proxy_worker::on_downstream_opened(downstream* c) {
-  downstreams_.insert(c);
+bool proxy_worker::is_own_listener(const sockaddr_in& address, bool allow_inbound) const {
+  // Connecting to 0.0.0.0 reaches this host; any 127.0.0.0/8 address reaches a 0.0.0.0 bind.
+  auto to = ntohl(address.sin_addr.s_addr);
+  if (to == INADDR_ANY) {
+    to = INADDR_LOOPBACK;
+  }
+  bool loopback = (to >> 24) == 127;
+  for (const auto& own : own_listeners_) {
+    auto at = ntohl(own.sin_addr.s_addr);
+    if (own.sin_port == address.sin_port && (at == to || (at == INADDR_ANY && loopback)) &&
+        !(allow_inbound && own.sin_port == htons(settings_.inbound.port))) {
+      return true;
+    }
+  }
+  return false;
+}
+
+void proxy_worker::count(protection_event e, std::string_view detail) {
+  auto total = stats_.proxy().protection[e].fetch_add(1, std::memory_order_relaxed) + 1;
+  // Logged at most every few seconds per kind and worker: an attack must not flood the log.
+  auto& last = last_logged_ms_[e];
+  if (loop_.now_ms() - last >= protection_log_interval_ms) {
+    last = loop_.now_ms();
+    std::fprintf(stderr, "actormesh: %s: %.*s (%llu so far)\n", to_string(e),
+                 static_cast<int>(detail.size()), detail.data(),
+                 static_cast<unsigned long long>(total));
+  }
+}
+
+void proxy_worker::on_downstream_opened(downstream* c, listener_side side) {
+  downstreams_.emplace(c, side);
   stats_.proxy().downstream_connections.fetch_add(1, std::memory_order_relaxed);
+  stats_.proxy().connections[side == listener_side::inbound ? 1 : 0].fetch_add(
+      1, std::memory_order_relaxed);
 }
 
 void proxy_worker::on_downstream_closed(downstream* c) {
-  if (downstreams_.erase(c) > 0) {
+  if (auto i = downstreams_.find(c); i != downstreams_.end()) {
     stats_.proxy().downstream_connections.fetch_sub(1, std::memory_order_relaxed);
+    stats_.proxy().connections[i->second == listener_side::inbound ? 1 : 0].fetch_sub(
+        1, std::memory_order_relaxed);
+    downstreams_.erase(i);
   }
   check_drained();
 }

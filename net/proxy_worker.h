@@ -6,6 +6,7 @@
 
 #include <netinet/in.h>
 
+#include <array>
 #include <atomic>
 #include <functional>
 #include <list>
@@ -32,14 +33,15 @@
 
 namespace am::net {
 
-class listener_socket;
+class listening_socket;
 class mirror_exchange;
 
 class proxy_worker final : public tunnel_watcher {
  public:
-  // `index` names this worker in usage reports.
+  // `index` names this worker in usage reports; `instance` names the sidecar (all its
+  // workers) in the hop markers that detect forwarding loops.
   proxy_worker(config::sidecar_settings settings, stats_registry& stats, access_log_writer* log,
-               uint32_t index = 0);
+               uint32_t index = 0, std::string_view instance = "0");
   ~proxy_worker();
   proxy_worker(const proxy_worker&) = delete;
   proxy_worker& operator=(const proxy_worker&) = delete;
@@ -128,13 +130,23 @@ class proxy_worker final : public tunnel_watcher {
   const std::string& app_key() const { return app_key_; }
   bool draining() const { return draining_; }
   void make_request_id(std::string& out);
+  // This sidecar's token in x-actormesh-hops for requests arriving on `side`.
+  const std::string& hop_token(listener_side side) const {
+    return hop_tokens_[side == listener_side::inbound ? 1 : 0];
+  }
+  // Whether `address` is one of this sidecar's own listeners (outbound, inbound, admin);
+  // `allow_inbound`: the inbound listener does not count (a service calling itself through
+  // the mesh reaches its own inbound side, which is no loop).
+  bool is_own_listener(const sockaddr_in& address, bool allow_inbound) const;
+  // Counts a protection's event (metrics) and logs it, at most once every few seconds.
+  void count(protection_event e, std::string_view detail);
 
-  void on_downstream_opened(downstream* c);
+  void on_downstream_opened(downstream* c, listener_side side);
   void on_downstream_closed(downstream* c);
   // tunnel_watcher (loop thread)
   void on_tunnel_opened() override;
   void on_tunnel_closed() override;
-  void on_accept(int listen_fd, listener_side side);
+  void on_accept(int fd, listener_side side);
 
  private:
   void install(routing_snapshot_ptr snapshot);
@@ -161,8 +173,8 @@ class proxy_worker final : public tunnel_watcher {
   // The state of every service of the current snapshot (and of those a health or a lease
   // named before a snapshot did), by name.
   std::unordered_map<std::string, service_state_ptr, string_hash, std::equal_to<>> services_;
-  std::vector<std::unique_ptr<listener_socket>> listeners_;
-  std::unordered_set<downstream*> downstreams_;
+  std::vector<std::unique_ptr<listening_socket>> listeners_;
+  std::unordered_map<downstream*, listener_side> downstreams_;
   size_t tunnels_ = 0;  // open CONNECT and Upgrade tunnels: a drain waits for them too
   std::unordered_map<mirror_exchange*, std::unique_ptr<mirror_exchange>> mirrors_;
   traffic_stats* inbound_stats_;
@@ -170,6 +182,9 @@ class proxy_worker final : public tunnel_watcher {
   traffic_stats* unrouted_stats_;
   sockaddr_in app_address_{};
   std::string app_key_;
+  std::string hop_tokens_[2];               // outbound, inbound
+  std::vector<sockaddr_in> own_listeners_;  // every local address:port a listener answers on
+  std::array<int64_t, protection_event_count> last_logged_ms_;
   std::mt19937_64 rng_;
   bool draining_ = false;
   uint32_t index_;

@@ -19,13 +19,23 @@ constexpr size_t max_body = 1024 * 1024;
 
 class simple_http_server::session final : public connection, private http1_parser::sink {
  public:
-  session(event_loop& loop, int fd, const handler& h)
-      : connection(loop, fd, false),
-        handler_(h),
+  session(simple_http_server& server, int fd)
+      : connection(server.loop_, fd, false),
+        server_(server),
         parser_(http1_parser::kind::request, *this, 64 * 1024),
-        peer_(peer_ip(fd)) {}
+        peer_(peer_ip(fd)),
+        timeout_(&session::on_timeout, this) {
+    ++server_.open_;
+    loop_.schedule(timeout_, server_.limits_.timeout_ms);
+  }
 
  private:
+  static void on_timeout(void* p) { static_cast<session*>(p)->close(); }
+  void on_closed() override {
+    loop_.cancel(timeout_);
+    --server_.open_;
+  }
+
   bool on_head(message_head&) override {
     body_.clear();
     return false;
@@ -58,7 +68,8 @@ class simple_http_server::session final : public connection, private http1_parse
 
   void answer() {
     const auto& head = parser_.head();
-    auto r = handler_(simple_request{head, body_, peer_});
+    loop_.schedule(timeout_, server_.limits_.timeout_ms);  // the next request has as long
+    auto r = server_.handler_(simple_request{head, body_, peer_});
     std::string out = "HTTP/1.1 " + std::to_string(r.status) + " " + reason_phrase(r.status) +
                       "\r\nContent-Type: " + r.content_type +
                       "\r\nContent-Length: " + std::to_string(r.body.size()) + "\r\n";
@@ -86,45 +97,21 @@ class simple_http_server::session final : public connection, private http1_parse
     }
   }
 
-  const handler& handler_;
+  simple_http_server& server_;
   http1_parser parser_;
   std::string peer_;
   std::string body_;
+  timer timeout_;
   bool respond_ = false;
   bool closing_ = false;
 };
 
-class simple_http_server::acceptor final : public io_handler {
- public:
-  acceptor(event_loop& loop, int fd, const handler& h) : loop_(loop), fd_(fd), handler_(h) {
-    loop_.add(fd_, EPOLLIN, this);
-  }
-  ~acceptor() override {
-    loop_.remove(fd_);
-    ::close(fd_);
-  }
-  void on_io(uint32_t) override {
-    for (;;) {
-      int fd = accept4(fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-      if (fd < 0) {
-        return;
-      }
-      new session(loop_, fd, handler_);  // adopted by the loop
-    }
-  }
-
- private:
-  event_loop& loop_;
-  int fd_;
-  const handler& handler_;
-};
-
-simple_http_server::simple_http_server(std::string name, handler h)
-    : name_(std::move(name)), handler_(std::move(h)) {}
+simple_http_server::simple_http_server(std::string name, handler h, limits l)
+    : name_(std::move(name)), handler_(std::move(h)), limits_(l) {}
 
 simple_http_server::~simple_http_server() {
   stop();
-  acceptor_.reset();
+  listener_.reset();
 }
 
 bool simple_http_server::start(const std::string& address, uint16_t port, std::string& error) {
@@ -137,7 +124,14 @@ bool simple_http_server::start(const std::string& address, uint16_t port, std::s
   if (fd < 0) {
     return false;
   }
-  acceptor_ = std::make_unique<acceptor>(loop_, fd, handler_);
+  listener_ =
+      std::make_unique<listening_socket>(loop_, fd, name_ + " listener", [this](int client) {
+        if (open_ >= limits_.max_connections) {
+          ::close(client);  // at once: a full server must not hang its clients in the backlog
+          return;
+        }
+        new session(*this, client);  // adopted by the loop
+      });
   thread_ = std::thread{[this] { loop_.run(); }};
   return true;
 }

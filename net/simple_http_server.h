@@ -9,6 +9,7 @@
 
 #include "net/event_loop.h"
 #include "net/http1_message.h"
+#include "net/listening_socket.h"
 
 namespace am::net {
 
@@ -25,11 +26,19 @@ struct simple_response {
   std::vector<header_field> extra_headers;
 };
 
+// Whoever reaches the port must not exhaust the server: connections beyond the cap are closed
+// at accept, and one idle (or stuck in a request) for `timeout_ms` is closed.
+struct simple_server_limits {
+  uint32_t max_connections = 64;
+  int64_t timeout_ms = 10000;
+};
+
 class simple_http_server {
  public:
   using handler = std::function<simple_response(const simple_request&)>;
+  using limits = simple_server_limits;
 
-  simple_http_server(std::string name, handler h);
+  simple_http_server(std::string name, handler h, limits l = {});
   ~simple_http_server();
   simple_http_server(const simple_http_server&) = delete;
   simple_http_server& operator=(const simple_http_server&) = delete;
@@ -39,13 +48,14 @@ class simple_http_server {
   void stop();
 
  private:
-  class acceptor;
   class session;
 
   std::string name_;
   handler handler_;
+  limits limits_;
+  uint32_t open_ = 0;  // sessions (loop thread)
   event_loop loop_;
-  std::unique_ptr<acceptor> acceptor_;
+  std::unique_ptr<listening_socket> listener_;
   std::thread thread_;
 };
 

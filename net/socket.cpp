@@ -1,6 +1,7 @@
 #include "net/socket.h"
 
 #include <arpa/inet.h>
+#include <ifaddrs.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -28,6 +29,30 @@ bool make_address(const std::string& ip, uint16_t port, sockaddr_in& out) {
   out.sin_family = AF_INET;
   out.sin_port = htons(port);
   return inet_pton(AF_INET, ip.c_str(), &out.sin_addr) == 1;
+}
+
+std::vector<sockaddr_in> bound_addresses(const std::string& address, uint16_t port) {
+  std::vector<sockaddr_in> out;
+  sockaddr_in a{};
+  if (port == 0 || !make_address(address, port, a)) {
+    return out;
+  }
+  if (a.sin_addr.s_addr != htonl(INADDR_ANY)) {
+    out.push_back(a);
+    return out;
+  }
+  out.push_back(a);  // stands for all of 127.0.0.0/8, which answers on it too
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) == 0) {
+    for (auto* i = list; i != nullptr; i = i->ifa_next) {
+      if (i->ifa_addr != nullptr && i->ifa_addr->sa_family == AF_INET) {
+        a.sin_addr = reinterpret_cast<const sockaddr_in*>(i->ifa_addr)->sin_addr;
+        out.push_back(a);
+      }
+    }
+    freeifaddrs(list);
+  }
+  return out;
 }
 
 std::string to_string(const sockaddr_in& addr) {

@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 
 #include <string>
+#include <vector>
 
 namespace am::net {
 
@@ -22,6 +23,11 @@ int connect_tcp(const sockaddr_in& addr, std::string& error);
 
 // The pending error of a socket (after a non-blocking connect), 0 when none.
 int socket_error(int fd);
+
+// The addresses a socket bound to `address`:`port` answers on: that one, or for 0.0.0.0
+// itself (standing for all of 127.0.0.0/8) and every IPv4 address of this host's interfaces.
+// Unparsable or port 0: none.
+std::vector<sockaddr_in> bound_addresses(const std::string& address, uint16_t port);
 
 // The peer's IPv4 address as text, empty when unknown.
 std::string peer_ip(int fd);

@@ -2,6 +2,28 @@
 
 namespace am::net {
 
+const char* to_string(protection_event e) {
+  switch (e) {
+    case loop_detected:
+      return "loop_detected";
+    case listener_full:
+      return "listener_full";
+    case accept_paused:
+      return "accept_paused";
+    case h2_flood:
+      return "h2_flood";
+    case header_list_too_large:
+      return "header_list_too_large";
+    case h2_premature_resets:
+      return "h2_premature_resets";
+    case access_log_dropped:
+      return "access_log_dropped";
+    case protection_event_count:
+      break;
+  }
+  return "unknown";
+}
+
 const char* to_string(direction d) {
   return d == direction::inbound ? "inbound" : "outbound";
 }

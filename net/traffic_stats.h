@@ -49,7 +49,23 @@ struct traffic_stats {
 };
 
 // Process-wide counters that belong to no service.
+// What the sidecar's protections refused or cut, each counted once per event.
+enum protection_event : size_t {
+  loop_detected,          // a request that would come back to this sidecar (508)
+  listener_full,          // a connection closed at accept: the listener's limit was reached
+  accept_paused,          // accept() failed for want of descriptors or memory: paused a while
+  h2_flood,               // an HTTP/2 connection ended with ENHANCE_YOUR_CALM
+  header_list_too_large,  // an HTTP/2 request whose header list exceeded max_header_bytes
+  h2_premature_resets,    // an HTTP/2 connection whose client reset most streams (rapid reset)
+  access_log_dropped,     // an access-log line dropped: the writer's queue full, or a failed write
+  protection_event_count
+};
+const char* to_string(protection_event e);
+
 struct proxy_stats {
+  // Client connections open per listener side (outbound, inbound): the listener limit.
+  std::atomic<int64_t> connections[2]{};
+  std::array<std::atomic<uint64_t>, protection_event_count> protection{};
   std::atomic<uint64_t> upstream_connections_opened{0};
   std::atomic<uint64_t> upstream_connections_reused{0};
   std::atomic<int64_t> downstream_connections{0};

@@ -21,6 +21,7 @@ class h2_upstream_connection;
 
 class upstream_pool {
  public:
+  size_t max_header_bytes() const { return max_header_bytes_; }
   upstream_pool(event_loop& loop, proxy_stats& stats, size_t max_header_bytes,
                 int64_t idle_timeout_ms);
   ~upstream_pool();

@@ -228,7 +228,7 @@ class Mesh:
     """actormesh --config FILE with the given node YAML (ports filled in), or `demo`."""
 
     def __init__(self, yaml_text=None, demo=False, extra_files=None, expect_ready=True,
-                 executable=None):
+                 executable=None, max_open_files=None):
         self.outbound = free_port()
         self.admin = free_port()
         self.inbound = free_port()
@@ -253,7 +253,13 @@ class Mesh:
                 f.write(text)
             cmd = [tool(executable) if executable else ARGS.binary, "--config", self.config_path]
         self.stderr = open(self.stderr_path, "w")
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=self.stderr)
+        limit = None
+        if max_open_files:
+            import resource
+            limit = lambda: resource.setrlimit(resource.RLIMIT_NOFILE,
+                                               (max_open_files, max_open_files))
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=self.stderr,
+                                     preexec_fn=limit)
         # A test that fails before it stops its nodes must not leave them running.
         atexit.register(self._kill_if_running)
         if expect_ready:
@@ -420,6 +426,37 @@ def remote_sidecar(control, name="sc", uses=(), expect_ready=True, sidecar=""):
     return Mesh(REMOTE_SIDECAR % {"name": name, "control": control,
                                   "uses": uses_line + "\n" + sidecar},
                 executable="actormesh-sidecar", expect_ready=expect_ready)
+
+
+class Pki:
+    """A certificate authority in a scratch folder (openssl CLI), issuing certificates for
+    127.0.0.1 / localhost with a common name: pki.issue("sidecar") -> (cert, key) paths."""
+
+    def __init__(self, name="test-ca"):
+        self.dir = Mesh.scratch_dir()
+        self.ca = os.path.join(self.dir, "ca.pem")
+        self.ca_key = os.path.join(self.dir, "ca.key")
+        self._openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                      "-nodes", "-keyout", self.ca_key, "-out", self.ca, "-days", "2",
+                      "-subj", "/CN=" + name)
+
+    def issue(self, common_name):
+        key = os.path.join(self.dir, common_name + ".key")
+        csr = os.path.join(self.dir, common_name + ".csr")
+        cert = os.path.join(self.dir, common_name + ".pem")
+        ext = os.path.join(self.dir, common_name + ".ext")
+        with open(ext, "w") as f:
+            f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n"
+                    "extendedKeyUsage=serverAuth,clientAuth\n")
+        self._openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                      "-keyout", key, "-out", csr, "-subj", "/CN=" + common_name)
+        self._openssl("x509", "-req", "-in", csr, "-CA", self.ca, "-CAkey", self.ca_key,
+                      "-CAcreateserial", "-out", cert, "-days", "2", "-extfile", ext)
+        return cert, key
+
+    @staticmethod
+    def _openssl(*args):
+        subprocess.run(["openssl"] + list(args), check=True, capture_output=True, timeout=30)
 
 
 def eventually(fn, timeout=8):

@@ -1,11 +1,13 @@
 // meshctl: the command-line client of the control plane's gRPC API (proto/control.proto).
 #include <grpcpp/grpcpp.h>
 
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <sstream>
 #include <string>
@@ -19,7 +21,7 @@ namespace pb = actormesh::control::v1;
 
 constexpr const char* usage = R"(meshctl - the actormesh control plane's command-line client
 
-usage: meshctl [--server HOST:PORT] COMMAND [ARGS]
+usage: meshctl [--server HOST:PORT] [--token-file F] [--ca F [--cert F --key F]] COMMAND [ARGS]
 
 commands:
   apply -f FILE [--expect-version N] [--caller NAME]
@@ -37,6 +39,10 @@ commands:
                         latency, errors, in flight) and how many sidecars ejected it
 
 --server defaults to $MESHCTL_SERVER, else 127.0.0.1:15010 (control.api of the node).
+--token-file F   send the bearer token in F (control.api.tokens_file); $MESHCTL_TOKEN_FILE
+--ca F           speak TLS and trust the control plane's certificate if it chains to F;
+--cert F --key F with this client certificate (control.api.tls requires one);
+                 $MESHCTL_CA, $MESHCTL_CERT, $MESHCTL_KEY
 exit codes: 0 done; 1 rejected (invalid, conflict, unknown version; lb: no table);
             2 usage;
             3 control plane unreachable or failing
@@ -81,11 +87,30 @@ std::string json_string(const std::string& s) {
   return out + "\"";
 }
 
+// How to reach the control plane: where, and with which credentials.
+struct connection_options {
+  std::string server;
+  std::string token;          // empty: none sent
+  std::string ca, cert, key;  // PEM text; ca empty: plaintext
+};
+
+std::shared_ptr<grpc::ChannelCredentials> credentials(const connection_options& o) {
+  if (o.ca.empty()) {
+    return grpc::InsecureChannelCredentials();
+  }
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = o.ca;
+  ssl.pem_cert_chain = o.cert;
+  ssl.pem_private_key = o.key;
+  return grpc::SslCredentials(ssl);
+}
+
 class client {
  public:
-  explicit client(std::string server)
-      : server_(std::move(server)),
-        channel_(grpc::CreateChannel(server_, grpc::InsecureChannelCredentials())),
+  explicit client(const connection_options& options)
+      : server_(options.server),
+        token_(options.token),
+        channel_(grpc::CreateChannel(server_, credentials(options))),
         commander_(pb::Commander::NewStub(channel_)),
         discovery_(pb::Discovery::NewStub(channel_)),
         load_balancer_(pb::LoadBalancer::NewStub(channel_)) {}
@@ -280,8 +305,8 @@ class client {
     for (const auto& a : args) {
       req.add_services(a);
     }
-    grpc::ClientContext ctx;
-    auto stream = discovery_->Watch(&ctx, req);
+    auto ctx = context(false);
+    auto stream = discovery_->Watch(ctx.get(), req);
     pb::EndpointsUpdate update;
     while (stream->Read(&update)) {
       print(update);
@@ -292,9 +317,14 @@ class client {
   }
 
  private:
-  std::unique_ptr<grpc::ClientContext> context() {
+  std::unique_ptr<grpc::ClientContext> context(bool deadline = true) {
     auto ctx = std::make_unique<grpc::ClientContext>();
-    ctx->set_deadline(std::chrono::system_clock::now() + call_timeout);
+    if (deadline) {
+      ctx->set_deadline(std::chrono::system_clock::now() + call_timeout);
+    }
+    if (!token_.empty()) {
+      ctx->AddMetadata("authorization", "Bearer " + token_);
+    }
     return ctx;
   }
 
@@ -343,24 +373,61 @@ class client {
   }
 
   std::string server_;
+  std::string token_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<pb::Commander::Stub> commander_;
   std::unique_ptr<pb::Discovery::Stub> discovery_;
   std::unique_ptr<pb::LoadBalancer::Stub> load_balancer_;
 };
 
+std::string env_or(const char* name, const char* fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr ? v : fallback;
+}
+
+// The whole file, without the trailing white space (a token file ends with a newline).
+bool read_file(const std::string& path, std::string& out) {
+  std::ifstream in{path};
+  if (!in) {
+    std::fprintf(stderr, "meshctl: cannot read %s\n", path.c_str());
+    return false;
+  }
+  out.assign(std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{});
+  while (!out.empty() && std::isspace(static_cast<unsigned char>(out.back()))) {
+    out.pop_back();
+  }
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::vector<std::string> args{argv + 1, argv + argc};
-  std::string server =
-      std::getenv("MESHCTL_SERVER") ? std::getenv("MESHCTL_SERVER") : "127.0.0.1:15010";
-  if (!args.empty() && (args[0] == "--server" || args[0] == "-s")) {
+  connection_options options;
+  options.server = env_or("MESHCTL_SERVER", "127.0.0.1:15010");
+  std::string token_file = env_or("MESHCTL_TOKEN_FILE", "");
+  std::string ca = env_or("MESHCTL_CA", ""), cert = env_or("MESHCTL_CERT", ""),
+              key = env_or("MESHCTL_KEY", "");
+  const std::map<std::string, std::string*> flags = {{"--server", &options.server},
+                                                     {"-s", &options.server},
+                                                     {"--token-file", &token_file},
+                                                     {"--ca", &ca},
+                                                     {"--cert", &cert},
+                                                     {"--key", &key}};
+  while (!args.empty() && flags.count(args[0]) > 0) {
     if (args.size() < 2) {
-      return usage_error("--server needs HOST:PORT");
+      return usage_error(args[0] + " needs a value");
     }
-    server = args[1];
+    *flags.at(args[0]) = args[1];
     args.erase(args.begin(), args.begin() + 2);
+  }
+  if (cert.empty() != key.empty() || (!cert.empty() && ca.empty())) {
+    return usage_error("--cert and --key go together, and with --ca");
+  }
+  if ((!token_file.empty() && !read_file(token_file, options.token)) ||
+      (!ca.empty() && !read_file(ca, options.ca)) ||
+      (!cert.empty() && (!read_file(cert, options.cert) || !read_file(key, options.key)))) {
+    return 2;
   }
   if (args.empty()) {
     std::fputs(usage, stderr);
@@ -372,7 +439,7 @@ int main(int argc, char** argv) {
     std::fputs(usage, stdout);
     return 0;
   }
-  client c{server};
+  client c{options};
   if (command == "apply") {
     return c.apply(args);
   }

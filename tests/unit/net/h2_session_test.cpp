@@ -20,6 +20,12 @@ struct recorder final : h2_events {
   };
   std::map<int32_t, stream> streams;
   int32_t goaway_last = -1;
+  uint32_t goaway_code = 0;
+  std::vector<int32_t> too_large;
+  std::vector<std::string> floods;
+
+  void on_h2_headers_too_large(int32_t id, bool) override { too_large.push_back(id); }
+  void on_h2_flood(const char* what) override { floods.emplace_back(what); }
 
   void on_h2_headers(int32_t id, std::span<h2_field> fields, bool end_stream) override {
     streams[id].header_blocks.emplace_back(fields.begin(), fields.end());
@@ -33,7 +39,10 @@ struct recorder final : h2_events {
     streams[id].closed = true;
     streams[id].close_code = code;
   }
-  void on_h2_goaway(int32_t last, uint32_t) override { goaway_last = last; }
+  void on_h2_goaway(int32_t last, uint32_t code) override {
+    goaway_last = last;
+    goaway_code = code;
+  }
 
   std::string field(int32_t id, size_t block, const std::string& name) {
     for (const auto& f : streams[id].header_blocks.at(block)) {
@@ -182,4 +191,71 @@ TEST_CASE("bytes that are not HTTP/2 are a protocol error") {
   h2_session server{h2_session::role::server, events};
   std::string junk = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
   CHECK(!server.feed(junk.data(), junk.size()));
+}
+
+namespace {
+
+std::string raw_frame(uint8_t type, uint8_t flags, int32_t stream, std::string_view payload) {
+  std::string out;
+  auto n = payload.size();
+  out += static_cast<char>(n >> 16);
+  out += static_cast<char>(n >> 8);
+  out += static_cast<char>(n);
+  out += static_cast<char>(type);
+  out += static_cast<char>(flags);
+  for (int shift : {24, 16, 8, 0}) {
+    out += static_cast<char>(stream >> shift);
+  }
+  out.append(payload);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a header list over the limit is reported, and the connection's next stream is not") {
+  pair_of_sessions p{{256, 65535, 16 * 1024, 1}};
+  auto big = request("GET", "/big");
+  for (int i = 0; i < 6; ++i) {
+    big.push_back({"x-big-" + std::to_string(i), std::string(4000, 'a')});  // ~24 KB
+  }
+  auto first = p.client.submit_request(big, true);
+  auto second = p.client.submit_request(request("GET", "/small"), true);
+  p.pump();
+  CHECK(p.server_events.too_large == std::vector<int32_t>{first});
+  CHECK(p.server_events.streams.count(first) == 0);  // no fields reached the owner
+  REQUIRE(p.server_events.streams[second].header_blocks.size() == 1);
+  CHECK(p.server_events.field(second, 0, ":path") == "/small");
+  CHECK(p.client_events.goaway_last == -1);
+}
+
+TEST_CASE("an HPACK bomb counts decoded bytes, not the few bytes sent") {
+  pair_of_sessions p{{256, 65535, 16 * 1024, 1}};
+  auto fields = request("GET", "/bomb");
+  for (int i = 0; i < 50; ++i) {
+    fields.push_back({"x-same", std::string(1000, 'b')});  // HPACK sends it once, then indexes
+  }
+  auto id = p.client.submit_request(fields, true);
+  p.pump();
+  CHECK(p.server_events.too_large == std::vector<int32_t>{id});
+}
+
+TEST_CASE("consecutive empty DATA frames end the connection with ENHANCE_YOUR_CALM") {
+  pair_of_sessions p{{256, 65535, 64 * 1024, 2}};
+  auto id = p.client.submit_request(request("POST", "/upload"), false);
+  p.pump();
+  std::string flood;
+  for (int i = 0; i < 3; ++i) {
+    flood += raw_frame(0 /* DATA */, 0, id, "");
+  }
+  // Two are tolerated; a frame with payload in between starts the count over.
+  auto two = raw_frame(0, 0, id, "") + raw_frame(0, 0, id, "") + raw_frame(0, 0, id, "x");
+  REQUIRE(p.server.feed(two.data(), two.size()));
+  CHECK(p.server_events.floods.empty());
+  REQUIRE(p.server.feed(flood.data(), flood.size()));
+  REQUIRE(p.server_events.floods.size() == 1);
+  std::string out;
+  p.server.output(out);
+  REQUIRE(p.client.feed(out.data(), out.size()));
+  CHECK(p.client_events.goaway_code == 0xb);  // ENHANCE_YOUR_CALM
+  CHECK_FALSE(p.server.alive());
 }
