@@ -128,6 +128,14 @@ void set_h2_free_list_bytes(size_t bytes) {
   free_bytes_per_class.store(bytes / class_sizes.size(), std::memory_order_relaxed);
 }
 
+size_t h2_free_list_held_bytes() {
+  size_t total = 0;
+  for (size_t c = 0; c < class_sizes.size(); ++c) {
+    total += pool.counts[c] * class_sizes[c];
+  }
+  return total;
+}
+
 nghttp2_mem* h2_memory() {
 #if defined(__SANITIZE_ADDRESS__)
   (void)memory;

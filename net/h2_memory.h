@@ -19,4 +19,7 @@ nghttp2_mem* h2_memory();
 // The bytes of free blocks each thread may keep (default 1 MiB); set once at start.
 void set_h2_free_list_bytes(size_t bytes);
 
+// The bytes of free blocks the calling thread keeps now (for tests and metrics).
+size_t h2_free_list_held_bytes();
+
 }  // namespace am::net

@@ -275,6 +275,23 @@ def test_a_stalled_access_log_drops_lines_and_counts_them_instead_of_growing():
         up.stop()
 
 
+def test_failed_access_log_writes_are_counted_and_said_once():
+    up = Upstream()
+    mesh = Mesh(node_head("test", sidecar=literal(
+        "  access_log: {enabled: true, path: /dev/full}\n")) +  # every write: ENOSPC
+        "services:\n  api:\n    endpoints:\n      - {{address: 127.0.0.1, port: %d}}\n" % up.port)
+    try:
+        for _ in range(20):
+            assert get(mesh.outbound, "api")[0] == 200
+            time.sleep(0.01)
+        assert eventually(lambda: mesh.metric("actormesh_protection_events_total",
+                                              event="access_log_dropped") >= 20), mesh.log()
+        assert mesh.log().count("access log: write failed (No space left on device)") == 1
+    finally:
+        mesh.stop()
+        up.stop()
+
+
 # -- config validation -------------------------------------------------------------------------
 
 def test_config_that_would_inject_header_fields_is_rejected_with_its_path():
@@ -448,6 +465,7 @@ if __name__ == "__main__":
         test_a_listener_takes_at_most_max_connections,
         test_the_admin_listener_caps_connections_and_closes_idle_or_stuck_ones,
         test_a_stalled_access_log_drops_lines_and_counts_them_instead_of_growing,
+        test_failed_access_log_writes_are_counted_and_said_once,
         test_config_that_would_inject_header_fields_is_rejected_with_its_path,
         test_api_bearer_tokens_refuse_unauthenticated_calls_and_audit_the_verified_identity,
         test_api_mutual_tls_takes_only_clients_with_a_certificate_from_its_ca,

@@ -67,11 +67,15 @@ node bare "$bare" > "$tmp/bare.yaml"
 node full "$full" > "$tmp/full.yaml"
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-printf '%-6s %-5s %10s %12s\n' round mode "req/s" "CPU us/req"
+modes=(bare full)
+[[ -n "${BASELINE:-}" ]] && modes=(bare full base:bare base:full)
+printf '%-6s %-9s %10s %12s\n' round mode "req/s" "CPU us/req"
 declare -A sum
 for r in $(seq 1 "$rounds"); do
-  for mode in bare full; do
-    taskset -c 1 "$binary" --config "$tmp/$mode.yaml" 2>/dev/null & p=$!; pids+=($p)
+  for mode in "${modes[@]}"; do
+    exe=$binary
+    [[ $mode == base:* ]] && exe=$BASELINE
+    taskset -c 1 "$exe" --config "$tmp/${mode#base:}.yaml" >/dev/null 2>&1 & p=$!; pids+=($p)
     for _ in $(seq 50); do curl -sf "http://127.0.0.1:$admin/ready" >/dev/null && break; sleep 0.1; done
     TARGET=127.0.0.1:$backend timeout $((seconds + 10)) taskset -c 0 wrk -t1 -c32 -d2s \
       -s "$root/tools/bench/fwd.lua" "http://127.0.0.1:$proxy" >/dev/null
@@ -85,9 +89,16 @@ for r in $(seq 1 "$rounds"); do
     hz=$(getconf CLK_TCK)
     us=$(awk -v t=$((after - before)) -v n="$reqs" -v hz="$hz" 'BEGIN {printf "%.2f", t * 1e6 / hz / n}')
     sum[$mode]=$(awk -v a="${sum[$mode]:-0}" -v b="$us" 'BEGIN {print a + b}')
-    printf '%-6s %-5s %10s %12s\n' "$r" "$mode" "$rps" "$us"
+    printf '%-6s %-9s %10s %12s\n' "$r" "$mode" "$rps" "$us"
   done
 done
+mean() { awk -v s="${sum[$1]}" -v n="$rounds" 'BEGIN {print s / n}'; }
+if [[ -n "${BASELINE:-}" ]]; then
+  for m in bare full; do
+    awk -v b="$(mean "base:$m")" -v n="$(mean "$m")" -v m="$m" \
+      'BEGIN {printf "%s: baseline %.2f, this build %.2f CPU us/req (%+.1f%%)\n", m, b, n, (n / b - 1) * 100}'
+  done
+fi
 b=$(awk -v s="${sum[bare]}" -v n="$rounds" 'BEGIN {print s / n}')
 f=$(awk -v s="${sum[full]}" -v n="$rounds" 'BEGIN {print s / n}')
 awk -v b="$b" -v f="$f" 'BEGIN {printf "mean CPU us/req: bare %.2f, full %.2f: full policy costs %+.1f%%\n", b, f, (f / b - 1) * 100}'

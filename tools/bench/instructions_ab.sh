@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Instructions per request of two sidecar binaries (a change's cost without the machine's
+# noise): each serves N requests (h2load, HTTP/1.1 and h2c, through the inbound listener to
+# a local nginx) under callgrind, then 8 requests, and the difference divided by N - 8 is
+# its instructions per request (start-up and shutdown cancel out).
+# Usage: tools/bench/instructions_ab.sh BASELINE_BINARY [THIS_BINARY] [N]
+set -Eeuo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+baseline=${1:?usage: instructions_ab.sh BASELINE_BINARY [THIS_BINARY] [N]}
+this=${2:-$root/build/tools/actormesh-sidecar}
+n=${3:-20000}
+command -v valgrind >/dev/null && command -v nginx >/dev/null && command -v h2load >/dev/null || {
+  echo "instructions_ab.sh: needs valgrind, nginx and h2load (nghttp2-client)" >&2; exit 2; }
+tmp=$(mktemp -d); pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
+trap cleanup EXIT
+backend=18790 inbound=18791 admin=18792
+cat > "$tmp/nginx.conf" <<NGINX
+worker_processes 1; daemon off; pid $tmp/nginx.pid; error_log $tmp/nginx.err warn;
+events { worker_connections 1024; }
+http { access_log off; server { listen 127.0.0.1:$backend; location / { return 200 "0123456789012345678901234567890123456789"; } } }
+NGINX
+nginx -c "$tmp/nginx.conf" & pids+=($!)
+cat > "$tmp/node.yaml" <<YAML
+name: ab
+roles: [sidecar, discovery, commander]
+sidecar:
+  service_name: backend
+  workers: 1
+  outbound: {address: 127.0.0.1, port: 0}
+  inbound: {address: 127.0.0.1, port: $inbound, app_address: 127.0.0.1, app_port: $backend}
+  admin: {address: 127.0.0.1, port: $admin}
+  access_log: {enabled: false}
+  generate_request_id: false
+YAML
+
+# total_ir BINARY PROTO REQUESTS: callgrind's instruction count of one whole run.
+total_ir() {
+  local out=$tmp/cg.out
+  valgrind --tool=callgrind --callgrind-out-file="$out" "$1" --config "$tmp/node.yaml" \
+    >/dev/null 2>"$tmp/vg.log" & local p=$!; pids+=($p)
+  for _ in $(seq 300); do curl -sf "http://127.0.0.1:$admin/ready" >/dev/null && break; sleep 0.2; done
+  local c=$(( $3 < 8 ? $3 : 8 )) flags
+  flags="-c $c -m 10"; [[ $2 == h1 ]] && flags="--h1 -c $c"
+  h2load -n "$3" $flags "http://127.0.0.1:$inbound/" | grep -q "succeeded, 0 failed"
+  kill -TERM $p; wait $p 2>/dev/null || true
+  awk '/^summary:/ {print $2}' "$out"
+}
+
+printf '%-5s %14s %14s %8s\n' proto baseline "this build" change
+for proto in h1 h2; do
+  per=()
+  for binary in "$baseline" "$this"; do
+    big=$(total_ir "$binary" "$proto" "$n")
+    small=$(total_ir "$binary" "$proto" 8)
+    per+=("$(awk -v b="$big" -v s="$small" -v n="$n" 'BEGIN {printf "%.0f", (b - s) / (n - 8)}')")
+  done
+  awk -v p="$proto" -v a="${per[0]}" -v b="${per[1]}" \
+    'BEGIN {printf "%-5s %14s %14s %+7.1f%%\n", p, a, b, (b / a - 1) * 100}'
+done
