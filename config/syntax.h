@@ -21,7 +21,18 @@ inline bool valid_service_name(std::string_view s) {
   return true;
 }
 
-// A token: field names and methods ("!#$%&'*+-.^_`|~", digits, letters), not empty.
+// `s` without the optional white space (spaces, tabs) around it (RFC 9110 §5.6.3 OWS).
+inline std::string_view trim_ows(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+// A token (RFC 9110 §5.6.2 tchar): field names and methods ("!#$%&'*+-.^_`|~", digits, letters), not empty.
 inline bool is_http_token(std::string_view s) {
   if (s.empty()) {
     return false;

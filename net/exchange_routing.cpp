@@ -320,12 +320,13 @@ namespace {
 
 // Calls emit(name, value) for each field a request carries upstream besides its request line,
 // Host and framing: its end-to-end fields (minus what the route's operations replace), the
-// route's set fields, X-Forwarded-For, the hop marker with this sidecar's token, the request
-// id and the caller's identity.
+// route's set fields, X-Forwarded-For, the hop marker with this sidecar's token (when given:
+// never to hosts outside the mesh, which need not learn the mesh's names), the request id and
+// the caller's identity.
 template <class Emit>
 void for_each_forwarded_field(const message_head& head, const config::header_ops* ops,
                               listener_side side, const std::string& client_ip,
-                              const std::string& hop_token, const std::string& request_id,
+                              const std::string* hop_token, const std::string& request_id,
                               const std::string* caller, std::string& scratch, Emit&& emit) {
   const std::string* forwarded_for = nullptr;
   const std::string* hops = nullptr;
@@ -334,7 +335,7 @@ void for_each_forwarded_field(const message_head& head, const config::header_ops
     const auto& f = head.fields[i];
     if (iequals(f.name, "x-forwarded-for")) {
       forwarded_for = &f.value;
-    } else if (iequals(f.name, hops_header)) {
+    } else if (hop_token != nullptr && iequals(f.name, hops_header)) {
       hops = &f.value;
     } else if (!is_hop_by_hop(connection_field, f.name) && !iequals(f.name, "host") &&
                !iequals(f.name, "x-request-id") &&
@@ -359,10 +360,10 @@ void for_each_forwarded_field(const message_head& head, const config::header_ops
   if (hops != nullptr) {
     scratch.assign(*hops);
     scratch += ", ";
-    scratch += hop_token;
+    scratch += *hop_token;
     emit(hops_header, scratch);
-  } else {
-    emit(hops_header, hop_token);
+  } else if (hop_token != nullptr) {
+    emit(hops_header, *hop_token);
   }
   if (!request_id.empty()) {
     emit("x-request-id", request_id, true);  // unique: kept out of HPACK's table
@@ -383,6 +384,8 @@ void exchange::build_upstream_request(const message_head& head, std::string_view
   authority_.assign(authority);
   path_.assign(path);
   const auto* caller = mark_caller ? &worker_.settings().service_name : nullptr;
+  bool in_mesh = service_ != nullptr || side_ == listener_side::inbound;
+  const auto* hop_token = in_mesh ? &worker_.hop_token(side_) : nullptr;
   if (upstream_h2_) {
     upstream_fields_.clear();
     auto add = [this](std::string_view name, std::string_view value, bool no_index = false) {
@@ -395,8 +398,8 @@ void exchange::build_upstream_request(const message_head& head, std::string_view
     add(":scheme", "http");
     add(":authority", authority);
     add(":path", path);
-    for_each_forwarded_field(head, ops, side_, client_ip_, worker_.hop_token(side_), request_id_,
-                             caller, scratch_, add);
+    for_each_forwarded_field(head, ops, side_, client_ip_, hop_token, request_id_, caller, scratch_,
+                             add);
     if (grpc_) {
       add("te", "trailers");  // required by gRPC servers; hop-by-hop otherwise
     }
@@ -418,8 +421,7 @@ void exchange::build_upstream_request(const message_head& head, std::string_view
   out += " HTTP/1.1\r\nHost: ";
   out += authority;
   out += "\r\n";
-  for_each_forwarded_field(head, ops, side_, client_ip_, worker_.hop_token(side_), request_id_,
-                           caller, scratch_,
+  for_each_forwarded_field(head, ops, side_, client_ip_, hop_token, request_id_, caller, scratch_,
                            [&out](std::string_view name, std::string_view value, bool = false) {
                              out += name;
                              out += ": ";

@@ -2,27 +2,15 @@
 
 #include <random>
 
+#include "config/syntax.h"
+
 namespace am::net {
-
-namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
-}  // namespace
 
 hop_verdict check_hops(std::string_view hops, std::string_view own_token, size_t max_hops) {
   size_t count = 0;
   while (!hops.empty()) {
     auto comma = hops.find(',');
-    auto token = trim(hops.substr(0, comma));
+    auto token = config::trim_ows(hops.substr(0, comma));
     hops = comma == std::string_view::npos ? std::string_view{} : hops.substr(comma + 1);
     if (token.empty()) {
       continue;

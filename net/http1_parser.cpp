@@ -4,36 +4,14 @@
 #include <charconv>
 #include <cstring>
 
+#include "config/syntax.h"
+
 namespace am::net {
 
 namespace {
 
 http1_parser* self(http_parser* p) {
   return static_cast<http1_parser*>(p->data);
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
-// RFC 9110 §5.6.2 tchar.
-bool is_token(std::string_view s) {
-  if (s.empty()) {
-    return false;
-  }
-  for (unsigned char c : s) {
-    bool ok = std::isalnum(c) || std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
-    if (!ok || c == 0) {
-      return false;
-    }
-  }
-  return true;
 }
 
 // A CR not followed by LF inside a message head. http-parser (non-strict) takes it as a line
@@ -127,7 +105,7 @@ bool http1_parser::check_syntax() {
     return false;
   }
   for (size_t i = 0; i < head_.count; ++i) {
-    if (!is_token(head_.fields[i].name)) {
+    if (!config::is_http_token(head_.fields[i].name)) {
       fail(parse_error::malformed, "invalid header field name");
       return false;
     }
@@ -149,7 +127,7 @@ bool http1_parser::check_framing() {
       }
       length = &f.value;
     } else if (iequals(f.name, "transfer-encoding")) {
-      if (has_transfer_encoding || !iequals(trim(f.value), "chunked")) {
+      if (has_transfer_encoding || !iequals(config::trim_ows(f.value), "chunked")) {
         fail(parse_error::bad_framing, "unsupported Transfer-Encoding '" + f.value + "'");
         return false;
       }
@@ -163,7 +141,7 @@ bool http1_parser::check_framing() {
   head_.chunked = has_transfer_encoding;
   head_.has_content_length = length != nullptr;
   if (length != nullptr) {
-    auto v = trim(*length);
+    auto v = config::trim_ows(*length);
     auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), head_.content_length);
     if (v.empty() || ec != std::errc{} || end != v.data() + v.size()) {
       fail(parse_error::bad_framing, "invalid Content-Length");

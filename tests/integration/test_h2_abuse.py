@@ -408,6 +408,9 @@ def main_tests():
 
     def test_rapid_reset_gets_enhance_your_calm():
         check("rapid_reset", calm)
+        # The sidecar's own rule (most of 500 streams reset early), before nghttp2's rate limit.
+        assert setup().metric("actormesh_protection_events_total",
+                              event="h2_premature_resets") == 1
 
     def test_a_continuation_flood_ends_the_connection():
         # nghttp2 caps CONTINUATION frames per block (its CVE-2024-28182 fix): the header

@@ -148,6 +148,9 @@ def test_the_hop_marker_grows_per_sidecar_and_its_limit_ends_long_chains():
         status, head, _ = get(mesh.outbound, "api",
                               headers=[("x-actormesh-hops", "a@1,b@2,c@3,d@4")])
         assert status == 508 and "loop_detected" in head, head
+        # A host outside the mesh is not told the mesh's names.
+        status, _, body = get(mesh.outbound, "127.0.0.1:%d" % up.port)
+        assert status == 200 and "x-actormesh-hops" not in json.loads(body)["headers"], body
     finally:
         mesh.stop()
         up.stop()
@@ -241,15 +244,20 @@ def test_the_admin_listener_caps_connections_and_closes_idle_or_stuck_ones():
         up.stop()
 
 
+def logging_node(port, access_log):
+    """api_node's service, with the access log as `access_log` (YAML) says."""
+    return (node_head("test", sidecar=literal("  access_log: %s\n" % access_log)) +
+            "services:\n  api:\n    endpoints:\n      - {{address: 127.0.0.1, port: %d}}\n"
+            % port)
+
+
 def test_a_stalled_access_log_drops_lines_and_counts_them_instead_of_growing():
     up = Upstream()
     fifo_dir = Mesh.scratch_dir()
     fifo = os.path.join(fifo_dir, "access.fifo")
     os.mkfifo(fifo)
     reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # open, never read: writes stall
-    mesh = Mesh(node_head("test", sidecar=literal(
-        "  access_log: {enabled: true, path: %s, max_queue_bytes: 8192}\n" % fifo)) +
-        "services:\n  api:\n    endpoints:\n      - {{address: 127.0.0.1, port: %d}}\n" % up.port)
+    mesh = Mesh(logging_node(up.port, "{enabled: true, path: %s, max_queue_bytes: 8192}" % fifo))
     try:
         s = socket.create_connection(("127.0.0.1", mesh.outbound), timeout=10)
         statuses = [get(mesh.outbound, "api", sock=s)[0] for _ in range(1500)]
@@ -277,9 +285,7 @@ def test_a_stalled_access_log_drops_lines_and_counts_them_instead_of_growing():
 
 def test_failed_access_log_writes_are_counted_and_said_once():
     up = Upstream()
-    mesh = Mesh(node_head("test", sidecar=literal(
-        "  access_log: {enabled: true, path: /dev/full}\n")) +  # every write: ENOSPC
-        "services:\n  api:\n    endpoints:\n      - {{address: 127.0.0.1, port: %d}}\n" % up.port)
+    mesh = Mesh(logging_node(up.port, "{enabled: true, path: /dev/full}"))  # writes: ENOSPC
     try:
         for _ in range(20):
             assert get(mesh.outbound, "api")[0] == 200
