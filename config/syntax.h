@@ -32,7 +32,8 @@ inline std::string_view trim_ows(std::string_view s) {
   return s;
 }
 
-// A token (RFC 9110 §5.6.2 tchar): field names and methods ("!#$%&'*+-.^_`|~", digits, letters), not empty.
+// A token (RFC 9110 §5.6.2 tchar): field names and methods ("!#$%&'*+-.^_`|~", digits,
+// letters), not empty.
 inline bool is_http_token(std::string_view s) {
   if (s.empty()) {
     return false;

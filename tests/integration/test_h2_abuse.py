@@ -391,8 +391,10 @@ def main_tests():
         expect(result)
         if check_memory():
             assert rss_mb < 64, "RSS %.1f MB under %s" % (rss_mb, name)
-        # The sanitizer build and a noisy machine get a floor of 5 ms over twice the baseline.
-        bound = 2 * state["baseline"] + (0.005 if not check_memory() else 0.002)
+        # Timing is for benchmarks: the figures printed above are what the README reports (a
+        # serial run). Here the bound only catches a worker stalled by the attack (hundreds
+        # of ms), not the noise of a 2-core machine running other tests alongside.
+        bound = 2 * state["baseline"] + 0.010
         assert tail <= bound, "p99 %.2f ms under %s, baseline %.2f ms" % (
             tail * 1e3, name, state["baseline"] * 1e3)
         assert mesh.proc.poll() is None, mesh.log()
