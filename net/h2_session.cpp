@@ -63,6 +63,9 @@ struct h2_session::callbacks {
 
   static int on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
     auto& s = self(user_data);
+    if (s.calmed_) {
+      return 0;  // terminated: what is left of the input is not ours to act on
+    }
     bool end = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
     if (frame->hd.type != NGHTTP2_DATA || frame->hd.length != 0 || end) {
       s.empty_frames_ = 0;
@@ -82,6 +85,7 @@ struct h2_session::callbacks {
         } else if (frame->hd.length == 0 && ++s.empty_frames_ > s.max_empty_frames_) {
           // Empty frames cost us work and the peer nothing (Envoy's
           // max_consecutive_inbound_frames_with_empty_payload): the connection ends.
+          s.calmed_ = true;
           s.events_.on_h2_flood("empty DATA frames");
           nghttp2_session_terminate_session(s.session_, NGHTTP2_ENHANCE_YOUR_CALM);
         }
@@ -208,7 +212,8 @@ bool h2_session::feed(const char* data, size_t size) {
   }
   // A fatal error: nghttp2 does not always queue a GOAWAY for it; the peer learns why.
   bool flood = n == NGHTTP2_ERR_FLOODED || n == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS;
-  if (flood) {
+  if (flood && !calmed_) {
+    calmed_ = true;
     events_.on_h2_flood(n == NGHTTP2_ERR_FLOODED ? "frames queued unread (SETTINGS, PING)"
                                                  : "CONTINUATION frames");
   }

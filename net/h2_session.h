@@ -197,6 +197,7 @@ class h2_session {
   uint32_t max_header_list_bytes_;
   uint32_t max_empty_frames_;
   uint32_t empty_frames_ = 0;  // consecutive
+  bool calmed_ = false;        // ended for a flood (reported once)
   // Body buffers: all the session made (as many as streams were ever open at once), and the
   // free ones.
   std::vector<std::unique_ptr<outgoing>> outgoing_;
