@@ -566,6 +566,18 @@ def raw_exchange(port, payload, timeout=5.0, shut=False):
             return data, False
 
 
+def read_head(sock):
+    """Reads up to the end of a message head: (head bytes, what came after it)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        piece = sock.recv(4096)
+        if not piece:
+            break
+        data += piece
+    head, _, rest = data.partition(b"\r\n\r\n")
+    return head, rest
+
+
 def status_of(response_bytes):
     line = response_bytes.split(b"\r\n", 1)[0]
     parts = line.split(b" ")

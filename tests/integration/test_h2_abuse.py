@@ -484,7 +484,7 @@ def main_tests():
 
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "attack":
-        import hpack  # noqa: F401 - loaded before the measuring starts
+        import hpack  # noqa: F401  (loaded before the measuring starts)
         print("ready", flush=True)
         sys.stdin.readline()
         print(json.dumps(ATTACKS[sys.argv[2]](int(sys.argv[3]))))

@@ -7,15 +7,14 @@ import json
 import os
 import resource
 import socket
-import stat
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
-from harness import (Mesh, Pki, Upstream, curl, eventually, free_port, meshctl,  # noqa: E402
-                     node_head, raw_exchange, reserve_port, run, status_of, tool,
+from harness import (Mesh, Pki, Upstream, curl, eventually, free_port,  # noqa: E402
+                     node_head, raw_exchange, read_head, run, status_of, tool,
                      write_atomically as write)
 
 
@@ -50,13 +49,7 @@ def get(port, host, path="/", headers=(), sock=None):
         extra = "".join("%s: %s\r\n" % h for h in headers)
         s.sendall(("GET http://%s%s HTTP/1.1\r\nHost: %s\r\n%s\r\n" % (host, path, host, extra))
                   .encode())
-        data = b""
-        while b"\r\n\r\n" not in data:
-            piece = s.recv(65536)
-            if not piece:
-                break
-            data += piece
-        head, _, body = data.partition(b"\r\n\r\n")
+        head, body = read_head(s)
         length = 0
         for line in head.split(b"\r\n"):
             if line.lower().startswith(b"content-length:"):

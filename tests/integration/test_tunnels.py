@@ -9,7 +9,7 @@ import threading
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
-from harness import Mesh, Upstream, curl, run  # noqa: E402
+from harness import Mesh, Upstream, curl, read_head, run  # noqa: E402
 
 def node(port):
     return harness.api_node(port)
@@ -29,17 +29,6 @@ def start_echo_server():
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
-
-
-def read_head(sock):
-    data = b""
-    while b"\r\n\r\n" not in data:
-        piece = sock.recv(4096)
-        if not piece:
-            break
-        data += piece
-    head, _, rest = data.partition(b"\r\n\r\n")
-    return head, rest
 
 
 def echo_round_trip(sock, payload):
