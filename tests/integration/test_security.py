@@ -440,15 +440,21 @@ def test_middleman_links_use_mutual_tls_and_refuse_foreign_and_plaintext_sidecar
             sidecars.append(s)
             return s
         good = sidecar("good", tls_section(good_cert, good_key, pki.ca))
+        assert eventually(lambda: ready(good), 15), good.log()
+        assert good.metric("actormesh_control_plane_connected") == 1, good.log() + cp.log()
         foreign_ca = sidecar("foreign", tls_section(bad_cert, bad_key, foreign.ca))
         plain = sidecar("plain", "")
-        assert eventually(lambda: ready(good), 15), good.log()
-        assert good.metric("actormesh_control_plane_connected") == 1
         for s in (foreign_ca, plain):
             assert eventually(lambda s=s: "cannot reach" in s.log(), 10), s.log()
             assert s.metric("actormesh_control_plane_connected") == 0, s.log()
             assert not ready(s)
-            assert "cannot reach" in s.log(), s.log()
+        assert "sidecar foreign attached" not in cp.log()
+        assert "sidecar plain attached" not in cp.log()
+        # Each refused handshake can drop the control plane's other TLS links for a moment
+        # (CAF 0.17.6 leaves OpenSSL's error queue filled; README "Security"): the good
+        # sidecar keeps serving what it has and attaches again.
+        assert ready(good)
+        assert eventually(lambda: good.metric("actormesh_control_plane_connected") == 1, 10)
     finally:
         for s in sidecars:
             s.stop()
