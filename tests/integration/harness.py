@@ -20,6 +20,7 @@ import threading
 import time
 import traceback
 import urllib.request
+import zlib
 
 ARGS = None
 
@@ -71,6 +72,26 @@ def free_port():
 
 # -- the scriptable upstream ----------------------------------------------------------------------
 
+# 1 MiB of every byte value in turn, shifted by one every 256 bytes: what Upstream sends.
+PATTERN_BLOCK = bytes((i + i // 256) % 256 for i in range(1 << 20))
+
+
+def pattern(n):
+    """The first n bytes of the pattern, as 1 MiB blocks (the last one shorter)."""
+    while n > 0:
+        piece = PATTERN_BLOCK[:min(n, len(PATTERN_BLOCK))]
+        yield piece
+        n -= len(piece)
+
+
+def pattern_crc(n):
+    """The CRC-32 of the first n bytes of the pattern."""
+    crc = 0
+    for piece in pattern(n):
+        crc = zlib.crc32(piece, crc)
+    return crc
+
+
 class UpstreamHandler(http.server.BaseHTTPRequestHandler):
     """Answers by path:
       /status/N            status N, empty body
@@ -84,7 +105,8 @@ class UpstreamHandler(http.server.BaseHTTPRequestHandler):
       /smuggle             a response with both Content-Length and Transfer-Encoding
       /upgrade             101 Switching Protocols, then echoes raw bytes
       /reset               resets the connection (RST) without answering
-      anything else        200, JSON of method, path, headers and body length and a checksum
+      anything else        200, JSON of method, path, headers, body length and CRC-32
+    Bodies sent are PATTERN repeated (so that a byte lost, added or moved shows in a CRC).
     """
     protocol_version = "HTTP/1.1"
     server_version = "upstream"
@@ -96,7 +118,7 @@ class UpstreamHandler(http.server.BaseHTTPRequestHandler):
         pass
 
     def read_body(self):
-        total, checksum = 0, 0
+        total, crc = 0, 0
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             while True:
                 size = int(self.rfile.readline().strip().split(b";")[0], 16)
@@ -108,7 +130,7 @@ class UpstreamHandler(http.server.BaseHTTPRequestHandler):
                 while left:
                     piece = self.rfile.read(min(left, 1 << 20))
                     total += len(piece)
-                    checksum = (checksum + sum(piece[::4096])) % 1000003
+                    crc = zlib.crc32(piece, crc)
                     left -= len(piece)
                 self.rfile.readline()
         else:
@@ -118,9 +140,9 @@ class UpstreamHandler(http.server.BaseHTTPRequestHandler):
                 if not piece:
                     break
                 total += len(piece)
-                checksum = (checksum + sum(piece[::4096])) % 1000003
+                crc = zlib.crc32(piece, crc)
                 left -= len(piece)
-        return total, checksum
+        return total, crc
 
     def send_plain(self, status, body=b"", headers=()):
         self.send_response(status)
@@ -137,7 +159,7 @@ class UpstreamHandler(http.server.BaseHTTPRequestHandler):
         if self.server.delay_ms:
             time.sleep(self.server.delay_ms / 1000)
         parts = self.path.split("?")[0].strip("/").split("/")
-        body_len, checksum = self.read_body()
+        body_len, crc = self.read_body()
         self.server.bodies.append(body_len)
         if self.server.status_override:
             self.send_plain(self.server.status_override, self.server.name.encode())
@@ -153,7 +175,7 @@ class UpstreamHandler(http.server.BaseHTTPRequestHandler):
             self.send_plain(int(parts[2]), b"slow status\n")
         elif kind in ("download", "chunked", "close"):
             n = int(parts[1])
-            block = b"x" * (1 << 20)
+            block = PATTERN_BLOCK
             self.send_response(200)
             if kind == "download":
                 self.send_header("Content-Length", str(n))
@@ -197,7 +219,7 @@ class UpstreamHandler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
         else:
             reply = {"method": self.command, "path": self.path, "headers": dict(self.headers),
-                     "body_bytes": body_len, "checksum": checksum, "name": self.server.name}
+                     "body_bytes": body_len, "crc32": crc, "name": self.server.name}
             self.send_plain(200, json.dumps(reply).encode(), [("Content-Type", "application/json")])
 
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = handle_any

@@ -4,9 +4,10 @@ import collections
 import json
 import os
 import sys
+import zlib
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Mesh, Upstream, curl, free_port, run  # noqa: E402
+from harness import Mesh, Upstream, curl, free_port, pattern_crc, run  # noqa: E402
 
 NODE = """
 name: test
@@ -127,16 +128,19 @@ def test_bodies_pass_both_ways_with_each_framing():
             f.write(body)
         code, out, err = curl("--data-binary", "@" + path, "http://api/post", proxy=mesh.proxy)
         assert code == 0, err
-        assert json.loads(out)["body_bytes"] == len(body)
+        got = json.loads(out)
+        assert (got["body_bytes"], got["crc32"]) == (len(body), zlib.crc32(body)), got
         code, out, err = curl("-H", "Transfer-Encoding: chunked", "--data-binary", "@" + path,
                               "http://api/post", proxy=mesh.proxy)
         assert code == 0, err
-        assert json.loads(out)["body_bytes"] == len(body)
-        assert json.loads(out)["headers"].get("Transfer-Encoding") == "chunked"
+        got = json.loads(out)
+        assert (got["body_bytes"], got["crc32"]) == (len(body), zlib.crc32(body)), got
+        assert got["headers"].get("Transfer-Encoding") == "chunked"
         for kind in ("download", "chunked", "close"):
-            code, out, err = curl("http://api/%s/123457" % kind, proxy=mesh.proxy)
+            code, out, err = curl("http://api/%s/1234567" % kind, proxy=mesh.proxy)
             assert code == 0, (kind, err)
-            assert len(out) == 123457, (kind, len(out))
+            assert len(out) == 1234567, (kind, len(out))
+            assert zlib.crc32(out) == pattern_crc(1234567), kind
         code, out, err = curl("-I", "http://api/download/1000", proxy=mesh.proxy)
         assert code == 0 and b"Content-Length: 1000" in out, out
         code, out, err = curl("-o", "/dev/null", "-w", "%{http_code}", "http://api/status/204",

@@ -78,23 +78,41 @@ def test_the_drain_deadline_bounds_shutdown():
     up = Upstream()
     mesh = Mesh(node(up.port, drain="300ms"), extra_files={"endpoints.yaml": ENDPOINTS % up.port})
     try:
-        t, result = in_background(lambda: curl("http://api/slow/8000", proxy=mesh.proxy))
+        t, result = in_background(lambda: curl("-w", "%{http_code}", "http://api/slow/8000",
+                                               proxy=mesh.proxy))
         time.sleep(0.3)
         start = time.time()
         assert mesh.stop() == 0
         assert time.time() - start < 4, "shutdown waited past the drain deadline"
-        t.join()
+        t.join(timeout=10)
+        # The request the deadline cut saw its connection close with no response (curl 52:
+        # empty reply), when the deadline came, not after the upstream's 8 s.
+        code, out, err = result["r"]
+        assert code == 52 and out == b"000", (code, out, err)
+        assert time.time() - start < 4
     finally:
         up.stop()
 
 
-def test_quitquitquit_drains_and_exits():
+def test_quitquitquit_drains_in_flight_requests_and_exits():
     up = Upstream()
     mesh = Mesh(node(up.port), extra_files={"endpoints.yaml": ENDPOINTS % up.port})
-    code, out, err = curl("-X", "POST", "http://127.0.0.1:%d/quitquitquit" % mesh.admin)
-    assert code == 0 and out == b"draining\n", (out, err)
-    assert mesh.proc.wait(timeout=10) == 0
-    up.stop()
+    try:
+        t, result = in_background(lambda: curl("-w", " %{http_code}", "http://api/slow/1500",
+                                               proxy=mesh.proxy))
+        time.sleep(0.4)
+        code, out, err = curl("-X", "POST", "http://127.0.0.1:%d/quitquitquit" % mesh.admin)
+        assert code == 0 and out == b"draining\n", (out, err)
+        assert harness.eventually(lambda: curl("http://api/", proxy=mesh.proxy)[0] == 7, 3), \
+            "still accepting while draining"
+        assert mesh.proc.poll() is None, "exited with a request in flight"
+        t.join(timeout=10)
+        code, out, err = result["r"]
+        assert code == 0 and out.endswith(b" 200"), (code, out, err)
+        assert mesh.proc.wait(timeout=10) == 0
+    finally:
+        mesh.stop()  # and, in the sanitizer build, its report is read
+        up.stop()
 
 
 def test_endpoint_file_edits_apply_live_and_bad_edits_keep_the_last_good_set():
@@ -238,7 +256,7 @@ def test_the_audit_log_records_accepted_and_rejected_configs():
 if __name__ == "__main__":
     run([test_sigterm_lets_in_flight_requests_finish_then_exits_zero,
          test_the_drain_deadline_bounds_shutdown,
-         test_quitquitquit_drains_and_exits,
+         test_quitquitquit_drains_in_flight_requests_and_exits,
          test_endpoint_file_edits_apply_live_and_bad_edits_keep_the_last_good_set,
          test_inbound_listener_proxies_to_the_local_app_and_counts_it,
          test_a_bad_config_starts_nothing_and_names_the_field,

@@ -1,10 +1,12 @@
 """Large bodies stream through with bounded memory; slow readers slow the writer."""
 
+import json
 import os
 import subprocess
 import sys
 import threading
 import time
+import zlib
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
@@ -21,10 +23,15 @@ def test_one_gib_download_streams_with_bounded_memory():
     up = Upstream()
     mesh = Mesh(node(up.port))
     try:
-        code, out, err = curl("-o", "/dev/null", "-w", "%{size_download} %{http_code}",
-                              "http://api/download/%d" % GIB, proxy=mesh.proxy, timeout=120)
-        assert code == 0, err
-        assert out == b"%d 200" % GIB, out
+        # Every byte is checked (CRC-32 of what curl wrote against what Upstream sent).
+        p = subprocess.Popen(["curl", "-sS", "--max-time", "120", "-x", mesh.proxy,
+                              "http://api/download/%d" % GIB], stdout=subprocess.PIPE)
+        size, crc = 0, 0
+        for piece in iter(lambda: p.stdout.read(1 << 20), b""):
+            size += len(piece)
+            crc = zlib.crc32(piece, crc)
+        assert p.wait(timeout=150) == 0
+        assert (size, crc) == (GIB, harness.pattern_crc(GIB)), size
         peak = mesh.status("VmHWM")
         assert peak < RSS_LIMIT_KIB or not harness.check_memory(), "peak RSS %d KiB" % peak
     finally:
@@ -36,14 +43,18 @@ def test_one_gib_upload_streams_with_bounded_memory():
     up = Upstream()
     mesh = Mesh(node(up.port))
     try:
-        # curl streams the body (chunked) from a pipe fed by head -c: none of it is on disk.
-        feeder = subprocess.Popen(["head", "-c", str(GIB), "/dev/zero"], stdout=subprocess.PIPE)
-        r = subprocess.run(["curl", "-sS", "--max-time", "120", "-x", mesh.proxy, "-T", "-",
-                            "-X", "POST", "http://api/upload"], stdin=feeder.stdout,
-                           capture_output=True, timeout=150)
-        feeder.wait()
-        assert r.returncode == 0, r.stderr
-        assert b'"body_bytes": %d' % GIB in r.stdout, r.stdout[:300]
+        # curl streams the body (chunked) from a pipe this test feeds: none of it is on disk,
+        # and the upstream's CRC-32 of what it got must be the pattern's.
+        p = subprocess.Popen(["curl", "-sS", "--max-time", "120", "-x", mesh.proxy, "-T", "-",
+                              "-X", "POST", "http://api/upload"], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE)
+        for piece in harness.pattern(GIB):
+            p.stdin.write(piece)
+        p.stdin.close()
+        out = p.stdout.read()
+        assert p.wait(timeout=150) == 0
+        got = json.loads(out)
+        assert (got["body_bytes"], got["crc32"]) == (GIB, harness.pattern_crc(GIB)), got
         peak = mesh.status("VmHWM")
         assert peak < RSS_LIMIT_KIB or not harness.check_memory(), "peak RSS %d KiB" % peak
     finally:
@@ -60,14 +71,19 @@ def test_a_slow_reader_pauses_the_upstream_instead_of_filling_memory():
         result = {}
 
         def fetch():
-            result["r"] = curl("-o", "/dev/null", "--limit-rate", "2M", "--max-time", "3",
-                               "http://api/download/%d" % (64 << 20), proxy=mesh.proxy, timeout=3)
+            result["r"] = curl("-o", "/dev/null", "-w", "%{size_download}", "--limit-rate", "2M",
+                               "--max-time", "3", "http://api/download/%d" % (64 << 20),
+                               proxy=mesh.proxy, timeout=3)
 
         t = threading.Thread(target=fetch)
         t.start()
         time.sleep(2)
         during = mesh.status("VmRSS")
         t.join()
+        # curl read at its rate until its time ran out (28): the body kept flowing, slowly.
+        code, out, err = result["r"]
+        assert code == 28, (code, err)
+        assert 3 << 20 <= int(out) <= 8 << 20, out
         if harness.check_memory():
             assert during < RSS_LIMIT_KIB, "RSS %d KiB while a slow client reads" % during
     finally:
