@@ -221,11 +221,15 @@ def test_a_drain_lets_a_stream_in_flight_finish_and_refuses_new_connections():
     stream = subprocess.Popen([test_program("echo_client"), "echo:50051", "slow-stream", "15"],
                               env=env, stdout=subprocess.PIPE, text=True)
     try:
-        assert eventually(lambda: s.mesh.metric("actormesh_requests_total", service="echo") >= 1)
+        # SIGTERM while the stream is in flight (it lasts 1.5 s), not after it ended.
+        assert eventually(lambda: s.mesh.metric("actormesh_active_requests", service="echo",
+                                                direction="outbound") >= 1, 5)
         s.mesh.proc.send_signal(signal.SIGTERM)
         assert eventually(lambda: "draining" in s.mesh.log(), 5)
+        assert stream.poll() is None, "the stream ended before the drain began"
         late = call(s.mesh, "unary", 10)
         assert late["status"] == 14, late  # the listener is closed: no new connections
+        assert s.mesh.proc.poll() is None, "exited with the stream in flight"
         r = json.loads(stream.communicate(timeout=20)[0])
         assert r["status"] == 0 and r["replies"] == 15, r  # 1.5 s of stream, all of it
         assert s.mesh.proc.wait(timeout=10) == 0
