@@ -23,9 +23,11 @@ h2_session::nv_array& h2_session::to_nv(std::span<const h2_field> fields) {
   auto& nv = nv_->nv;
   nv.clear();
   for (const auto& f : fields) {
-    nv.push_back({reinterpret_cast<uint8_t*>(const_cast<char*>(f.name.data())),
-                  reinterpret_cast<uint8_t*>(const_cast<char*>(f.value.data())), f.name.size(),
-                  f.value.size(), f.no_index ? NGHTTP2_NV_FLAG_NO_INDEX : NGHTTP2_NV_FLAG_NONE});
+    nv.push_back(
+        {reinterpret_cast<uint8_t*>(const_cast<char*>(f.name.data())),
+         reinterpret_cast<uint8_t*>(const_cast<char*>(f.value.data())), f.name.size(),
+         f.value.size(),
+         static_cast<uint8_t>(f.no_index ? NGHTTP2_NV_FLAG_NO_INDEX : NGHTTP2_NV_FLAG_NONE)});
   }
   return *nv_;
 }

@@ -2,7 +2,8 @@
 # The two set-up commands of the README. Run from anywhere, as root on Debian 12:
 #   tools/setup.sh demo   install what is missing, build, start the embedded default mesh
 #   tools/setup.sh test   install what is missing, build, run every test, then the
-#                         AddressSanitizer + UndefinedBehaviorSanitizer build of the tests
+#                         AddressSanitizer + UndefinedBehaviorSanitizer build of the tests,
+#                         then every fuzz target briefly
 # Both are idempotent: installed packages are skipped and builds are incremental (ccache).
 set -Eeuo pipefail
 
@@ -18,7 +19,7 @@ packages=(
   libcaf-dev libhttp-parser-dev libyaml-cpp-dev prometheus-cpp-dev catch2 libre2-dev
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libcurl4-openssl-dev
   etcd-server etcd-client libnghttp2-dev nghttp2-client nghttp2-server libbenchmark-dev
-  python3-h2 openssl libssl-dev
+  python3-h2 openssl libssl-dev clang-14 libfuzzer-14-dev libclang-rt-14-dev
 )
 
 install_missing() {
@@ -64,5 +65,7 @@ case "$mode" in
     build build-asan -DACTORMESH_SANITIZE=ON
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
       ctest --test-dir "$root/build-asan" --output-on-failure --timeout 900
+    echo "setup: every libFuzzer target for 20 s (clang, build-fuzz/)"
+    "$root/tools/fuzz.sh" all 20
     ;;
 esac

@@ -83,7 +83,7 @@ def test_a_slow_reader_pauses_the_upstream_instead_of_filling_memory():
         # curl read at its rate until its time ran out (28): the body kept flowing, slowly.
         code, out, err = result["r"]
         assert code == 28, (code, err)
-        assert 3 << 20 <= int(out) <= 8 << 20, out
+        assert 2 << 20 <= int(out) <= 24 << 20, out  # curl allows bursts; 64 MiB at full speed
         if harness.check_memory():
             assert during < RSS_LIMIT_KIB, "RSS %d KiB while a slow client reads" % during
     finally:
