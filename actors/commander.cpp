@@ -13,6 +13,7 @@
 #include "config/document_diff.h"
 #include "config/json.h"
 #include "config/load.h"
+#include "config/text_file.h"
 
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
@@ -40,13 +41,6 @@ struct commander_state {
 };
 
 using self_ptr = commander_actor::stateful_pointer<commander_state>;
-
-std::string read_text(const std::string& path) {
-  std::ifstream in{path};
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 int64_t unix_ms_now() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -175,7 +169,8 @@ apply_outcome apply(self_ptr self, const std::string& document, uint64_t expecte
 // the node file (listeners, roles) only applies at the next start.
 void reload_file(self_ptr self) {
   auto& st = self->state;
-  auto text = read_text(st.file);
+  std::string text;
+  config::read_text_file(st.file, text);  // gone: empty, which the parse below refuses
   auto source = "file:" + st.file;
   auto node = config::parse_node(text);
   if (!node.ok()) {

@@ -7,24 +7,13 @@
 #include <fstream>
 #include <sstream>
 
+#include "config/text_file.h"
+
 namespace am::actors {
 
-namespace {
-
-std::string read_text(const std::string& path, bool& ok) {
-  std::ifstream in{path};
-  ok = static_cast<bool>(in);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-}  // namespace
-
 bool config_store::load(std::deque<config_revision>& out, size_t limit, std::string& error) const {
-  bool ok = false;
-  auto index = read_text(dir_ + "/index", ok);
-  if (!ok) {
+  std::string index;
+  if (!config::read_text_file(dir_ + "/index", index)) {
     return true;  // a new store
   }
   std::istringstream lines{index};
@@ -36,8 +25,7 @@ bool config_store::load(std::deque<config_revision>& out, size_t limit, std::str
       error = dir_ + "/index: unreadable line '" + line + "'";
       return false;
     }
-    r.document = read_text(dir_ + "/" + std::to_string(r.version) + ".yaml", ok);
-    if (!ok) {
+    if (!config::read_text_file(dir_ + "/" + std::to_string(r.version) + ".yaml", r.document)) {
       error = dir_ + "/" + std::to_string(r.version) + ".yaml: cannot read";
       return false;
     }

@@ -3,15 +3,13 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/security/server_credentials.h>
 
-#include <fstream>
-#include <iterator>
-
 #include <caf/actor_system.hpp>
 #include <caf/scoped_actor.hpp>
 
 #include "actors/api_auth.h"
 #include "actors/log.h"
 #include "config/load.h"
+#include "config/text_file.h"
 #include "proto/control.grpc.pb.h"
 
 namespace am::actors {
@@ -25,12 +23,10 @@ constexpr auto ask_timeout = std::chrono::seconds{5};
 constexpr auto watch_poll = std::chrono::milliseconds{200};
 
 bool read_file(const std::string& path, std::string& out, std::string& error) {
-  std::ifstream in{path};
-  if (!in) {
+  if (!config::read_text_file(path, out)) {
     error = "control API: cannot read " + path;
     return false;
   }
-  out.assign(std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{});
   return true;
 }
 

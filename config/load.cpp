@@ -2,6 +2,7 @@
 
 #include "config/load_policy.h"
 #include "config/syntax.h"
+#include "config/text_file.h"
 #include "config/yaml_reader.h"
 
 #include <arpa/inet.h>
@@ -387,17 +388,6 @@ void read_service(reader r, const std::string& name, node& out) {
   out.services[name] = svc;
 }
 
-std::string read_file(const std::string& path, std::string& error) {
-  std::ifstream in{path};
-  if (!in) {
-    error = "cannot open file";
-    return {};
-  }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // Parses YAML text, turning yaml-cpp's exceptions into a config error with the line.
 bool parse_yaml(const std::string& text, YAML::Node& out, std::vector<config_error>& errors) {
   try {
@@ -424,10 +414,9 @@ bool parse_services_root(const std::string& text, YAML::Node& root,
 
 template <class T, class Parse>
 parsed<T> load_file(const std::string& path, Parse parse) {
-  std::string error;
-  auto text = read_file(path, error);
-  if (!error.empty()) {
-    return {std::nullopt, {{"", error}}};
+  std::string text;
+  if (!read_text_file(path, text)) {
+    return {std::nullopt, {{"", "cannot open file"}}};
   }
   return parse(text);
 }

@@ -350,6 +350,19 @@ void read_labels(reader r, label_set& out) {
   }
 }
 
+// The sequence `list` (at `key` of `r`) as HTTP tokens (header names, methods); each one
+// that is not fails with its own index and `why`.
+void read_tokens(reader& r, const std::string& key, const YAML::Node& list, const char* why,
+                 std::vector<std::string>& out) {
+  for (size_t i = 0; i < list.size(); ++i) {
+    auto token = list[i].IsScalar() ? list[i].Scalar() : std::string{};
+    if (!is_http_token(token)) {
+      r.fail(r.child_path(key) + "[" + std::to_string(i) + "]", why);
+    }
+    out.push_back(std::move(token));
+  }
+}
+
 void read_header_ops(reader r, header_ops& ops) {
   if (!r.is_map()) {
     return;
@@ -377,14 +390,7 @@ void read_header_ops(reader r, header_ops& ops) {
     if (!remove.IsSequence()) {
       r.fail(r.child_path("remove"), "must be a list of field names");
     } else {
-      for (size_t i = 0; i < remove.size(); ++i) {
-        auto name = remove[i].IsScalar() ? remove[i].Scalar() : std::string{};
-        if (!is_http_token(name)) {
-          r.fail(r.child_path("remove") + "[" + std::to_string(i) + "]",
-                 "is no valid header name (an HTTP token)");
-        }
-        ops.remove.push_back(std::move(name));
-      }
+      read_tokens(r, "remove", remove, "is no valid header name (an HTTP token)", ops.remove);
     }
   }
   r.reject_unknown_keys();
@@ -425,14 +431,8 @@ void read_route(reader r, route_spec& route) {
     }
     auto methods = match.get("methods");
     if (methods && methods.IsSequence()) {
-      for (size_t i = 0; i < methods.size(); ++i) {
-        auto method = methods[i].IsScalar() ? methods[i].Scalar() : std::string{};
-        if (!is_http_token(method)) {
-          match.fail(match.child_path("methods") + "[" + std::to_string(i) + "]",
-                     "is no valid method (an HTTP token such as GET)");
-        }
-        route.methods.push_back(std::move(method));
-      }
+      read_tokens(match, "methods", methods, "is no valid method (an HTTP token such as GET)",
+                  route.methods);
     } else if (methods) {
       match.fail(match.child_path("methods"), "must be a list of methods");
     }

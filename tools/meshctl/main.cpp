@@ -6,13 +6,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
-#include <fstream>
-#include <iterator>
 #include <map>
-#include <sstream>
 #include <string>
 #include <vector>
 
+#include "config/text_file.h"
 #include "proto/control.grpc.pb.h"
 
 namespace {
@@ -134,14 +132,12 @@ class client {
     if (file.empty()) {
       return usage_error("apply needs -f FILE");
     }
-    std::ifstream in{file};
-    if (!in) {
+    std::string text;
+    if (!am::config::read_text_file(file, text)) {
       std::fprintf(stderr, "meshctl: cannot read %s\n", file.c_str());
       return 2;
     }
-    std::ostringstream text;
-    text << in.rdbuf();
-    req.set_document(text.str());
+    req.set_document(std::move(text));
     pb::ApplyResponse resp;
     auto ctx = context();
     auto s = commander_->Apply(ctx.get(), req, &resp);
@@ -387,12 +383,10 @@ std::string env_or(const char* name, const char* fallback) {
 
 // The whole file, without the trailing white space (a token file ends with a newline).
 bool read_file(const std::string& path, std::string& out) {
-  std::ifstream in{path};
-  if (!in) {
+  if (!am::config::read_text_file(path, out)) {
     std::fprintf(stderr, "meshctl: cannot read %s\n", path.c_str());
     return false;
   }
-  out.assign(std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{});
   while (!out.empty() && std::isspace(static_cast<unsigned char>(out.back()))) {
     out.pop_back();
   }
