@@ -8,6 +8,8 @@
 #include <limits>
 #include <sstream>
 
+#include "net/protocol_sniffer.h"
+
 namespace am::actors {
 
 namespace {
@@ -135,6 +137,21 @@ void add_proxy(const net::proxy_stats& p, std::vector<MetricFamily>& out) {
         {{"event", net::to_string(static_cast<net::protection_event>(e))}}, load(p.protection[e])));
   }
   out.push_back(std::move(protections));
+  auto intercepted = family("actormesh_intercepted_connections_total",
+                            "Connections redirected to the sidecar (transparent mode), by the "
+                            "protocol their first bytes showed",
+                            MetricType::Counter);
+  for (size_t i = 0; i < p.intercepted.size(); ++i) {
+    auto protocol = net::to_string(static_cast<net::sniffed_protocol>(i + 1));
+    intercepted.metric.push_back(counter({{"protocol", protocol}}, load(p.intercepted[i])));
+  }
+  out.push_back(std::move(intercepted));
+  auto timeouts = family("actormesh_protocol_detect_timeouts_total",
+                         "Intercepted connections whose client said too little within "
+                         "transparent.detect_timeout (taken for TCP: a server-first protocol)",
+                         MetricType::Counter);
+  timeouts.metric.push_back(counter({}, load(p.detect_timeouts)));
+  out.push_back(std::move(timeouts));
 }
 
 void add_actors(const actor_metrics_registry& actors, std::vector<MetricFamily>& out) {

@@ -301,7 +301,14 @@ bool spawn_sidecar(caf::actor_system& sys, node_context& ctx, sidecar_actor& out
            std::to_string(ctx.config.sidecar.outbound.port) +
            (ctx.config.sidecar.inbound.port != 0
                 ? ", inbound " + ctx.config.sidecar.inbound.address + ":" +
-                      std::to_string(ctx.config.sidecar.inbound.port)
+                      std::to_string(ctx.config.sidecar.inbound.port) +
+                      (ctx.config.sidecar.transparent.inbound ? " (transparent)" : "")
+                : std::string{}) +
+           (ctx.config.sidecar.transparent.port != 0
+                ? ", transparent " + ctx.config.sidecar.transparent.address + ":" +
+                      std::to_string(ctx.config.sidecar.transparent.port) + " and [" +
+                      ctx.config.sidecar.transparent.address6 +
+                      "]:" + std::to_string(ctx.config.sidecar.transparent.port)
                 : std::string{}));
   out = sys.spawn(sidecar, &ctx, std::move(workers));
   return true;

@@ -208,6 +208,17 @@ void read_locality(reader r, location& l) {
   from_env(l.node, "ACTORMESH_NODE");
 }
 
+// `sidecar.transparent: {address, port, inbound, detect_timeout, opaque_ports}`.
+void read_transparent(reader r, transparent_settings& t) {
+  r.read_ipv4("address", t.address);
+  r.read_ipv6("address6", t.address6);
+  r.read_uint("port", t.port, 1, 65535);
+  r.read_bool("inbound", t.inbound);
+  r.read_duration("detect_timeout", t.detect_timeout, millis{1});
+  r.read_port_list("opaque_ports", t.opaque_ports);
+  r.reject_unknown_keys();
+}
+
 void read_sidecar(reader r, sidecar_settings& s) {
   read_locality(r.child("locality"), s.locality);
   if (!r.is_map()) {
@@ -218,6 +229,9 @@ void read_sidecar(reader r, sidecar_settings& s) {
   read_listener(r.child("outbound"), s.outbound);
   read_inbound(r.child("inbound"), s.inbound);
   read_listener(r.child("admin"), s.admin);
+  if (auto t = r.child("transparent"); t.is_map() && t.exists()) {
+    read_transparent(t, s.transparent);
+  }
   std::string unknown;
   r.read_string("unknown_hosts", unknown);
   if (unknown == "reject") {

@@ -501,6 +501,8 @@ void read_service_policies(reader& r, service& svc) {
   }
   r.read_duration("connect_timeout", svc.connect_timeout, millis{1});
   r.read_duration("idle_timeout", svc.idle_timeout, millis{1});
+  r.read_ipv4_list("addresses", svc.addresses);
+  r.read_port_list("ports", svc.ports);
   auto retry = r.child("retry");
   if (retry.exists()) {
     read_retry(retry, svc.retry);

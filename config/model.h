@@ -74,6 +74,10 @@ struct service {
   std::optional<outlier_spec> outlier;
   std::vector<route_spec> routes;
   access_spec access;
+  // Where intercepted (transparent) connections reach it: virtual IPs, with the ports it
+  // serves on them (none: every port). Every endpoint's address:port maps to it as well.
+  std::vector<std::string> addresses;
+  std::vector<uint16_t> ports;
 };
 
 // -- the node ----------------------------------------------------------------------------------
@@ -91,6 +95,27 @@ struct listener {
 struct inbound_listener : listener {
   std::string app_address = "127.0.0.1";  // the local application behind the sidecar
   uint16_t app_port = 0;
+};
+
+// Transparent mode: connections that iptables redirected to the sidecar (`actormesh init`).
+// Their original destination (SO_ORIGINAL_DST) decides where they go; their first bytes
+// decide how (HTTP/1.x, HTTP/2, TLS passed through, opaque TCP).
+struct transparent_settings {
+  std::string address = "127.0.0.1";  // REDIRECT in OUTPUT delivers to 127.0.0.1
+  // IPv6 connections (ip6tables REDIRECT delivers to ::1) are passed through to their original
+  // destination as TCP: the mesh's services and endpoints are IPv4. Where the host has no
+  // IPv6, this listener is skipped.
+  std::string address6 = "::1";
+  uint16_t port = 0;  // the outbound transparent listener (IPv4 and IPv6); 0: none
+  // The inbound listener receives redirected connections too: it detects their protocol and
+  // sends each to its original destination port.
+  bool inbound = false;
+  // A client that has said nothing after this is taken for a server-first protocol (MySQL,
+  // SMTP...) and connected through as TCP. Short: a server-first client waits this long.
+  millis detect_timeout{500};
+  // Destination ports (outbound and inbound) whose connections skip detection: TCP at once.
+  std::vector<uint16_t> opaque_ports;
+  bool enabled() const { return port != 0 || inbound; }
 };
 
 // What the outbound listener does with a host that names no mesh service.
@@ -116,6 +141,7 @@ struct sidecar_settings {
   listener outbound{"127.0.0.1", 15001};
   inbound_listener inbound;
   listener admin{"127.0.0.1", 15000};
+  transparent_settings transparent;
   unknown_host_policy unknown_hosts = unknown_host_policy::passthrough;
   millis drain_timeout{10000};
   millis header_timeout{10000};           // a client must finish its request head within this

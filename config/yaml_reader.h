@@ -128,6 +128,62 @@ class reader {
     out = n.Scalar();
   }
 
+  void read_ipv6(const std::string& key, std::string& out) {
+    auto n = get(key);
+    if (!n) {
+      return;
+    }
+    in6_addr a{};
+    if (!n.IsScalar() || inet_pton(AF_INET6, n.Scalar().c_str(), &a) != 1) {
+      fail(child_path(key), "must be a numeric IPv6 address");
+      return;
+    }
+    out = n.Scalar();
+  }
+
+  // A list of numeric IPv4 addresses; each bad one is reported with its index.
+  void read_ipv4_list(const std::string& key, std::vector<std::string>& out) {
+    auto n = get(key);
+    if (!n) {
+      return;
+    }
+    if (!n.IsSequence()) {
+      fail(child_path(key), "must be a list of IPv4 addresses");
+      return;
+    }
+    for (size_t i = 0; i < n.size(); ++i) {
+      in_addr a{};
+      const auto& v = n[i].IsScalar() ? n[i].Scalar() : std::string{};
+      if (inet_pton(AF_INET, v.c_str(), &a) != 1) {
+        fail(child_path(key) + "[" + std::to_string(i) + "]", "must be a numeric IPv4 address");
+        continue;
+      }
+      out.push_back(v);
+    }
+  }
+
+  // A list of TCP ports (1..65535); each bad one is reported with its index.
+  void read_port_list(const std::string& key, std::vector<uint16_t>& out) {
+    auto n = get(key);
+    if (!n) {
+      return;
+    }
+    if (!n.IsSequence()) {
+      fail(child_path(key), "must be a list of ports");
+      return;
+    }
+    for (size_t i = 0; i < n.size(); ++i) {
+      uint64_t v = 0;
+      const auto& s = n[i].IsScalar() ? n[i].Scalar() : std::string{};
+      auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+      if (s.empty() || ec != std::errc{} || end != s.data() + s.size() || v < 1 || v > 65535) {
+        fail(child_path(key) + "[" + std::to_string(i) + "]", "must be 1..65535, got '" + s + "'");
+        continue;
+      }
+      out.push_back(static_cast<uint16_t>(v));
+    }
+  }
+
   void read_string_list(const std::string& key, std::vector<std::string>& out) {
     auto n = get(key);
     if (!n) {

@@ -2,6 +2,7 @@
 
 #include "net/downstream_shared.h"
 #include "net/h2_downstream_connection.h"
+#include "net/protocol_sniffer.h"
 #include "net/proxy_worker.h"
 #include "net/socket.h"
 
@@ -12,23 +13,41 @@ using namespace downstream_detail;
 namespace {
 
 constexpr int64_t linger_ms = 2000;
+
+// How long an intercepted connection's first bytes are awaited: not at all for a port
+// declared opaque (a server-first protocol: the server's banner must not wait).
+int64_t detect_delay_ms(const config::transparent_settings& t, const sockaddr_in& destination) {
+  auto port = ntohs(destination.sin_port);
+  for (auto p : t.opaque_ports) {
+    if (p == port) {
+      return 0;
+    }
+  }
+  return t.detect_timeout.count();
+}
 constexpr size_t pipeline_backlog = 64 * 1024;
 constexpr std::string_view connect_established = "HTTP/1.1 200 Connection Established\r\n\r\n";
 
 }  // namespace
 
 downstream_connection::downstream_connection(proxy_worker& worker, int fd, listener_side side,
-                                             bool detect_h2)
+                                             bool detect_h2, const sockaddr_in* intercepted)
     : connection(worker.loop(), fd, false),
       worker_(worker),
       side_(side),
       parser_(http1_parser::kind::request, *this, worker.settings().max_header_bytes),
-      client_ip_(peer_ip(fd)),
-      exchange_(worker, *this, side, client_ip_),
+      origin_{peer_ip(fd), intercepted != nullptr,
+              intercepted != nullptr ? *intercepted : sockaddr_in{}},
+      exchange_(worker, *this, side, origin_),
       wait_timer_(&downstream_connection::on_wait_timer, this),
       detect_h2_(detect_h2) {
   worker_.on_downstream_opened(this, side_);
-  arm_wait(wait_mode::idle);
+  if (intercepted != nullptr &&
+      detect_delay_ms(worker.settings().transparent, origin_.destination) == 0) {
+    detect(true);  // a declared opaque port: TCP at once (safe here: closing only retires)
+    return;
+  }
+  arm_wait(intercepted != nullptr ? wait_mode::detect : wait_mode::idle);
 }
 
 downstream_connection::~downstream_connection() = default;
@@ -36,7 +55,7 @@ downstream_connection::~downstream_connection() = default;
 void downstream_connection::drain() {
   drain_requested_ = true;
   if (!exchange_.active() && in_.empty() && !parser_.in_message() &&
-      wait_mode_ != wait_mode::tunnel_preface) {
+      wait_mode_ != wait_mode::tunnel_preface && wait_mode_ != wait_mode::detect) {
     close();
   }
 }
@@ -46,6 +65,14 @@ void downstream_connection::drain() {
 void downstream_connection::arm_wait(wait_mode mode) {
   wait_mode_ = mode;
   const auto& s = worker_.settings();
+  if (mode == wait_mode::tunnel) {
+    return;  // the exchange's timer covers the connect
+  }
+  if (mode == wait_mode::detect) {
+    // To the millisecond: a server-first protocol's client waits this long for its banner.
+    loop_.schedule_precise(wait_timer_, detect_delay_ms(s.transparent, origin_.destination));
+    return;
+  }
   auto delay = mode == wait_mode::idle     ? s.idle_timeout.count()
                : mode == wait_mode::linger ? linger_ms
                                            : s.header_timeout.count();
@@ -64,6 +91,9 @@ void downstream_connection::on_wait_timer(void* p) {
     case wait_mode::tunnel_preface:
       self->tunnel_to_endpoint();  // the client is silent: a server-speaks-first protocol
       break;
+    case wait_mode::detect:
+      self->detect(true);  // silent, or too little to tell: TCP (a server-first protocol)
+      break;
     default:
       self->close();
   }
@@ -78,6 +108,14 @@ void downstream_connection::on_data() {
   }
   if (wait_mode_ == wait_mode::tunnel_preface) {
     check_tunnel_preface();
+    return;
+  }
+  if (wait_mode_ == wait_mode::detect) {
+    detect(false);
+    return;
+  }
+  if (wait_mode_ == wait_mode::tunnel) {
+    pause_reading(in_.size() > pipeline_backlog);  // the tunnel takes these bytes
     return;
   }
   if (detect_h2_ && !sniff_preface()) {
@@ -100,6 +138,36 @@ bool downstream_connection::sniff_preface() {
   return false;
 }
 
+// An intercepted connection: HTTP to a mesh service (or to the application, inbound) is served
+// request by request with the service's policies; TLS, opaque bytes, a silent client and
+// HTTP to anything else go through a TCP tunnel. `final`: no more bytes will come first.
+void downstream_connection::detect(bool final) {
+  auto sniffed = sniff_protocol({in_.data(), in_.size()}, final);
+  if (sniffed.protocol == sniffed_protocol::undecided) {
+    return;
+  }
+  loop_.cancel(wait_timer_);
+  // A declared opaque port decides at once, without a timeout.
+  worker_.count_detected(sniffed.protocol, final && detect_delay_ms(worker_.settings().transparent,
+                                                                    origin_.destination) > 0);
+  bool http =
+      sniffed.protocol == sniffed_protocol::http1 || sniffed.protocol == sniffed_protocol::http2;
+  if (http && (side_ == listener_side::inbound ||
+               worker_.routes().service_at(origin_.destination) != nullptr)) {
+    detect_h2_ = false;
+    if (sniffed.protocol == sniffed_protocol::http2) {
+      become_h2();
+      return;
+    }
+    arm_wait(wait_mode::idle);
+    process_input();
+    return;
+  }
+  tunnel_answered_ = true;  // the client gets the upstream's bytes only; a failure closes
+  arm_wait(wait_mode::tunnel);
+  exchange_.start_tunnel(sniffed.sni);
+}
+
 // Hands the socket, with the bytes read so far, to an HTTP/2 connection.
 // The successor registers with the worker before this connection leaves it, so a drain never
 // sees a moment without either.
@@ -107,7 +175,7 @@ void downstream_connection::become_h2() {
   std::string unread, unsent;
   handing_off_ = true;
   int fd = detach_fd(unread, unsent);
-  new h2_downstream_connection(worker_, fd, side_, unread);  // owned by the loop (adopted)
+  new h2_downstream_connection(worker_, fd, side_, unread, &origin_);  // adopted by the loop
   worker_.on_downstream_closed(this);
 }
 

@@ -30,14 +30,20 @@ class downstream_connection final : public connection,
                                     private http1_parser::sink,
                                     private exchange_client {
  public:
-  downstream_connection(proxy_worker& worker, int fd, listener_side side, bool detect_h2);
+  // `intercepted`: the connection's destination (transparent mode): its protocol is detected
+  // from its first bytes, and HTTP requests go there whatever their Host says (see
+  // client_origin); null for a connection that spoke to the listener.
+  downstream_connection(proxy_worker& worker, int fd, listener_side side, bool detect_h2,
+                        const sockaddr_in* intercepted = nullptr);
   ~downstream_connection() override;
 
   // Closes at once when idle, otherwise after the current response.
   void drain() override;
 
  private:
-  enum class wait_mode { idle, head, linger, tunnel_preface };
+  // `detect`: an intercepted connection's first bytes are awaited; `tunnel`: its bytes wait
+  // for the tunnel being connected.
+  enum class wait_mode { idle, head, linger, tunnel_preface, detect, tunnel };
 
   // -- http1_parser::sink --
   bool on_head(message_head& head) override;
@@ -61,6 +67,7 @@ class downstream_connection final : public connection,
   void on_drained() override;
   void on_closed() override;
 
+  void detect(bool final);
   void process_input();
   bool sniff_preface();
   void serve_tunnel_as_h2();
@@ -75,7 +82,7 @@ class downstream_connection final : public connection,
   proxy_worker& worker_;
   listener_side side_;
   http1_parser parser_;
-  std::string client_ip_;
+  client_origin origin_;
   exchange exchange_;
   timer wait_timer_;
   wait_mode wait_mode_ = wait_mode::idle;

@@ -4,6 +4,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <ctime>
 #include <stdexcept>
@@ -104,7 +105,8 @@ void event_loop::stop() {
 void event_loop::read_clock() {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
-  now_ms_ = static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
+  now_us_ = static_cast<int64_t>(ts.tv_sec) * 1'000'000 + ts.tv_nsec / 1000;
+  now_ms_ = now_us_ / 1000;
 }
 
 void event_loop::run_posted() {
@@ -134,8 +136,26 @@ void event_loop::run() {
   constexpr int max_events = 256;
   epoll_event events[max_events];
   while (!stopping_) {
-    // Wake at least once a tick so that the timing wheel advances.
-    int n = epoll_wait(epoll_fd_, events, max_events, static_cast<int>(timer_wheel::tick_ms));
+    // Wake at least once a tick so that the timing wheel advances, and in time for the first
+    // precise timer.
+    int n = 0;
+    if (auto next = precise_.next_deadline_us(); next >= 0 && precise_wait_) {
+      read_clock();
+      auto wait_us = std::clamp<int64_t>(next - now_us_, 0, timer_wheel::tick_ms * 1000);
+      timespec timeout{0, static_cast<long>(wait_us * 1000)};
+      n = epoll_pwait2(epoll_fd_, events, max_events, &timeout, nullptr);
+      if (n < 0 && errno == ENOSYS) {  // a kernel before 5.11: to the millisecond, rounded up
+        precise_wait_ = false;
+        continue;
+      }
+    } else {
+      auto timeout = timer_wheel::tick_ms;
+      if (next >= 0) {
+        read_clock();
+        timeout = std::clamp<int64_t>((next - now_us_ + 999) / 1000, 0, timeout);
+      }
+      n = epoll_wait(epoll_fd_, events, max_events, static_cast<int>(timeout));
+    }
     if (n < 0 && errno != EINTR) {
       throw_errno("epoll_wait");
     }
@@ -144,6 +164,7 @@ void event_loop::run() {
       static_cast<io_handler*>(events[i].data.ptr)->on_io(events[i].events);
     }
     run_posted();
+    precise_.advance(now_us_);
     timers_.advance(now_ms_);
     run_flushes();
     retired_.clear();

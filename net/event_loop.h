@@ -50,8 +50,13 @@ class event_loop {
 
   // -- timers ------------------------------------------------------------------------------------
 
+  // Within a tick (10 ms) of the deadline: request, header and idle timeouts.
   void schedule(timer& t, int64_t delay_ms) { timers_.schedule(t, now_ms_ + delay_ms); }
-  void cancel(timer& t) { timers_.cancel(t); }
+  // Within a millisecond, for a wait a client feels (see precise_timers).
+  void schedule_precise(timer& t, int64_t delay_ms) {
+    precise_.schedule(t, now_us_ + delay_ms * 1000);
+  }
+  void cancel(timer& t) { timers_.cancel(t); }  // either kind
 
   // Milliseconds on the monotonic clock, read once per loop iteration.
   int64_t now_ms() const { return now_ms_; }
@@ -75,8 +80,11 @@ class event_loop {
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
   int64_t now_ms_ = 0;
+  int64_t now_us_ = 0;
   bool stopping_ = false;
   timer_wheel timers_;
+  precise_timers precise_;
+  bool precise_wait_ = true;  // epoll_pwait2 (microseconds) works here
   std::unique_ptr<io_handler> wake_;
   std::unordered_set<io_handler*> owned_;
   std::vector<std::unique_ptr<io_handler>> retired_;

@@ -31,11 +31,11 @@ int64_t unix_ms() {
 }  // namespace
 
 exchange::exchange(proxy_worker& worker, exchange_client& client, listener_side side,
-                   const std::string& client_ip)
+                   const client_origin& origin)
     : worker_(worker),
       client_(client),
       side_(side),
-      client_ip_(client_ip),
+      origin_(origin),
       request_timer_(&exchange::on_request_timer, this),
       deadline_timer_(&exchange::on_deadline_timer, this),
       backoff_timer_(&exchange::on_backoff_timer, this) {}

@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 
+#include "net/downstream.h"
 #include "net/h2_session.h"
 #include "net/proxy_error.h"
 #include "net/request_routing.h"
@@ -63,13 +64,18 @@ class exchange_client {
 class exchange final : private upstream_events, private tunnel_connect_events {
  public:
   exchange(proxy_worker& worker, exchange_client& client, listener_side side,
-           const std::string& client_ip);
+           const client_origin& origin);
   ~exchange();
   exchange(const exchange&) = delete;
   exchange& operator=(const exchange&) = delete;
 
   // A request head arrived: route it and start the first attempt (or the tunnel).
   void start(const message_head& head);
+  // An intercepted connection whose bytes are not HTTP (TLS, a server-first protocol, or
+  // anything else): a TCP tunnel to its destination's service (or to the service a TLS
+  // ClientHello's `sni` names), else to the destination itself. The client gets no answer of
+  // ours, only the upstream's bytes; a failure closes the connection.
+  void start_tunnel(std::string_view sni);
   void request_body(const char* data, size_t size);
   void request_complete();
   // The request can't be served (bad syntax, a header timeout): answer with the error.
@@ -104,6 +110,7 @@ class exchange final : private upstream_events, private tunnel_connect_events {
   bool check_loop(const message_head& head);
   void refuse_loop(const std::string& detail);
   void route_outbound(const message_head& head, std::string_view authority);
+  void route_intercepted(const message_head& head);
   bool enter_service(const route_service& svc, const message_head& head);
   void route_to_service(const route_service& svc, const message_head& head);
   bool admit_inbound(const message_head& head);
@@ -141,7 +148,7 @@ class exchange final : private upstream_events, private tunnel_connect_events {
   proxy_worker& worker_;
   exchange_client& client_;
   listener_side side_;
-  const std::string& client_ip_;
+  const client_origin& origin_;
   timer request_timer_;   // one try: per_try_timeout (mesh services) or the whole timeout
   timer deadline_timer_;  // the whole request across retries; a gRPC call's whole deadline
   timer backoff_timer_;   // the wait before a retry, or an injected delay

@@ -23,15 +23,25 @@ void exchange::route(const message_head& head) {
   std::string_view authority = host_field != nullptr ? std::string_view{*host_field} : "";
   std::string_view path = head.target;
   if (side_ == listener_side::inbound) {
+    // A redirected connection goes to the application port it was meant for.
+    const auto& app = origin_.intercepted ? origin_.destination : worker_.app_address();
     stats_ = worker_.inbound_stats();
-    upstream_key_ = worker_.app_key();
+    if (origin_.intercepted) {
+      upstream_key_ = to_string(app);
+    } else {
+      upstream_key_ = worker_.app_key();
+    }
     if (!admit_inbound(head)) {
       return;
     }
     choose_upstream_protocol(config::app_protocol::automatic);
     build_upstream_request(head, authority, path, nullptr, false);
     arm_passthrough_timeouts();
-    dispatch(worker_.app_address());
+    dispatch(app);
+    return;
+  }
+  if (origin_.intercepted) {
+    route_intercepted(head);
     return;
   }
   if (!split_absolute_form(head.target, authority, path)) {
@@ -47,6 +57,32 @@ void exchange::route(const message_head& head) {
   path_.assign(path);
   authority_.assign(authority);
   route_outbound(head, authority);
+}
+
+// A request on an intercepted connection goes where the connection was going: the service
+// at that address (with its policies, as if the request had named it), or the address
+// itself when no service is there any more (the connection was detected as HTTP while one
+// was). The Host header is passed on as it is.
+void exchange::route_intercepted(const message_head& head) {
+  const auto* host = head.find("host");
+  authority_.assign(host != nullptr ? std::string_view{*host} : std::string_view{});
+  path_.assign(head.target);
+  if (const auto* svc = worker_.routes().service_at(origin_.destination)) {
+    if (authority_.empty()) {
+      authority_ = svc->name;
+    }
+    route_to_service(*svc, head);
+    return;
+  }
+  stats_ = worker_.passthrough_stats();
+  upstream_key_ = to_string(origin_.destination);
+  if (authority_.empty()) {
+    authority_ = upstream_key_;
+  }
+  upstream_h2_ = grpc_;
+  build_upstream_request(head, authority_, path_, nullptr, false);
+  arm_passthrough_timeouts();
+  dispatch(origin_.destination);
 }
 
 // A request that passed this sidecar's side before, or too many proxies, ends here.
@@ -130,7 +166,7 @@ bool exchange::enter_service(const route_service& svc, const message_head& head)
   service_ = &svc;
   service_state_ = &worker_.state_of(*slot_, svc);
   stats_ = svc.stats;
-  decision_ = decide_route(worker_, svc, head, path_, client_ip_);
+  decision_ = decide_route(worker_, svc, head, path_, origin_.ip);
   worker_.count_request(*service_state_);
   if (!worker_.admit(*service_state_)) {
     send_error(proxy_error::breaker_open, "the circuit breaker of " + svc.name + " is open");
@@ -398,7 +434,7 @@ void exchange::build_upstream_request(const message_head& head, std::string_view
     add(":scheme", "http");
     add(":authority", authority);
     add(":path", path);
-    for_each_forwarded_field(head, ops, side_, client_ip_, hop_token, request_id_, caller, scratch_,
+    for_each_forwarded_field(head, ops, side_, origin_.ip, hop_token, request_id_, caller, scratch_,
                              add);
     if (grpc_) {
       add("te", "trailers");  // required by gRPC servers; hop-by-hop otherwise
@@ -421,7 +457,7 @@ void exchange::build_upstream_request(const message_head& head, std::string_view
   out += " HTTP/1.1\r\nHost: ";
   out += authority;
   out += "\r\n";
-  for_each_forwarded_field(head, ops, side_, client_ip_, hop_token, request_id_, caller, scratch_,
+  for_each_forwarded_field(head, ops, side_, origin_.ip, hop_token, request_id_, caller, scratch_,
                            [&out](std::string_view name, std::string_view value, bool = false) {
                              out += name;
                              out += ": ";
@@ -576,6 +612,26 @@ void exchange::start_connect(const message_head& head) {
     return;
   }
   resolve_then(host, port, &exchange::connect_tunnel);
+}
+
+void exchange::start_tunnel(std::string_view sni) {
+  message_head head;
+  head.method = "CONNECT";
+  begin(head);
+  stats_ = side_ == listener_side::inbound ? worker_.inbound_stats() : worker_.passthrough_stats();
+  upstream_key_ = to_string(origin_.destination);
+  authority_ = sni.empty() ? upstream_key_ : std::string{sni};
+  if (side_ == listener_side::outbound) {
+    const auto* svc = sni.empty() ? nullptr : worker_.routes().find(sni);
+    if (svc == nullptr) {
+      svc = worker_.routes().service_at(origin_.destination);
+    }
+    if (svc != nullptr) {
+      connect_to_service(*svc, head);
+      return;
+    }
+  }
+  connect_tunnel(origin_.destination);
 }
 
 // A tunnel to one endpoint of a mesh service, chosen like a request's (route subset, round

@@ -49,7 +49,7 @@ void apply_ops(const config::header_ops* ops, h2_field_list& out) {
 class h2_downstream_connection::stream final : public exchange_client {
  public:
   explicit stream(h2_downstream_connection& c)
-      : conn_(c), exchange_(c.worker_, *this, c.side_, c.client_ip_) {}
+      : conn_(c), exchange_(c.worker_, *this, c.side_, c.origin_) {}
 
   // Ready for a new stream (a stream object and its exchange serve many in turn, keeping
   // their buffers' capacity).
@@ -183,11 +183,12 @@ class h2_downstream_connection::stream final : public exchange_client {
 };
 
 h2_downstream_connection::h2_downstream_connection(proxy_worker& worker, int fd, listener_side side,
-                                                   std::string_view preread)
+                                                   std::string_view preread,
+                                                   const client_origin* origin)
     : connection(worker.loop(), fd, false),
       worker_(worker),
       side_(side),
-      client_ip_(peer_ip(fd)),
+      origin_(origin != nullptr ? *origin : client_origin{peer_ip(fd)}),
       session_(h2_session::role::server, *this, server_settings(worker.settings())),
       streams_(max_spare_streams),
       idle_timer_(&h2_downstream_connection::on_idle_timer, this) {
@@ -288,7 +289,7 @@ void h2_downstream_connection::on_h2_goaway(int32_t, uint32_t) {}
 // Answered 431 like an HTTP/1.1 head over the limit; the connection's other streams go on.
 void h2_downstream_connection::on_h2_headers_too_large(int32_t id, bool) {
   worker_.count(protection_event::header_list_too_large,
-                "an HTTP/2 header list from " + client_ip_ + " over max_header_bytes (" +
+                "an HTTP/2 header list from " + origin_.ip + " over max_header_bytes (" +
                     std::to_string(worker_.settings().max_header_bytes) + ")");
   if (find(id) != nullptr) {
     session_.reset(id, internal_error);  // trailers over the limit: the request is cut
@@ -311,7 +312,7 @@ void h2_downstream_connection::on_h2_headers_too_large(int32_t id, bool) {
 
 void h2_downstream_connection::on_h2_flood(const char* what) {
   worker_.count(protection_event::h2_flood,
-                std::string{what} + " from " + client_ip_ + ": GOAWAY ENHANCE_YOUR_CALM");
+                std::string{what} + " from " + origin_.ip + ": GOAWAY ENHANCE_YOUR_CALM");
   close_when_flushed_ = true;  // the session already queued its GOAWAY
 }
 
@@ -323,7 +324,7 @@ void h2_downstream_connection::count_premature_reset() {
       premature_resets_ * 2 > streams_opened_) {
     worker_.count(protection_event::h2_premature_resets,
                   std::to_string(premature_resets_) + " of " + std::to_string(streams_opened_) +
-                      " streams from " + client_ip_ +
+                      " streams from " + origin_.ip +
                       " reset before their response: GOAWAY ENHANCE_YOUR_CALM");
     calm_down();
   }

@@ -25,9 +25,11 @@ class proxy_worker;
 
 class h2_downstream_connection final : public connection, public downstream, private h2_events {
  public:
-  // `preread`: the bytes already read from the socket (the preface, maybe more).
+  // `preread`: the bytes already read from the socket (the preface, maybe more); `origin`:
+  // where the client is (and, intercepted, where its streams go), when the connection that
+  // read them knew it.
   h2_downstream_connection(proxy_worker& worker, int fd, listener_side side,
-                           std::string_view preread);
+                           std::string_view preread, const client_origin* origin = nullptr);
   ~h2_downstream_connection() override;
 
   void drain() override;
@@ -63,7 +65,7 @@ class h2_downstream_connection final : public connection, public downstream, pri
 
   proxy_worker& worker_;
   listener_side side_;
-  std::string client_ip_;
+  client_origin origin_;
   h2_session session_;
   stream_table<stream> streams_;
   std::vector<int32_t> paused_;         // streams whose upstream waits for the response to drain

@@ -48,7 +48,9 @@ proxy_worker::proxy_worker(config::sidecar_settings settings, stats_registry& st
   last_logged_ms_.fill(-protection_log_interval_ms);
   hop_tokens_[0] = net::hop_token(settings_.service_name, instance, false);
   hop_tokens_[1] = net::hop_token(settings_.service_name, instance, true);
-  const config::listener* listeners[] = {&settings_.outbound, &settings_.inbound, &settings_.admin};
+  const config::listener transparent{settings_.transparent.address, settings_.transparent.port};
+  const config::listener* listeners[] = {&settings_.outbound, &settings_.inbound, &settings_.admin,
+                                         &transparent};
   for (const auto* l : listeners) {
     auto addresses = bound_addresses(l->address, l->port);
     own_listeners_.insert(own_listeners_.end(), addresses.begin(), addresses.end());
@@ -66,24 +68,68 @@ proxy_worker::~proxy_worker() {
 }
 
 bool proxy_worker::open_listeners(std::string& error) {
-  auto open = [&](const config::listener& l, listener_side side) {
-    if (l.port == 0) {
+  auto open = [&](const std::string& ip, uint16_t port, listener_side side, bool transparent,
+                  const char* name) {
+    if (port == 0) {
       return true;
     }
     sockaddr_in address{};
-    make_address(l.address, l.port, address);
+    make_address(ip, port, address);
     int fd = listen_tcp(address, true, error);
     if (fd < 0) {
       return false;
     }
     listeners_.push_back(std::make_unique<listening_socket>(
-        loop_, fd, side == listener_side::inbound ? "inbound listener" : "outbound listener",
-        [this, side](int client) { on_accept(client, side); },
+        loop_, fd, name,
+        [this, side, transparent](int client) { on_accept(client, side, transparent); },
         &stats_.proxy().protection[protection_event::accept_paused]));
     return true;
   };
-  return open(settings_.outbound, listener_side::outbound) &&
-         open(settings_.inbound, listener_side::inbound);
+  const auto& s = settings_;
+  if (!open(s.outbound.address, s.outbound.port, listener_side::outbound, false,
+            "outbound listener") ||
+      !open(s.inbound.address, s.inbound.port, listener_side::inbound, false, "inbound listener") ||
+      !open(s.transparent.address, s.transparent.port, listener_side::outbound, true,
+            "transparent listener")) {
+    return false;
+  }
+  if (s.transparent.port != 0) {
+    std::string error6;
+    int fd = listen_tcp6(s.transparent.address6, s.transparent.port, error6);
+    if (fd < 0) {  // a host without IPv6: its connections can't be redirected to us anyway
+      std::fprintf(stderr, "actormesh: no IPv6 transparent listener: %s\n", error6.c_str());
+    } else {
+      listeners_.push_back(std::make_unique<listening_socket>(
+          loop_, fd, "transparent listener (IPv6)", [this](int client) { pass_through6(client); },
+          &stats_.proxy().protection[protection_event::accept_paused]));
+    }
+  }
+  return true;
+}
+
+// An intercepted IPv6 connection: TCP to its original destination (the mesh is IPv4). One
+// to this listener itself is refused.
+void proxy_worker::pass_through6(int fd) {
+  sockaddr_in6 destination{};
+  bool known = original_destination6(fd, destination);
+  if (!known || (destination.sin6_port == htons(settings_.transparent.port) &&
+                 IN6_IS_ADDR_LOOPBACK(&destination.sin6_addr))) {
+    count(protection_event::loop_detected,
+          "an IPv6 connection reached the transparent listener without a redirect");
+    ::close(fd);
+    return;
+  }
+  std::string error;
+  int upstream = connect_tcp6(destination, error);
+  if (upstream < 0) {
+    ::close(fd);
+    return;
+  }
+  count_detected(sniffed_protocol::opaque, false);
+  auto* client = new tunnel_end(loop_, fd, false, nullptr);  // both adopted by the loop
+  client->watch(this);
+  auto* server = new tunnel_end(loop_, upstream, true, nullptr);
+  tunnel_end::join(*client, *server);
 }
 
 void proxy_worker::start() {
@@ -437,7 +483,7 @@ void proxy_worker::make_request_id(std::string& out) {
   }
 }
 
-void proxy_worker::on_accept(int fd, listener_side side) {
+void proxy_worker::on_accept(int fd, listener_side side, bool transparent) {
   // The limit counts this sidecar's connections on the listener, across its workers.
   auto& open = stats_.proxy().connections[side == listener_side::inbound ? 1 : 0];
   if (open.load(std::memory_order_relaxed) >= settings_.max_connections) {
@@ -448,12 +494,54 @@ void proxy_worker::on_accept(int fd, listener_side side) {
   }
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (transparent || (side == listener_side::inbound && settings_.transparent.inbound)) {
+    sockaddr_in destination{};
+    if (intercept(fd, side, transparent, destination)) {
+      new downstream_connection(*this, fd, side, false, &destination);
+    }
+    return;
+  }
   // Owned by the loop (adopted). An `auto` listener tells HTTP/2 by its preface.
   const auto& l = side == listener_side::inbound ? settings_.inbound : settings_.outbound;
   if (l.protocol == config::listener_protocol::http2) {
     new h2_downstream_connection(*this, fd, side, {});
   } else {
     new downstream_connection(*this, fd, side, l.protocol == config::listener_protocol::automatic);
+  }
+}
+
+// Where an intercepted connection goes. Outbound: its original destination, which must be
+// known and must not be one of this sidecar's listeners (that would loop; the connection is
+// closed). Inbound: the application port it was redirected from, or the application's
+// address when it came to the inbound listener itself.
+bool proxy_worker::intercept(int fd, listener_side side, bool transparent,
+                             sockaddr_in& destination) {
+  bool known = original_destination(fd, destination);
+  if (side == listener_side::inbound) {
+    if (!known || destination.sin_port == htons(settings_.inbound.port)) {
+      destination = app_address_;
+    }
+    return true;
+  }
+  if (!transparent || !known || is_own_listener(destination, false)) {
+    count(protection_event::loop_detected,
+          known ? "a connection to " + to_string(destination) +
+                      " reached the transparent listener: it is this sidecar's own"
+                : "a connection reached the transparent listener without a redirect (no "
+                  "original destination)");
+    ::close(fd);
+    return false;
+  }
+  return true;
+}
+
+void proxy_worker::count_detected(sniffed_protocol protocol, bool timed_out) {
+  auto i = static_cast<size_t>(protocol) - 1;
+  if (i < stats_.proxy().intercepted.size()) {
+    stats_.proxy().intercepted[i].fetch_add(1, std::memory_order_relaxed);
+  }
+  if (timed_out) {
+    stats_.proxy().detect_timeouts.fetch_add(1, std::memory_order_relaxed);
   }
 }
 

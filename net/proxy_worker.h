@@ -24,6 +24,7 @@
 #include "net/downstream.h"
 #include "net/downstream_connection.h"
 #include "net/event_loop.h"
+#include "net/protocol_sniffer.h"
 #include "net/resolver.h"
 #include "net/routing_snapshot.h"
 #include "net/service_state.h"
@@ -146,10 +147,16 @@ class proxy_worker final : public tunnel_watcher {
   // tunnel_watcher (loop thread)
   void on_tunnel_opened() override;
   void on_tunnel_closed() override;
-  void on_accept(int fd, listener_side side);
+  // `transparent`: from the transparent listener (iptables redirected the connection).
+  void on_accept(int fd, listener_side side, bool transparent);
+  // Counts what an intercepted connection's first bytes showed; `timed_out`: the detection
+  // time ran out first.
+  void count_detected(sniffed_protocol protocol, bool timed_out);
 
  private:
   void install(routing_snapshot_ptr snapshot);
+  bool intercept(int fd, listener_side side, bool transparent, sockaddr_in& destination);
+  void pass_through6(int fd);
   service_state& state_named(const std::string& name);
   subset_picker_ptr picker_for(const route_service& svc, const endpoint_subset& subset,
                                service_state& state) const;

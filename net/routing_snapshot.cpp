@@ -81,6 +81,52 @@ void endpoint_registry::retain(const routing_snapshot& current) {
   }
 }
 
+const route_service* routing_snapshot::service_at(const sockaddr_in& destination) const {
+  if (by_address.empty()) {
+    return nullptr;
+  }
+  auto ip = destination.sin_addr.s_addr;
+  auto i = by_address.find(address_key(ip, destination.sin_port));
+  if (i == by_address.end()) {
+    i = by_address.find(address_key(ip, 0));
+  }
+  return i == by_address.end() ? nullptr : find(i->second);
+}
+
+namespace {
+
+// Virtual IPs first (a service claims its own), then endpoint addresses; where two services
+// claim one address, the first by name keeps it.
+void map_addresses(routing_snapshot& snapshot) {
+  std::vector<const route_service*> sorted;
+  for (const auto& [name, svc] : snapshot.services) {
+    sorted.push_back(&svc);
+  }
+  std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return a->name < b->name; });
+  for (const auto* svc : sorted) {
+    for (const auto& ip : svc->policy.addresses) {
+      sockaddr_in a{};
+      if (!make_address(ip, 0, a)) {
+        continue;
+      }
+      if (svc->policy.ports.empty()) {
+        snapshot.by_address.try_emplace(address_key(a.sin_addr.s_addr, 0), svc->name);
+      }
+      for (auto port : svc->policy.ports) {
+        snapshot.by_address.try_emplace(address_key(a.sin_addr.s_addr, htons(port)), svc->name);
+      }
+    }
+  }
+  for (const auto* svc : sorted) {
+    for (const auto& e : svc->endpoints) {
+      snapshot.by_address.try_emplace(address_key(e.address.sin_addr.s_addr, e.address.sin_port),
+                                      svc->name);
+    }
+  }
+}
+
+}  // namespace
+
 bool retries(const config::service& policy) {
   return policy.retry.attempts > 1 ||
          std::any_of(policy.routes.begin(), policy.routes.end(),
@@ -145,6 +191,7 @@ routing_snapshot_ptr build_routing_snapshot(uint64_t version,
   }
   snapshot->picker_count = pickers;
   snapshot->load = make_sinks.load;
+  map_addresses(*snapshot);
   ids.retain(*snapshot);
   return snapshot;
 }

@@ -73,11 +73,23 @@ struct routing_snapshot {
   // Where workers send the load of `lb: global` services once a second; null: nowhere.
   std::shared_ptr<load_sink> load;
 
+  // Intercepted connections: the service at a destination address:port (one of its virtual
+  // `addresses`, or an endpoint's address), by address_key; port 0 stands for every port.
+  std::unordered_map<uint64_t, std::string> by_address;
+
   const route_service* find(std::string_view host) const {
     auto i = services.find(host);
     return i == services.end() ? nullptr : &i->second;
   }
+
+  // The service an intercepted connection to `destination` reaches, or null (pass through).
+  const route_service* service_at(const sockaddr_in& destination) const;
 };
+
+// `by_address`'s key: an IPv4 address and a port, in network order.
+inline uint64_t address_key(uint32_t ip, uint16_t port) {
+  return (static_cast<uint64_t>(ip) << 16) | port;
+}
 
 using routing_snapshot_ptr = std::shared_ptr<const routing_snapshot>;
 

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <ifaddrs.h>
+#include <linux/netfilter_ipv4.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -61,8 +62,11 @@ std::string to_string(const sockaddr_in& addr) {
   return std::string{buf} + ":" + std::to_string(ntohs(addr.sin_port));
 }
 
-int listen_tcp(const sockaddr_in& addr, bool reuse_port, std::string& error) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+namespace {
+
+int listen_on(const sockaddr* addr, socklen_t len, bool reuse_port, const std::string& name,
+              std::string& error) {
+  int fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     error = describe("socket");
     return -1;
@@ -72,8 +76,11 @@ int listen_tcp(const sockaddr_in& addr, bool reuse_port, std::string& error) {
   if (reuse_port) {
     setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
   }
-  if (bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
-    error = describe("bind") + " (" + to_string(addr) + ")";
+  if (addr->sa_family == AF_INET6) {
+    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  }
+  if (bind(fd, addr, len) != 0) {
+    error = describe("bind") + " (" + name + ")";
     ::close(fd);
     return -1;
   }
@@ -85,20 +92,63 @@ int listen_tcp(const sockaddr_in& addr, bool reuse_port, std::string& error) {
   return fd;
 }
 
-int connect_tcp(const sockaddr_in& addr, std::string& error) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+int connect_to(const sockaddr* addr, socklen_t len, std::string& error) {
+  int fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     error = describe("socket");
     return -1;
   }
   set_nodelay(fd);
-  if (connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0 &&
-      errno != EINPROGRESS) {
+  if (connect(fd, addr, len) != 0 && errno != EINPROGRESS) {
     error = describe("connect");
     ::close(fd);
     return -1;
   }
   return fd;
+}
+
+// IP6T_SO_ORIGINAL_DST (linux/netfilter_ipv6/ip6_tables.h, whose other declarations clash
+// with the libc headers).
+constexpr int ip6t_so_original_dst = 80;
+
+}  // namespace
+
+int listen_tcp(const sockaddr_in& addr, bool reuse_port, std::string& error) {
+  return listen_on(reinterpret_cast<const sockaddr*>(&addr), sizeof addr, reuse_port,
+                   to_string(addr), error);
+}
+
+int connect_tcp(const sockaddr_in& addr, std::string& error) {
+  return connect_to(reinterpret_cast<const sockaddr*>(&addr), sizeof addr, error);
+}
+
+int listen_tcp6(const std::string& ip, uint16_t port, std::string& error) {
+  sockaddr_in6 addr{};
+  addr.sin6_family = AF_INET6;
+  addr.sin6_port = htons(port);
+  if (inet_pton(AF_INET6, ip.c_str(), &addr.sin6_addr) != 1) {
+    error = "'" + ip + "' is no IPv6 address";
+    return -1;
+  }
+  return listen_on(reinterpret_cast<const sockaddr*>(&addr), sizeof addr, true, to_string(addr),
+                   error);
+}
+
+int connect_tcp6(const sockaddr_in6& addr, std::string& error) {
+  return connect_to(reinterpret_cast<const sockaddr*>(&addr), sizeof addr, error);
+}
+
+bool original_destination6(int fd, sockaddr_in6& out) {
+  out = {};
+  socklen_t len = sizeof out;
+  return getsockopt(fd, SOL_IPV6, ip6t_so_original_dst, &out, &len) == 0 &&
+         out.sin6_family == AF_INET6;
+}
+
+std::string to_string(const sockaddr_in6& addr) {
+  char buf[INET6_ADDRSTRLEN] = {};
+  inet_ntop(AF_INET6, &addr.sin6_addr, buf, sizeof buf);
+  return "[" + std::string{buf} + "]:" + std::to_string(ntohs(addr.sin6_port));
 }
 
 int socket_error(int fd) {
@@ -120,6 +170,12 @@ std::string peer_ip(int fd) {
   char buf[INET_ADDRSTRLEN] = {};
   inet_ntop(AF_INET, &addr.sin_addr, buf, sizeof buf);
   return buf;
+}
+
+bool original_destination(int fd, sockaddr_in& out) {
+  out = {};
+  socklen_t len = sizeof out;
+  return getsockopt(fd, SOL_IP, SO_ORIGINAL_DST, &out, &len) == 0 && out.sin_family == AF_INET;
 }
 
 }  // namespace am::net

@@ -32,4 +32,17 @@ std::vector<sockaddr_in> bound_addresses(const std::string& address, uint16_t po
 // The peer's IPv4 address as text, empty when unknown.
 std::string peer_ip(int fd);
 
+// IPv6, for transparent mode only (IPv6 connections are passed through as TCP): a listening
+// socket (IPv6 only, sharing the port across workers), a non-blocking connect, the original
+// destination (IP6T_SO_ORIGINAL_DST), "[::1]:80".
+int listen_tcp6(const std::string& ip, uint16_t port, std::string& error);
+int connect_tcp6(const sockaddr_in6& addr, std::string& error);
+bool original_destination6(int fd, sockaddr_in6& out);
+std::string to_string(const sockaddr_in6& addr);
+
+// Where an accepted connection was going before iptables redirected it (SO_ORIGINAL_DST; a
+// connection nobody redirected gives its own local address). False when the kernel does not
+// know (no connection tracking).
+bool original_destination(int fd, sockaddr_in& out);
+
 }  // namespace am::net

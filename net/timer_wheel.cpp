@@ -71,4 +71,34 @@ void timer_wheel::advance(int64_t now_ms) {
   last_tick_ = now_tick;
 }
 
+precise_timers::precise_timers() {
+  head_.prev_ = head_.next_ = &head_;
+}
+
+precise_timers::~precise_timers() {
+  while (head_.next_ != &head_) {
+    head_.next_->unlink();
+  }
+  head_.prev_ = head_.next_ = nullptr;
+}
+
+void precise_timers::schedule(timer& t, int64_t deadline_us) {
+  t.unlink();
+  t.deadline_ms_ = deadline_us;
+  auto* after = head_.prev_;
+  while (after != &head_ && after->deadline_ms_ > deadline_us) {
+    after = after->prev_;
+  }
+  t.link_after(*after);
+}
+
+void precise_timers::advance(int64_t now_us) {
+  // One at a time from the front: a callback may cancel or schedule others.
+  while (head_.next_ != &head_ && head_.next_->deadline_ms_ <= now_us) {
+    auto* t = head_.next_;
+    t->unlink();
+    t->cb_(t->owner_);
+  }
+}
+
 }  // namespace am::net

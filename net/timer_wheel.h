@@ -21,6 +21,7 @@ class timer {
 
  private:
   friend class timer_wheel;
+  friend class precise_timers;
 
   void unlink() {
     if (next_ != nullptr) {
@@ -40,7 +41,7 @@ class timer {
   void* owner_ = nullptr;
   timer* prev_ = nullptr;
   timer* next_ = nullptr;
-  int64_t deadline_ms_ = 0;
+  int64_t deadline_ms_ = 0;  // in precise_timers: microseconds
 };
 
 class timer_wheel {
@@ -62,6 +63,30 @@ class timer_wheel {
  private:
   timer heads_[slots];
   int64_t last_tick_ = -1;
+};
+
+// Timers due to the millisecond, for the few waits a client feels (protocol detection: a
+// server-first protocol's banner waits for it). A list sorted by deadline, inserted from the
+// end: deadlines come in order when every timer waits the same delay, so that is O(1). The
+// loop sleeps no longer than until the first one.
+class precise_timers {
+ public:
+  precise_timers();
+  ~precise_timers();
+  precise_timers(const precise_timers&) = delete;
+  precise_timers& operator=(const precise_timers&) = delete;
+
+  void schedule(timer& t, int64_t deadline_us);
+  void cancel(timer& t) { t.unlink(); }
+  // The first deadline, or -1 when none is armed.
+  int64_t next_deadline_us() const {
+    return head_.next_ == &head_ ? -1 : head_.next_->deadline_ms_;
+  }
+  // Fires every timer whose deadline is at or before `now_us`.
+  void advance(int64_t now_us);
+
+ private:
+  timer head_;
 };
 
 }  // namespace am::net

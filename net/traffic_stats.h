@@ -71,6 +71,10 @@ struct proxy_stats {
   std::atomic<int64_t> downstream_connections{0};
   // Routing snapshots the workers keep: each one's current one, and older ones exchanges hold.
   std::atomic<int64_t> routing_snapshots{0};
+  // Intercepted connections by what their first bytes showed (net::sniffed_protocol minus
+  // one: http1, http2, tls, opaque), and how many of them the detection timeout decided.
+  std::array<std::atomic<uint64_t>, 4> intercepted{};
+  std::atomic<uint64_t> detect_timeouts{0};
 };
 
 // Owns every traffic_stats object; get() is for the control path (it locks), the returned

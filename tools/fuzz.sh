@@ -8,7 +8,7 @@ set -Eeuo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 target=${1:?usage: tools/fuzz.sh TARGET|all SECONDS}
 seconds=${2:?usage: tools/fuzz.sh TARGET|all SECONDS}
-targets=(http1 h2 config external_json header_values)
+targets=(http1 h2 config external_json header_values sniff)
 export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=1
 if [ ! -f "$root/build-fuzz/build.ninja" ]; then
   CXX=clang++-14 cmake -S "$root" -B "$root/build-fuzz" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \

@@ -20,6 +20,7 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libcurl4-openssl-dev
   etcd-server etcd-client libnghttp2-dev nghttp2-client nghttp2-server libbenchmark-dev
   python3-h2 openssl libssl-dev clang-14 libfuzzer-14-dev libclang-rt-14-dev
+  iptables iproute2 python3-yaml
 )
 
 install_missing() {

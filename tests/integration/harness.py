@@ -229,13 +229,13 @@ class Upstream(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, name="upstream", port=None, status=0):
+    def __init__(self, name="upstream", port=None, status=0, host="127.0.0.1"):
         self.name = name
         self.requests = []
         self.status_override = status  # non-zero: every request gets this status
         self.delay_ms = 0  # every request waits this long first
         self.bodies = []  # body length of each request, in order
-        super().__init__(("127.0.0.1", port or free_port()), UpstreamHandler)
+        super().__init__((host, port or free_port()), UpstreamHandler)
         self.port = self.server_address[1]
         threading.Thread(target=self.serve_forever, daemon=True).start()
 
@@ -462,13 +462,13 @@ class Pki:
                       "-nodes", "-keyout", self.ca_key, "-out", self.ca, "-days", "2",
                       "-subj", "/CN=" + name)
 
-    def issue(self, common_name):
+    def issue(self, common_name, dns=("localhost",)):
         key = os.path.join(self.dir, common_name + ".key")
         csr = os.path.join(self.dir, common_name + ".csr")
         cert = os.path.join(self.dir, common_name + ".pem")
         ext = os.path.join(self.dir, common_name + ".ext")
         with open(ext, "w") as f:
-            f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n"
+            f.write("subjectAltName=IP:127.0.0.1,%s\n" % ",".join("DNS:" + d for d in dns) +
                     "extendedKeyUsage=serverAuth,clientAuth\n")
         self._openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
                       "-keyout", key, "-out", csr, "-subj", "/CN=" + common_name)

@@ -15,6 +15,7 @@
 #include "config/load.h"
 #include "demo_config.h"
 #include "demo_upstreams.h"
+#include "init.h"
 
 namespace {
 
@@ -27,6 +28,8 @@ usage:
                                 (v1 and v2); then try
                                   curl -x http://127.0.0.1:15001 http://echo/hello
   actormesh validate FILE       check a node file; print every error and exit 1 if any
+  actormesh init [OPTIONS]      redirect this network namespace's TCP to the sidecar
+                                (transparent mode; see actormesh init --help)
   actormesh --help | --version
 
 demo options:
@@ -141,6 +144,9 @@ int main(int argc, char** argv) {
   }
   if (first == "demo") {
     return run_demo(argc, argv);
+  }
+  if (first == "init") {
+    return am::tools::run_init(argc, argv);
   }
   if ((first == "--config" || first == "validate") && argc == 3) {
     return run_file(argv[2], first == "validate");

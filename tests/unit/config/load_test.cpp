@@ -170,3 +170,46 @@ TEST_CASE("the services document of a node file leaves out endpoints and node se
   REQUIRE(parsed.ok());
   CHECK(parsed.value->at("api").timeout == std::chrono::milliseconds{2000});
 }
+
+TEST_CASE("transparent mode: the listener, detection and services' virtual addresses") {
+  auto r = parse_node(R"(
+roles: [sidecar, discovery, commander]
+sidecar:
+  transparent: {port: 15002, inbound: true, detect_timeout: 50ms, opaque_ports: [25, 3306]}
+services:
+  db:
+    addresses: [10.96.0.7]
+    ports: [3306]
+)");
+  REQUIRE(r.ok());
+  const auto& t = r.value->sidecar.transparent;
+  CHECK(t.port == 15002);
+  CHECK(t.address == "127.0.0.1");
+  CHECK(t.address6 == "::1");
+  CHECK(t.inbound);
+  CHECK(t.detect_timeout == millis{50});
+  CHECK(t.opaque_ports == std::vector<uint16_t>{25, 3306});
+  CHECK(r.value->services.at("db").addresses == std::vector<std::string>{"10.96.0.7"});
+  CHECK(r.value->services.at("db").ports == std::vector<uint16_t>{3306});
+  CHECK_FALSE(
+      parse_node("roles: [sidecar, discovery, commander]\n").value->sidecar.transparent.enabled());
+}
+
+TEST_CASE("transparent mode: bad ports and addresses are named by their path") {
+  CHECK(first_error(R"(
+roles: [sidecar, discovery, commander]
+sidecar:
+  transparent: {port: 15002, opaque_ports: [25, 70000]}
+)") == "sidecar.transparent.opaque_ports[1]: must be 1..65535, got '70000'");
+  CHECK(first_error(R"(
+roles: [sidecar, discovery, commander]
+sidecar:
+  transparent: {port: 15002, detect: yes}
+)") == "sidecar.transparent.detect: unknown field");
+  CHECK(first_error(R"(
+roles: [sidecar, discovery, commander]
+services:
+  db:
+    addresses: [10.96.0.7, db.local]
+)") == "services.db.addresses[1]: must be a numeric IPv4 address");
+}

@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <vector>
+
 #include "net/timer_wheel.h"
 
 using namespace am::net;
@@ -94,4 +96,33 @@ TEST_CASE("a callback may re-arm its own timer") {
   wheel.advance(20);
   wheel.advance(30);
   CHECK(r.fired == 3);
+}
+
+TEST_CASE("precise timers fire in deadline order, to the microsecond, and can be cancelled") {
+  precise_timers timers;
+  std::vector<int> order;
+  struct entry {
+    std::vector<int>* order;
+    int id;
+    static void fire(void* self) {
+      auto* e = static_cast<entry*>(self);
+      e->order->push_back(e->id);
+    }
+  };
+  entry a{&order, 1}, b{&order, 2}, c{&order, 3};
+  timer ta{&entry::fire, &a}, tb{&entry::fire, &b}, tc{&entry::fire, &c};
+  CHECK(timers.next_deadline_us() == -1);
+  timers.schedule(ta, 300'000);
+  timers.schedule(tb, 300'500);
+  timers.schedule(tc, 200'000);  // out of order: sorted in
+  CHECK(timers.next_deadline_us() == 200'000);
+  timers.advance(199'999);
+  CHECK(order.empty());
+  timers.advance(300'000);
+  CHECK(order == std::vector<int>{3, 1});
+  CHECK(timers.next_deadline_us() == 300'500);
+  timers.cancel(tb);
+  CHECK(timers.next_deadline_us() == -1);
+  timers.advance(1'000'000);
+  CHECK(order == std::vector<int>{3, 1});
 }
