@@ -33,6 +33,7 @@ TRANSPARENT = 15002
 APP = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 PYTHON = "/usr/bin/python3"
 CLIENT_IP, LOCAL_IP, PEER_IP = "10.200.0.1", "10.200.0.2", "10.200.0.3"
+LOCAL_IP6 = "fd00:200::2"
 CLONE_NEWNET = 0x40000000
 
 STATE = {}
@@ -69,6 +70,7 @@ def make_namespaces():
     sh("ip", "-n", NS, "link", "set", "am0", "up")
     sh("ip", "-n", PEER, "link", "set", "am1", "up")
     sh("ip", "-n", NS, "route", "add", "10.96.0.0/16", "dev", "am0")
+    sh("ip", "-n", NS, "addr", "add", LOCAL_IP6 + "/64", "dev", "am0", "nodad")
     STATE["root_ns"] = "/proc/%d/ns/net" % os.getpid()
     STATE["root_fd"] = os.open("/proc/self/ns/net", os.O_RDONLY)
     setns("/run/netns/" + NS)
@@ -402,6 +404,10 @@ def test_tls_is_passed_through_untouched_and_routed_by_sni():
     fingerprint, greeting = out.split(None, 1)
     assert fingerprint == p.tls_fingerprint, "the server's own certificate did not come through"
     assert greeting.strip() == "hello from secure"
+    # At a mesh service's virtual IP, too: the ClientHello is told from HTTP and not parsed
+    # as a request; its name, not the address, picks the service.
+    fingerprint, greeting = app_python(TLS_CLIENT, "10.96.0.10", "80", "secure").split(None, 1)
+    assert fingerprint == p.tls_fingerprint and greeting.strip() == "hello from secure"
     assert p.mesh.metric("actormesh_intercepted_connections_total", protocol="tls") >= 1
 
 
@@ -424,6 +430,37 @@ def test_an_unknown_destination_is_passed_through_as_tcp():
         banner.shutdown()
     finally:
         outside.stop()
+
+
+V6_CLIENT = """
+import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
+print(s.recv(100).decode().strip())
+"""
+
+
+def test_ipv6_connections_are_redirected_and_passed_through():
+    p = pod()
+    v6_rules = sh("ip6tables-save", "-t", "nat").stdout
+    if "ACTORMESH_OUTPUT" not in v6_rules:
+        print("     skipped: no ip6tables nat table here")
+        return
+    server = socketserver.ThreadingTCPServer((LOCAL_IP6, 0), Banner, bind_and_activate=False)
+    server.address_family = socket.AF_INET6
+    server.socket = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    server.server_bind()
+    server.server_activate()
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        opaque = p.mesh.metric("actormesh_intercepted_connections_total", protocol="opaque")
+        got = app_python(V6_CLIENT, LOCAL_IP6, str(server.server_address[1])).strip()
+        assert got == "220 banner ready", got
+        # Counted by the sidecar: the connection went through its IPv6 listener.
+        assert p.mesh.metric("actormesh_intercepted_connections_total",
+                             protocol="opaque") == opaque + 1
+    finally:
+        server.shutdown()
 
 
 OWN_PORT_CLIENT = """
@@ -498,6 +535,9 @@ http.server.ThreadingHTTPServer(("0.0.0.0", 8080), H).serve_forever()
         init("--proxy-uid", "0", "--inbound-ports", "8080,2525", ns=PEER)
         assert eventually(lambda: sh("curl", "-sf", "http://127.0.0.1:15000/ready", ns=PEER,
                                      check=False).returncode == 0)
+        # The application is up (loopback is never redirected: this reaches it directly).
+        assert eventually(lambda: sh("curl", "-sf", "http://127.0.0.1:8080/", ns=PEER,
+                                     check=False).returncode == 0)
         # From the client pod (as root, whom NS's rules exempt) to the peer's address.
         for _ in range(3):
             out = subprocess.run(["curl", "-sS", "--max-time", "10", "http://%s:8080/" % PEER_IP],
@@ -526,6 +566,7 @@ def test_cleanup_removes_exactly_what_init_added():
     init("--cleanup")
     after = nat_rules()
     assert not [r for r in after if "ACTORMESH" in r], after
+    assert "ACTORMESH" not in sh("ip6tables-save", "-t", "nat").stdout
     if "foreign" in STATE:
         assert after == STATE["foreign"], "cleanup touched rules that were not its own"
     assert init("--cleanup").returncode == 0  # nothing left to remove: still fine
@@ -573,6 +614,7 @@ TESTS = [
     test_tls_is_passed_through_untouched_and_routed_by_sni,
     test_an_unknown_destination_is_passed_through_as_tcp,
     test_a_connection_to_the_sidecars_own_port_is_refused,
+    test_ipv6_connections_are_redirected_and_passed_through,
     test_a_declared_opaque_port_skips_detection,
     test_inbound_connections_to_application_ports_go_through_the_inbound_listener,
     test_cleanup_removes_exactly_what_init_added,
