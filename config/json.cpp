@@ -95,6 +95,15 @@ std::string to_json(const node& n) {
   append_listener(out, s.inbound);
   out += ",\"admin\":";
   append_listener(out, s.admin);
+  const auto& t = s.transparent;
+  out += ",\"transparent\":{\"port\":" + std::to_string(t.port) +
+         ",\"inbound\":" + (t.inbound ? "true" : "false") +
+         ",\"detect_timeout_ms\":" + std::to_string(t.detect_timeout.count()) +
+         ",\"opaque_ports\":[";
+  for (size_t i = 0; i < t.opaque_ports.size(); ++i) {
+    out += (i > 0 ? "," : "") + std::to_string(t.opaque_ports[i]);
+  }
+  out += "]}";
   out += ",\"unknown_hosts\":";
   append_json_string(out, to_string(s.unknown_hosts));
   out += ",\"drain_timeout_ms\":" + std::to_string(s.drain_timeout.count());

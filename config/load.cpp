@@ -231,6 +231,9 @@ void read_sidecar(reader r, sidecar_settings& s) {
   read_listener(r.child("admin"), s.admin);
   if (auto t = r.child("transparent"); t.is_map() && t.exists()) {
     read_transparent(t, s.transparent);
+    if (s.transparent.inbound && s.inbound.port == 0) {
+      t.fail(t.child_path("inbound"), "needs the inbound listener (sidecar.inbound.port)");
+    }
   }
   std::string unknown;
   r.read_string("unknown_hosts", unknown);

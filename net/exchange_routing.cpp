@@ -26,11 +26,7 @@ void exchange::route(const message_head& head) {
     // A redirected connection goes to the application port it was meant for.
     const auto& app = origin_.intercepted ? origin_.destination : worker_.app_address();
     stats_ = worker_.inbound_stats();
-    if (origin_.intercepted) {
-      upstream_key_ = to_string(app);
-    } else {
-      upstream_key_ = worker_.app_key();
-    }
+    upstream_key_ = origin_.intercepted ? to_string(app) : worker_.app_key();
     if (!admit_inbound(head)) {
       return;
     }

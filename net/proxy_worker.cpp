@@ -496,7 +496,7 @@ void proxy_worker::on_accept(int fd, listener_side side, bool transparent) {
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   if (transparent || (side == listener_side::inbound && settings_.transparent.inbound)) {
     sockaddr_in destination{};
-    if (intercept(fd, side, transparent, destination)) {
+    if (intercept(fd, side, destination)) {
       new downstream_connection(*this, fd, side, false, &destination);
     }
     return;
@@ -514,8 +514,7 @@ void proxy_worker::on_accept(int fd, listener_side side, bool transparent) {
 // known and must not be one of this sidecar's listeners (that would loop; the connection is
 // closed). Inbound: the application port it was redirected from, or the application's
 // address when it came to the inbound listener itself.
-bool proxy_worker::intercept(int fd, listener_side side, bool transparent,
-                             sockaddr_in& destination) {
+bool proxy_worker::intercept(int fd, listener_side side, sockaddr_in& destination) {
   bool known = original_destination(fd, destination);
   if (side == listener_side::inbound) {
     if (!known || destination.sin_port == htons(settings_.inbound.port)) {
@@ -523,7 +522,7 @@ bool proxy_worker::intercept(int fd, listener_side side, bool transparent,
     }
     return true;
   }
-  if (!transparent || !known || is_own_listener(destination, false)) {
+  if (!known || is_own_listener(destination, false)) {
     count(protection_event::loop_detected,
           known ? "a connection to " + to_string(destination) +
                       " reached the transparent listener: it is this sidecar's own"

@@ -155,7 +155,7 @@ class proxy_worker final : public tunnel_watcher {
 
  private:
   void install(routing_snapshot_ptr snapshot);
-  bool intercept(int fd, listener_side side, bool transparent, sockaddr_in& destination);
+  bool intercept(int fd, listener_side side, sockaddr_in& destination);
   void pass_through6(int fd);
   service_state& state_named(const std::string& name);
   subset_picker_ptr picker_for(const route_service& svc, const endpoint_subset& subset,

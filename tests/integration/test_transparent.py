@@ -309,6 +309,9 @@ def test_http1_and_h2c_to_a_service_by_its_virtual_ip():
     assert p.mesh.metric("actormesh_intercepted_connections_total",
                          protocol="http2") == before["http2"] + 1
     assert p.mesh.metric("actormesh_requests_total", service="web", code="200") >= 2
+    transparent = json.loads(p.mesh.admin_get("/config")[1])["node"]["sidecar"]["transparent"]
+    assert transparent == {"port": TRANSPARENT, "inbound": False, "detect_timeout_ms": 300,
+                           "opaque_ports": []}, transparent
 
 
 def test_a_route_and_a_retry_policy_apply_to_intercepted_requests():

@@ -175,6 +175,7 @@ TEST_CASE("transparent mode: the listener, detection and services' virtual addre
   auto r = parse_node(R"(
 roles: [sidecar, discovery, commander]
 sidecar:
+  inbound: {port: 15006, app_port: 8080}
   transparent: {port: 15002, inbound: true, detect_timeout: 50ms, opaque_ports: [25, 3306]}
 services:
   db:
@@ -206,6 +207,11 @@ roles: [sidecar, discovery, commander]
 sidecar:
   transparent: {port: 15002, detect: yes}
 )") == "sidecar.transparent.detect: unknown field");
+  CHECK(first_error(R"(
+roles: [sidecar, discovery, commander]
+sidecar:
+  transparent: {port: 15002, inbound: true}
+)") == "sidecar.transparent.inbound: needs the inbound listener (sidecar.inbound.port)");
   CHECK(first_error(R"(
 roles: [sidecar, discovery, commander]
 services:
