@@ -43,7 +43,7 @@ events { worker_connections 1024; }
 http { access_log off; server { listen 127.0.0.1:$backend;
   location / { return 200 "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789"; } } }
 NGINX
-in_ns taskset -c 0 nginx -c "$tmp/nginx.conf" &
+(in_ns taskset -c 0 nginx -c "$tmp/nginx.conf" &)  # not jobs of this shell: killed quietly
 cat > "$tmp/banner.py" <<'PY'
 import asyncio, sys
 async def greet(reader, writer):
@@ -56,7 +56,7 @@ async def main():
     await server.serve_forever()
 asyncio.run(main())
 PY
-in_ns taskset -c 0 python3 "$tmp/banner.py" $banner &
+(in_ns taskset -c 0 python3 "$tmp/banner.py" $banner &)
 
 cat > "$tmp/node.yaml" <<YAML
 name: bench-transparent
@@ -80,7 +80,7 @@ services:
     addresses: [10.96.0.31]
     endpoints: [{address: 127.0.0.1, port: $banner}]
 YAML
-in_ns taskset -c 1 "$binary" --config "$tmp/node.yaml" >/dev/null 2>&1 &
+(in_ns taskset -c 1 "$binary" --config "$tmp/node.yaml" >/dev/null 2>&1 &)
 for _ in $(seq 50); do in_ns curl -sf "http://127.0.0.1:$admin/ready" >/dev/null && break; sleep 0.1; done
 in_ns "$binary" init --proxy-uid 0 >/dev/null 2>&1
 pid=$(pgrep -f -n "$tmp/node.yaml")
@@ -94,7 +94,7 @@ run_wrk() {  # run_wrk MODE DURATION
   fi
 }
 printf '%-6s %-12s %10s %12s\n' round mode "req/s" "CPU us/req"
-declare -A sum
+declare -A samples
 hz=$(getconf CLK_TCK)
 for r in $(seq 1 "$rounds"); do
   for mode in explicit transparent; do
@@ -107,13 +107,14 @@ for r in $(seq 1 "$rounds"); do
     [[ -z $errors ]] || { echo "transparent.sh: $mode: $errors" >&2; exit 1; }
     rps=$(echo "$out" | awk '/Requests\/sec/ {print int($2)}')
     us=$(awk -v t=$((after - before)) -v n="$reqs" -v hz="$hz" 'BEGIN {printf "%.2f", t * 1e6 / hz / n}')
-    sum[$mode]=$(awk -v a="${sum[$mode]:-0}" -v b="$us" 'BEGIN {print a + b}')
+    samples[$mode]+="$us "
     printf '%-6s %-12s %10s %12s\n' "$r" "$mode" "$rps" "$us"
   done
 done
-e=$(awk -v s="${sum[explicit]}" -v n="$rounds" 'BEGIN {print s / n}')
-t=$(awk -v s="${sum[transparent]}" -v n="$rounds" 'BEGIN {print s / n}')
-awk -v e="$e" -v t="$t" 'BEGIN {printf "mean CPU us/req: explicit %.2f, transparent %.2f: transparent costs %+.1f%%\n", e, t, (t / e - 1) * 100}'
+median() { tr ' ' '\n' <<<"$1" | grep . | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+e=$(median "${samples[explicit]}")
+t=$(median "${samples[transparent]}")
+awk -v e="$e" -v t="$t" 'BEGIN {printf "median CPU us/req: explicit %.2f, transparent %.2f: transparent costs %+.1f%%\n", e, t, (t / e - 1) * 100}'
 
 cat > "$tmp/banner_client.py" <<'PY'
 import socket, statistics, sys, time
