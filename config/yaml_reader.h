@@ -87,15 +87,10 @@ class reader {
     if (!n) {
       return;
     }
-    uint64_t v = 0;
     const auto& s = n.IsScalar() ? n.Scalar() : std::string{};
-    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (s.empty() || ec != std::errc{} || end != s.data() + s.size() || v < min || v > max) {
-      fail(child_path(key),
-           "must be " + std::to_string(min) + ".." + std::to_string(max) + ", got '" + s + "'");
-      return;
+    if (auto error = parse_uint(s, min, max, out); !error.empty()) {
+      fail(child_path(key), error);
     }
-    out = static_cast<Int>(v);
   }
 
   void read_duration(const std::string& key, millis& out, millis min) {
@@ -115,73 +110,28 @@ class reader {
     out = v;
   }
 
-  void read_ipv4(const std::string& key, std::string& out) {
-    auto n = get(key);
-    if (!n) {
-      return;
-    }
-    in_addr a{};
-    if (!n.IsScalar() || inet_pton(AF_INET, n.Scalar().c_str(), &a) != 1) {
-      fail(child_path(key), "must be a numeric IPv4 address");
-      return;
-    }
-    out = n.Scalar();
-  }
+  void read_ipv4(const std::string& key, std::string& out) { read_ip(key, AF_INET, out); }
+  void read_ipv6(const std::string& key, std::string& out) { read_ip(key, AF_INET6, out); }
 
-  void read_ipv6(const std::string& key, std::string& out) {
-    auto n = get(key);
-    if (!n) {
-      return;
-    }
-    in6_addr a{};
-    if (!n.IsScalar() || inet_pton(AF_INET6, n.Scalar().c_str(), &a) != 1) {
-      fail(child_path(key), "must be a numeric IPv6 address");
-      return;
-    }
-    out = n.Scalar();
-  }
-
-  // A list of numeric IPv4 addresses; each bad one is reported with its index.
   void read_ipv4_list(const std::string& key, std::vector<std::string>& out) {
-    auto n = get(key);
-    if (!n) {
-      return;
-    }
-    if (!n.IsSequence()) {
-      fail(child_path(key), "must be a list of IPv4 addresses");
-      return;
-    }
-    for (size_t i = 0; i < n.size(); ++i) {
-      in_addr a{};
-      const auto& v = n[i].IsScalar() ? n[i].Scalar() : std::string{};
-      if (inet_pton(AF_INET, v.c_str(), &a) != 1) {
-        fail(child_path(key) + "[" + std::to_string(i) + "]", "must be a numeric IPv4 address");
-        continue;
+    read_list(key, "IPv4 addresses", [&](const std::string& v) {
+      auto error = parse_ip(v, AF_INET);
+      if (error.empty()) {
+        out.push_back(v);
       }
-      out.push_back(v);
-    }
+      return error;
+    });
   }
 
-  // A list of TCP ports (1..65535); each bad one is reported with its index.
   void read_port_list(const std::string& key, std::vector<uint16_t>& out) {
-    auto n = get(key);
-    if (!n) {
-      return;
-    }
-    if (!n.IsSequence()) {
-      fail(child_path(key), "must be a list of ports");
-      return;
-    }
-    for (size_t i = 0; i < n.size(); ++i) {
-      uint64_t v = 0;
-      const auto& s = n[i].IsScalar() ? n[i].Scalar() : std::string{};
-      auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-      if (s.empty() || ec != std::errc{} || end != s.data() + s.size() || v < 1 || v > 65535) {
-        fail(child_path(key) + "[" + std::to_string(i) + "]", "must be 1..65535, got '" + s + "'");
-        continue;
+    read_list(key, "ports", [&](const std::string& v) {
+      uint16_t port = 0;
+      auto error = parse_uint(v, 1, 65535, port);
+      if (error.empty()) {
+        out.push_back(port);
       }
-      out.push_back(static_cast<uint16_t>(v));
-    }
+      return error;
+    });
   }
 
   void read_string_list(const std::string& key, std::vector<std::string>& out) {
@@ -212,6 +162,60 @@ class reader {
   }
 
  private:
+  // An unsigned integer in [min, max], or why not (empty when it is one).
+  template <class Int>
+  static std::string parse_uint(const std::string& s, uint64_t min, uint64_t max, Int& out) {
+    uint64_t v = 0;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (s.empty() || ec != std::errc{} || end != s.data() + s.size() || v < min || v > max) {
+      return "must be " + std::to_string(min) + ".." + std::to_string(max) + ", got '" + s + "'";
+    }
+    out = static_cast<Int>(v);
+    return {};
+  }
+
+  // A numeric address of `family` (AF_INET, AF_INET6), or why not.
+  static std::string parse_ip(const std::string& s, int family) {
+    unsigned char buf[sizeof(in6_addr)];
+    if (inet_pton(family, s.c_str(), buf) == 1) {
+      return {};
+    }
+    return family == AF_INET ? "must be a numeric IPv4 address" : "must be a numeric IPv6 address";
+  }
+
+  void read_ip(const std::string& key, int family, std::string& out) {
+    auto n = get(key);
+    if (!n) {
+      return;
+    }
+    auto error = parse_ip(n.IsScalar() ? n.Scalar() : std::string{}, family);
+    if (!error.empty()) {
+      fail(child_path(key), error);
+      return;
+    }
+    out = n.Scalar();
+  }
+
+  // Each item of a list checked by `item` (which returns why it is bad, or nothing), errors
+  // reported with the item's index.
+  template <class Item>
+  void read_list(const std::string& key, const char* items, Item item) {
+    auto n = get(key);
+    if (!n) {
+      return;
+    }
+    if (!n.IsSequence()) {
+      fail(child_path(key), std::string{"must be a list of "} + items);
+      return;
+    }
+    for (size_t i = 0; i < n.size(); ++i) {
+      auto error = item(n[i].IsScalar() ? n[i].Scalar() : std::string{});
+      if (!error.empty()) {
+        fail(child_path(key) + "[" + std::to_string(i) + "]", error);
+      }
+    }
+  }
+
   YAML::Node node_;
   std::string path_;
   std::vector<config_error>& errors_;

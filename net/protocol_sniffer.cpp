@@ -22,8 +22,11 @@ sniffed_protocol sniff_http1(std::string_view b) {
   while (i < b.size() && i <= max_method && is_method_char(b[i])) {
     ++i;
   }
+  if (i > max_method) {
+    return sniffed_protocol::opaque;  // no method is this long, whatever follows
+  }
   if (i == b.size()) {
-    return i <= max_method ? sniffed_protocol::undecided : sniffed_protocol::opaque;
+    return sniffed_protocol::undecided;
   }
   if (i == 0 || b[i] != ' ') {
     return sniffed_protocol::opaque;

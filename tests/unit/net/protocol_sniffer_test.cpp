@@ -115,6 +115,9 @@ TEST_CASE("anything else is opaque") {
   CHECK(sniff_protocol(" GET /").protocol == sniffed_protocol::opaque);
   CHECK(sniff_protocol(std::string{"\x16\x01\x00", 3}).protocol == sniffed_protocol::opaque);
   CHECK(sniff_protocol(std::string(30, 'A')).protocol == sniffed_protocol::opaque);
+  // Found by the fuzzer: a method too long stays opaque when a space follows.
+  CHECK(sniff_protocol(std::string(21, 'U')).protocol == sniffed_protocol::opaque);
+  CHECK(sniff_protocol(std::string(21, 'U') + " ").protocol == sniffed_protocol::opaque);
   CHECK(sniff_protocol(std::string{"\x16\x03\x01\x00\x05\x02", 6}).protocol ==
         sniffed_protocol::opaque);  // a ServerHello: no client sends one
 }
