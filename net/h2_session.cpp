@@ -66,7 +66,7 @@ struct h2_session::callbacks {
   static int on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
     auto& s = self(user_data);
     if (s.calmed_) {
-      return 0;  // terminated: what is left of the input is not ours to act on
+      return NGHTTP2_ERR_CALLBACK_FAILURE;  // terminated: the rest of the input is not read
     }
     bool end = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
     if (frame->hd.type != NGHTTP2_DATA || frame->hd.length != 0 || end) {
@@ -90,6 +90,10 @@ struct h2_session::callbacks {
           s.calmed_ = true;
           s.events_.on_h2_flood("empty DATA frames");
           nghttp2_session_terminate_session(s.session_, NGHTTP2_ENHANCE_YOUR_CALM);
+          // Stop reading now: nghttp2 would go on with the frames after this one in the same
+          // input, and a frame-size error among them trips its assertion that a terminated
+          // session reads nothing more (found by the h2 fuzz target).
+          return NGHTTP2_ERR_CALLBACK_FAILURE;
         }
         break;
       case NGHTTP2_GOAWAY:
@@ -208,9 +212,15 @@ h2_session::~h2_session() {
 }
 
 bool h2_session::feed(const char* data, size_t size) {
+  if (calmed_) {
+    return false;  // ended for a flood: nothing more is read
+  }
   auto n = nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t*>(data), size);
   if (n >= 0 && static_cast<size_t>(n) == size) {
     return true;
+  }
+  if (calmed_) {
+    return false;  // a callback ended the session (ENHANCE_YOUR_CALM is queued)
   }
   // A fatal error: nghttp2 does not always queue a GOAWAY for it; the peer learns why.
   bool flood = n == NGHTTP2_ERR_FLOODED || n == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS;

@@ -3,6 +3,7 @@
 # tests/fuzz/corpus/TARGET, building build-fuzz/ with clang first when needed. New inputs go
 # to build-fuzz/corpus/TARGET (the seeds stay as they are); a crash is written to
 # build-fuzz/artifacts/ and the run exits non-zero. `all` runs every target in turn.
+# FUZZ_SEED=N fixes libFuzzer's seed (the CI run does; by default each run draws its own).
 # Usage: tools/fuzz.sh TARGET|all SECONDS
 set -Eeuo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,7 +23,7 @@ for t in "${targets[@]}"; do
   mkdir -p "$root/build-fuzz/corpus/$t"
   log=$root/build-fuzz/fuzz-$t.log
   if ! ASAN_OPTIONS=detect_leaks=1 "$root/build-fuzz/tests/fuzz/fuzz_$t" -max_total_time="$seconds" \
-      -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+      -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 -seed="${FUZZ_SEED:-0}" \
       -artifact_prefix="$root/build-fuzz/artifacts/$t-" \
       "$root/build-fuzz/corpus/$t" "$root/tests/fuzz/corpus/$t" >"$log" 2>&1; then
     tail -40 "$log" >&2

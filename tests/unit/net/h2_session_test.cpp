@@ -251,11 +251,29 @@ TEST_CASE("consecutive empty DATA frames end the connection with ENHANCE_YOUR_CA
   auto two = raw_frame(0, 0, id, "") + raw_frame(0, 0, id, "") + raw_frame(0, 0, id, "x");
   REQUIRE(p.server.feed(two.data(), two.size()));
   CHECK(p.server_events.floods.empty());
-  REQUIRE(p.server.feed(flood.data(), flood.size()));
+  CHECK_FALSE(p.server.feed(flood.data(), flood.size()));  // the connection ends
   REQUIRE(p.server_events.floods.size() == 1);
   std::string out;
   p.server.output(out);
   REQUIRE(p.client.feed(out.data(), out.size()));
   CHECK(p.client_events.goaway_code == 0xb);  // ENHANCE_YOUR_CALM
   CHECK_FALSE(p.server.alive());
+}
+
+TEST_CASE("after a flood ends the session, the frames after it in the same input are not read") {
+  // Found by the h2 fuzz target: nghttp2 went on parsing after the flood's GOAWAY, and a
+  // frame of a bad size then tripped its assertion (an abort).
+  pair_of_sessions p{{256, 65535, 64 * 1024, 1}};
+  auto id = p.client.submit_request(request("POST", "/upload"), false);
+  p.pump();
+  auto input = raw_frame(0, 0, id, "") + raw_frame(0, 0, id, "") +
+               raw_frame(6 /* PING */, 0, 0, "1234567");  // PING must be 8 bytes
+  CHECK_FALSE(p.server.feed(input.data(), input.size()));
+  CHECK(p.server_events.floods.size() == 1);
+  std::string more = raw_frame(6, 0, 0, "12345678");
+  CHECK_FALSE(p.server.feed(more.data(), more.size()));  // nothing more is read
+  std::string out;
+  p.server.output(out);
+  REQUIRE(p.client.feed(out.data(), out.size()));
+  CHECK(p.client_events.goaway_code == 0xb);  // ENHANCE_YOUR_CALM, not a protocol error
 }
