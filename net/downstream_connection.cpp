@@ -13,6 +13,8 @@ using namespace downstream_detail;
 namespace {
 
 constexpr int64_t linger_ms = 2000;
+constexpr size_t pipeline_backlog = 64 * 1024;
+constexpr std::string_view connect_established = "HTTP/1.1 200 Connection Established\r\n\r\n";
 
 // How long an intercepted connection's first bytes are awaited: not at all for a port
 // declared opaque (a server-first protocol: the server's banner must not wait).
@@ -25,8 +27,6 @@ int64_t detect_delay_ms(const config::transparent_settings& t, const sockaddr_in
   }
   return t.detect_timeout.count();
 }
-constexpr size_t pipeline_backlog = 64 * 1024;
-constexpr std::string_view connect_established = "HTTP/1.1 200 Connection Established\r\n\r\n";
 
 }  // namespace
 
