@@ -87,6 +87,7 @@ void exchange::begin(const message_head& head) {
   service_ = nullptr;
   decision_ = route_decision{};
   attempts_ = 0;
+  last_endpoint_ = nullptr;
   mirror_pending_ = false;
   retry_body_.clear();
   body_replayable_ = true;

@@ -196,7 +196,8 @@ class exchange final : private upstream_events, private tunnel_connect_events {
   snapshot_slot* slot_ = nullptr;
   const route_service* service_ = nullptr;
   service_state* service_state_ = nullptr;
-  endpoint_state* endpoint_ = nullptr;  // counted in endpoint_->active while set
+  endpoint_state* endpoint_ = nullptr;             // counted in endpoint_->active while set
+  const endpoint_state* last_endpoint_ = nullptr;  // the previous attempt's (a retry avoids it)
   std::chrono::steady_clock::time_point attempt_start_;
   route_decision decision_;
   unsigned attempts_ = 0;

@@ -249,6 +249,14 @@ std::optional<endpoint_pick> exchange::pick_endpoint() {
   uint64_t hash = decision_.hash ^ (attempts_ * uint64_t{0x9e3779b97f4a7c15});
   auto picked =
       worker_.pick(*slot_, *service_, *decision_.subset, decision_.hashed ? &hash : nullptr);
+  // A retry goes to another endpoint than the one that just failed, when the picker has
+  // another to give (Envoy's previous_hosts): a dead endpoint that round robin hands out again
+  // would otherwise take the retries of the requests it failed.
+  for (int again = 0;
+       again < 2 && picked && retrying_ && !decision_.hashed && picked->state == last_endpoint_;
+       ++again) {
+    picked = worker_.pick(*slot_, *service_, *decision_.subset, nullptr);
+  }
   if (picked) {
     endpoint_ = picked->state;
     ++endpoint_->active;
@@ -270,6 +278,7 @@ std::optional<endpoint_pick> exchange::pick_endpoint() {
 void exchange::end_attempt() {
   if (endpoint_ != nullptr) {
     --endpoint_->active;
+    last_endpoint_ = endpoint_;
     endpoint_ = nullptr;
   }
 }
