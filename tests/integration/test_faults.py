@@ -4,6 +4,8 @@ something breaks, and every client-side failure is counted, exceptions included.
 - An endpoint's process SIGKILLed mid-load: with retries on connection failures and resets
   configured, no request fails; without them the same fault is seen by clients (so the
   counting is shown to see failures).
+- The control plane SIGKILLed under load, then restarted: no request through its sidecar
+  fails (the sidecar serves what it knows, then reconnects).
 """
 
 import atexit
@@ -17,7 +19,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
-from harness import Mesh, free_port, node_head, run  # noqa: E402
+from harness import (Mesh, Upstream, eventually, free_port, node_head, remote_sidecar,  # noqa: E402
+                     reserve_port, run, write_atomically)
+from test_control_plane import ENDPOINTS, start_control_plane  # noqa: E402
 
 # An upstream in its own process, so that it can be killed (SIGKILL: no FIN for requests in
 # flight, refused connections afterwards).
@@ -181,8 +185,40 @@ def test_without_retries_the_same_fault_reaches_clients():
                                                             load.failures[0]))
 
 
+def test_the_control_plane_killed_and_restarted_under_load_fails_no_request():
+    up = Upstream("api")
+    reservation, control = reserve_port()
+    endpoints = os.path.join(Mesh.scratch_dir(), "endpoints.yaml")
+    write_atomically(endpoints, ENDPOINTS % up.port)
+    cp = start_control_plane(control, endpoints)
+    sidecar = remote_sidecar(control)
+    try:
+        assert eventually(lambda: sidecar.metric("actormesh_control_plane_connected") == 1)
+        load = Load(sidecar, lambda n: None)
+        runner = threading.Thread(target=load.run)
+        runner.start()
+        assert eventually(lambda: load.sent >= TOTAL // 4, timeout=20)
+        cp.stop(sig=signal.SIGKILL)
+        assert eventually(lambda: sidecar.metric("actormesh_control_plane_connected") == 0)
+        assert eventually(lambda: load.sent >= TOTAL // 2, timeout=20)
+        cp = start_control_plane(control, endpoints)
+        assert eventually(lambda: sidecar.metric("actormesh_control_plane_connected") == 1,
+                          timeout=15)
+        runner.join()
+        assert load.sent == TOTAL
+        assert load.failures == [], "%d of %d failed: %s" % (len(load.failures), TOTAL,
+                                                              load.failures[:5])
+        print("     %d requests across the kill and the restart, 0 failed" % TOTAL)
+    finally:
+        assert sidecar.stop() == 0
+        cp.stop()
+        up.stop()
+        reservation.close()
+
+
 if __name__ == "__main__":
     run([
         test_an_endpoint_killed_mid_load_loses_no_request_when_retries_are_configured,
         test_without_retries_the_same_fault_reaches_clients,
+        test_the_control_plane_killed_and_restarted_under_load_fails_no_request,
     ])
