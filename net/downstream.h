@@ -14,6 +14,7 @@ struct client_origin {
   std::string ip;
   bool intercepted = false;
   sockaddr_in destination{};
+  std::string destination_key;  // "ip:port" of `destination`, made once per connection
 };
 
 class downstream {

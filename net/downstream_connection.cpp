@@ -37,7 +37,8 @@ downstream_connection::downstream_connection(proxy_worker& worker, int fd, liste
       side_(side),
       parser_(http1_parser::kind::request, *this, worker.settings().max_header_bytes),
       origin_{peer_ip(fd), intercepted != nullptr,
-              intercepted != nullptr ? *intercepted : sockaddr_in{}},
+              intercepted != nullptr ? *intercepted : sockaddr_in{},
+              intercepted != nullptr ? to_string(*intercepted) : std::string{}},
       exchange_(worker, *this, side, origin_),
       wait_timer_(&downstream_connection::on_wait_timer, this),
       detect_h2_(detect_h2) {

@@ -26,7 +26,7 @@ void exchange::route(const message_head& head) {
     // A redirected connection goes to the application port it was meant for.
     const auto& app = origin_.intercepted ? origin_.destination : worker_.app_address();
     stats_ = worker_.inbound_stats();
-    upstream_key_ = origin_.intercepted ? to_string(app) : worker_.app_key();
+    upstream_key_ = origin_.intercepted ? origin_.destination_key : worker_.app_key();
     if (!admit_inbound(head)) {
       return;
     }
@@ -71,7 +71,7 @@ void exchange::route_intercepted(const message_head& head) {
     return;
   }
   stats_ = worker_.passthrough_stats();
-  upstream_key_ = to_string(origin_.destination);
+  upstream_key_ = origin_.destination_key;
   if (authority_.empty()) {
     authority_ = upstream_key_;
   }
@@ -624,7 +624,7 @@ void exchange::start_tunnel(std::string_view sni) {
   head.method = "CONNECT";
   begin(head);
   stats_ = side_ == listener_side::inbound ? worker_.inbound_stats() : worker_.passthrough_stats();
-  upstream_key_ = to_string(origin_.destination);
+  upstream_key_ = origin_.destination_key;
   authority_ = sni.empty() ? upstream_key_ : std::string{sni};
   if (side_ == listener_side::outbound) {
     const auto* svc = sni.empty() ? nullptr : worker_.routes().find(sni);

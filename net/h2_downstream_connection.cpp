@@ -188,7 +188,7 @@ h2_downstream_connection::h2_downstream_connection(proxy_worker& worker, int fd,
     : connection(worker.loop(), fd, false),
       worker_(worker),
       side_(side),
-      origin_(origin != nullptr ? *origin : client_origin{peer_ip(fd)}),
+      origin_(origin != nullptr ? *origin : client_origin{peer_ip(fd), false, {}, {}}),
       session_(h2_session::role::server, *this, server_settings(worker.settings())),
       streams_(max_spare_streams),
       idle_timer_(&h2_downstream_connection::on_idle_timer, this) {
