@@ -113,10 +113,16 @@ caf::behavior control_link(self_ptr self, node_context* ctx, sidecar_actor sidec
           return;
         }
         self->send(self->state.sidecar, services_atom::value, version, *parsed.value);
-        // The sidecar applies it next (its mailbox is ordered): acknowledge the version.
-        if (self->state.gateway) {
-          self->send(self->state.gateway, ack_atom::value, version);
-        }
+        // Acknowledged once every worker routes with it: an ack means "in force". The
+        // sidecar's mailbox is ordered, so the question comes after the version itself.
+        self->request(self->state.sidecar, caf::infinite, in_force_atom::value, version)
+            .then(
+                [self](uint64_t in_force) {
+                  if (self->state.gateway) {
+                    self->send(self->state.gateway, ack_atom::value, in_force);
+                  }
+                },
+                [](caf::error&) {});  // the sidecar is stopping: no ack
       },
   };
 }

@@ -23,8 +23,13 @@ using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
 using endpoints_atom = caf::atom_constant<caf::atom("endpoints")>;
 // commander → subscribers: versioned service policies.
 using services_atom = caf::atom_constant<caf::atom("services")>;
-// sidecar → worker: a new routing snapshot.
+// sidecar → worker: a new routing snapshot, answered with its version once new requests are
+// routed with it; the worker's poll of its loop until then.
 using snapshot_atom = caf::atom_constant<caf::atom("snapshot")>;
+using installed_atom = caf::atom_constant<caf::atom("installed")>;
+// control link → sidecar: answer when every worker routes with this services version (an
+// ack means "in force", not "received").
+using in_force_atom = caf::atom_constant<caf::atom("in_force")>;
 // drain: stop accepting and finish what is in flight; drained: a worker is done.
 using drain_atom = caf::atom_constant<caf::atom("drain")>;
 using drained_atom = caf::atom_constant<caf::atom("drained")>;

@@ -31,6 +31,9 @@ struct sidecar_state {
   config::endpoint_table endpoints;
   uint64_t endpoints_version = 0;
   uint64_t snapshot_version = 0;
+  // The newest services version every worker routes with, and who waits for a newer one.
+  uint64_t services_in_force = 0;
+  std::vector<std::pair<uint64_t, caf::typed_response_promise<uint64_t>>> in_force_waiters;
   net::endpoint_registry endpoint_ids;
   // One breaker actor per service with a breaker or outlier detection, one retry actor per
   // service that retries: kept by name for as long as the service needs them, whatever else
@@ -87,6 +90,18 @@ void reconcile_actors(self_ptr self) {
       });
 }
 
+void in_force(self_ptr self, uint64_t services_version) {
+  auto& st = self->state;
+  st.services_in_force = std::max(st.services_in_force, services_version);
+  std::erase_if(st.in_force_waiters, [&](auto& w) {
+    if (w.first > st.services_in_force) {
+      return false;
+    }
+    w.second.deliver(st.services_in_force);
+    return true;
+  });
+}
+
 void publish(self_ptr self) {
   auto& st = self->state;
   if (st.services_version == 0 || st.endpoints_version == 0) {
@@ -119,8 +134,18 @@ void publish(self_ptr self) {
   for (auto& [name, r] : st.retries) {
     self->send(r, configure_atom::value, snapshot->find(name)->policy.retry_budget);
   }
+  // Once every worker routes with it, this services version is in force.
+  auto remaining = std::make_shared<size_t>(st.workers.size());
+  auto services_version = st.services_version;
   for (auto& w : st.workers) {
-    self->send(w, snapshot_atom::value, snapshot);
+    self->request(w, caf::infinite, snapshot_atom::value, snapshot)
+        .then(
+            [=](uint64_t) {
+              if (--*remaining == 0) {
+                in_force(self, services_version);
+              }
+            },
+            [](caf::error&) {});  // a worker that is gone: nothing is in force any more
   }
 }
 
@@ -237,6 +262,15 @@ sidecar_actor::behavior_type sidecar(self_ptr self, node_context* ctx,
         self->state.services_version = version;
         self->state.ctx->status.set_services(version);
         publish(self);
+      },
+      [self](in_force_atom, uint64_t version) -> caf::result<uint64_t> {
+        auto& st = self->state;
+        if (st.services_in_force >= version) {
+          return st.services_in_force;
+        }
+        auto promise = self->make_response_promise<uint64_t>();
+        st.in_force_waiters.emplace_back(version, promise);
+        return promise;
       },
       [self](drain_atom) -> caf::result<bool> {
         metered_handler m{self->state.stats, self->mailbox().size()};

@@ -14,11 +14,19 @@ namespace am::actors {
 namespace {
 
 constexpr auto drain_poll = std::chrono::milliseconds{5};
+// A snapshot is installed at the loop's next iteration: a millisecond is plenty, and polling
+// happens only while a published snapshot is not yet in force.
+constexpr auto install_poll = std::chrono::milliseconds{1};
+
+using version_promise = caf::typed_response_promise<uint64_t>;
 
 struct worker_state {
   // Last member: destroyed first, joining the loop thread before anything it uses goes.
   std::shared_ptr<net::proxy_worker> worker;
   std::vector<caf::typed_response_promise<bool>> drain_waiters;
+  // Who published which snapshot version and waits for it to be in force. The loop thread
+  // never holds these (see drain): the actor polls the worker's installed version.
+  std::vector<std::pair<uint64_t, version_promise>> install_waiters;
   std::shared_ptr<std::atomic<bool>> drain_done;  // set by the loop thread
   bool drained = false;
   actor_stats* stats = nullptr;
@@ -35,9 +43,32 @@ worker_actor::behavior_type worker(worker_actor::stateful_pointer<worker_state> 
   self->state.worker = std::move(w);
   self->state.stats = ctx->actor_metrics.get("worker");
   return {
-      [self](snapshot_atom, const net::routing_snapshot_ptr& snapshot) {
+      [self](snapshot_atom, const net::routing_snapshot_ptr& snapshot) -> caf::result<uint64_t> {
         metered_handler m{self->state.stats, self->mailbox().size()};
-        self->state.worker->publish(snapshot);
+        auto& st = self->state;
+        auto version = snapshot->version;
+        st.worker->publish(snapshot);
+        auto promise = self->make_response_promise<uint64_t>();
+        if (st.install_waiters.empty()) {
+          self->delayed_send(self, install_poll, installed_atom::value);
+        }
+        st.install_waiters.emplace_back(version, promise);
+        return promise;
+      },
+      [self](installed_atom) {
+        metered_handler m{self->state.stats, self->mailbox().size()};
+        auto& waiters = self->state.install_waiters;
+        auto installed = self->state.worker->installed_version();
+        std::erase_if(waiters, [&](auto& waiter) {
+          if (waiter.first > installed) {
+            return false;
+          }
+          waiter.second.deliver(installed);
+          return true;
+        });
+        if (!waiters.empty()) {
+          self->delayed_send(self, install_poll, installed_atom::value);
+        }
       },
       [self](health_atom, std::string& service, net::service_health_ptr& health) {
         metered_handler m{self->state.stats, self->mailbox().size()};

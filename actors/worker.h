@@ -17,7 +17,8 @@ class proxy_worker;
 namespace am::actors {
 
 using worker_actor =
-    caf::typed_actor<caf::reacts_to<snapshot_atom, net::routing_snapshot_ptr>,
+    caf::typed_actor<caf::replies_to<snapshot_atom, net::routing_snapshot_ptr>::with<uint64_t>,
+                     caf::reacts_to<installed_atom>,
                      caf::reacts_to<health_atom, std::string, net::service_health_ptr>,
                      caf::reacts_to<lease_atom, std::string, uint64_t>,
                      caf::reacts_to<weights_atom, net::weight_table_ptr>, caf::reacts_to<load_atom>,

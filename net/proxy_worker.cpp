@@ -249,9 +249,11 @@ void proxy_worker::install(routing_snapshot_ptr snapshot) {
     }
     slot.services[svc.index] = services_[name];
   }
+  auto version = snapshot->version;
   slot.snapshot = std::move(snapshot);
   auto* previous = current_;
   current_ = &slots_.emplace_back(std::move(slot));
+  installed_version_.store(version, std::memory_order_release);
   stats_.proxy().routing_snapshots.fetch_add(1, std::memory_order_relaxed);
   if (previous != nullptr) {
     ++previous->users;

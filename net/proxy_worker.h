@@ -55,6 +55,9 @@ class proxy_worker final : public tunnel_watcher {
 
   // Routes new requests with `snapshot` from the loop's next iteration on.
   void publish(routing_snapshot_ptr snapshot);
+  // The version of the snapshot new requests are routed with (0 before the first): what a
+  // published snapshot's version is compared with to know it is in force.
+  uint64_t installed_version() const { return installed_version_.load(std::memory_order_acquire); }
 
   // Stops accepting, closes idle connections, lets open exchanges finish; `done` runs on the
   // loop thread when no client connection is left.
@@ -175,8 +178,9 @@ class proxy_worker final : public tunnel_watcher {
   resolver resolver_;
   access_log_buffer log_buffer_;
   timer flush_timer_;
-  std::list<snapshot_slot> slots_;    // the current one and those exchanges still hold
-  snapshot_slot* current_ = nullptr;  // routes new requests
+  std::list<snapshot_slot> slots_;              // the current one and those exchanges still hold
+  snapshot_slot* current_ = nullptr;            // routes new requests
+  std::atomic<uint64_t> installed_version_{0};  // current_'s, for other threads
   // The state of every service of the current snapshot (and of those a health or a lease
   // named before a snapshot did), by name.
   std::unordered_map<std::string, service_state_ptr, string_hash, std::equal_to<>> services_;

@@ -432,7 +432,7 @@ name: %(name)s
 roles: [sidecar]
 control_plane: {{address: 127.0.0.1, port: %(control)d}}
 sidecar:
-  workers: 1
+  workers: %(workers)d
   outbound: {{address: 127.0.0.1, port: {outbound}}}
   admin: {{address: 127.0.0.1, port: {admin}}}
   access_log: {{enabled: false}}
@@ -440,12 +440,12 @@ sidecar:
 """
 
 
-def remote_sidecar(control, name="sc", uses=(), expect_ready=True, sidecar=""):
+def remote_sidecar(control, name="sc", uses=(), expect_ready=True, sidecar="", workers=1):
     """A lean sidecar node (actormesh-sidecar) attached to the control plane at `control`;
     `uses` names the services it subscribes to (all when empty); `sidecar` adds lines to
     that section (indented)."""
     uses_line = "  uses: [%s]" % ", ".join(uses) if uses else ""
-    return Mesh(REMOTE_SIDECAR % {"name": name, "control": control,
+    return Mesh(REMOTE_SIDECAR % {"name": name, "control": control, "workers": workers,
                                   "uses": uses_line + "\n" + sidecar},
                 executable="actormesh-sidecar", expect_ready=expect_ready)
 

@@ -46,6 +46,12 @@ FAULT = """services:
   other: {}
 """
 
+CALM = """services:
+  api:
+    timeout: 2s
+  other: {}
+"""
+
 BAD = """services:
   api:
     timeout: 2s
@@ -57,7 +63,7 @@ BAD = """services:
 
 
 class ControlPlane:
-    def __init__(self, n_sidecars=2, uses=((), ())):
+    def __init__(self, n_sidecars=2, uses=((), ()), workers=1):
         self.up, self.other = Upstream("api"), Upstream("other")
         # Reserved: the control plane restarts on them in one test.
         self.control_hold, self.control = reserve_port()
@@ -67,7 +73,7 @@ class ControlPlane:
         write(self.endpoints, ENDPOINTS % (self.up.port, self.other.port))
         self.store = os.path.join(self.dir, "store")
         self.start_control_plane()
-        self.sidecars = [remote_sidecar(self.control, "sc%d" % i, uses[i])
+        self.sidecars = [remote_sidecar(self.control, "sc%d" % i, uses[i], workers=workers)
                          for i in range(n_sidecars)]
 
     def start_control_plane(self):
@@ -107,6 +113,39 @@ class ControlPlane:
     def audit(self):
         with open(os.path.join(self.cp.dir, "audit.log")) as f:
             return [json.loads(line) for line in f]
+
+
+def test_an_ack_means_every_worker_routes_with_the_version():
+    """A sidecar acknowledges a version only once each of its workers routes with it, so after
+    `meshctl apply --wait` the very next request, on any worker of any sidecar, sees it; and
+    --wait gives up (exit 4) on a sidecar that cannot apply it."""
+    m = ControlPlane(workers=4)
+    try:
+        assert eventually(lambda: m.all_acked(1)), m.status()
+        fault, calm = os.path.join(m.dir, "fault.yaml"), os.path.join(m.dir, "calm.yaml")
+        write(fault, FAULT)
+        write(calm, CALM)
+        for i in range(6):
+            document, expected = (fault, "418") if i % 2 == 0 else (calm, "200")
+            code, out, err = meshctl(m.api, "apply", "-f", document, "--wait", "10")
+            assert code == 0 and "in force on 2 connected sidecars" in out, (code, out, err)
+            for s in m.sidecars:
+                # A new connection each: the kernel spreads them over the 4 workers.
+                codes = [code_of(s) for _ in range(12)]
+                assert codes == [expected] * 12, (i, codes)
+
+        # A stopped sidecar stays connected (for the heartbeat timeout) but acks nothing.
+        stopped = m.sidecars[1]
+        stopped.proc.send_signal(signal.SIGSTOP)
+        try:
+            code, out, err = meshctl(m.api, "apply", "-f", fault, "--wait", "0.5")
+            assert code == 4 and "1 of 2 connected sidecars not at version 8" in err, (
+                code, out, err)
+        finally:
+            stopped.proc.send_signal(signal.SIGCONT)
+        assert eventually(lambda: m.all_acked(8)), m.status()
+    finally:
+        m.stop()
 
 
 def test_meshctl_applies_a_config_that_every_sidecar_enforces_and_acknowledges():
@@ -299,6 +338,7 @@ def test_meshctl_reports_usage_and_an_unreachable_control_plane():
 
 if __name__ == "__main__":
     run([test_meshctl_applies_a_config_that_every_sidecar_enforces_and_acknowledges,
+         test_an_ack_means_every_worker_routes_with_the_version,
          test_a_bad_config_is_rejected_whole_with_its_field_path_and_changes_nothing,
          test_rollback_history_and_status_of_a_sidecar_that_went_away,
          test_a_restarted_control_plane_restores_its_versions_and_sidecars_converge,

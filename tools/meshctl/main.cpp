@@ -8,6 +8,7 @@
 #include <ctime>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "config/text_file.h"
@@ -22,9 +23,12 @@ constexpr const char* usage = R"(meshctl - the actormesh control plane's command
 usage: meshctl [--server HOST:PORT] [--token-file F] [--ca F [--cert F --key F]] COMMAND [ARGS]
 
 commands:
-  apply -f FILE [--expect-version N] [--caller NAME]
+  apply -f FILE [--expect-version N] [--caller NAME] [--wait SECONDS]
                         validate FILE (services: {...}) and make it the next config
-                        version; with --expect-version only if N is still current
+                        version; with --expect-version only if N is still current;
+                        with --wait, return once every connected sidecar has it in
+                        force (each of its workers routes with it), exit 4 if not
+                        within SECONDS
   get                   the config version in force and its document
   history               every version the control plane keeps: version, time, source
   rollback VERSION      make VERSION's document the next version
@@ -43,7 +47,7 @@ commands:
                  $MESHCTL_CA, $MESHCTL_CERT, $MESHCTL_KEY
 exit codes: 0 done; 1 rejected (invalid, conflict, unknown version; lb: no table);
             2 usage;
-            3 control plane unreachable or failing
+            3 control plane unreachable or failing; 4 apply --wait timed out
 )";
 
 constexpr auto call_timeout = std::chrono::seconds{10};
@@ -115,6 +119,7 @@ class client {
 
   int apply(const std::vector<std::string>& args) {
     std::string file;
+    double wait_seconds = -1;  // no wait
     pb::ApplyRequest req;
     req.set_caller(std::getenv("USER") ? std::getenv("USER") : "meshctl");
     for (size_t i = 0; i < args.size(); ++i) {
@@ -125,6 +130,8 @@ class client {
         req.set_expected_version(std::strtoull(args[++i].c_str(), nullptr, 10));
       } else if (args[i] == "--caller" && more) {
         req.set_caller(args[++i]);
+      } else if (args[i] == "--wait" && more) {
+        wait_seconds = std::strtod(args[++i].c_str(), nullptr);
       } else {
         return usage_error("apply: unexpected argument " + args[i]);
       }
@@ -141,7 +148,43 @@ class client {
     pb::ApplyResponse resp;
     auto ctx = context();
     auto s = commander_->Apply(ctx.get(), req, &resp);
-    return s.ok() ? report(resp, file) : rpc_error(s, server_);
+    if (!s.ok()) {
+      return rpc_error(s, server_);
+    }
+    auto result = report(resp, file);
+    if (result != 0 || wait_seconds < 0) {
+      return result;
+    }
+    return wait_in_force(resp.version(), std::chrono::duration<double>(wait_seconds));
+  }
+
+  // Polls the status until every connected sidecar acknowledged `version` (sidecars ack a
+  // version once all their workers route with it).
+  int wait_in_force(uint64_t version, std::chrono::duration<double> timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      pb::StatusResponse resp;
+      auto ctx = context();
+      auto s = commander_->Status(ctx.get(), pb::StatusRequest{}, &resp);
+      if (!s.ok()) {
+        return rpc_error(s, server_);
+      }
+      int connected = 0, behind = 0;
+      for (const auto& sc : resp.sidecars()) {
+        connected += sc.connected();
+        behind += sc.connected() && sc.config_version() < version;
+      }
+      if (behind == 0) {
+        std::printf("in force on %d connected sidecars\n", connected);
+        return 0;
+      }
+      if (std::chrono::steady_clock::now() >= deadline) {
+        std::fprintf(stderr, "meshctl: %d of %d connected sidecars not at version %llu yet\n",
+                     behind, connected, (unsigned long long)version);
+        return 4;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds{50});
+    }
   }
 
   int rollback(const std::vector<std::string>& args) {
