@@ -6,10 +6,13 @@ something breaks, and every client-side failure is counted, exceptions included.
   counting is shown to see failures).
 - The control plane SIGKILLed under load, then restarted: no request through its sidecar
   fails (the sidecar serves what it knows, then reconnects).
+- Live edits under HTTP/1.1, h2c and gRPC load: endpoints removed and added, a service
+  removed and added, a policy changed, over and over: no request to what remains fails.
 """
 
 import atexit
 import http.client
+import json
 import os
 import signal
 import subprocess
@@ -19,8 +22,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
-from harness import (Mesh, Upstream, eventually, free_port, node_head, remote_sidecar,  # noqa: E402
-                     reserve_port, run, write_atomically)
+from harness import (Mesh, Upstream, control_plane_node, eventually, free_port,  # noqa: E402
+                     meshctl, node_head, remote_sidecar, reserve_port, run, test_program,
+                     write_atomically)
 from test_control_plane import ENDPOINTS, start_control_plane  # noqa: E402
 
 # An upstream in its own process, so that it can be killed (SIGKILL: no FIN for requests in
@@ -70,8 +74,9 @@ class Load:
     """CLIENTS threads on keep-alive connections to the sidecar, TOTAL requests in all; every
     non-200 answer and every exception is a failure."""
 
-    def __init__(self, mesh, on_progress):
+    def __init__(self, mesh, on_progress, host="api"):
         self.mesh = mesh
+        self.url = "http://%s/x" % host
         self.on_progress = on_progress
         self.lock = threading.Lock()
         self.sent = 0
@@ -95,15 +100,16 @@ class Load:
             try:
                 if conn is None:
                     conn = http.client.HTTPConnection("127.0.0.1", self.mesh.outbound, timeout=10)
-                conn.request("GET", "http://api/x")
+                conn.request("GET", self.url)
                 r = conn.getresponse()
                 body = r.read().decode()
                 if r.status != 200:
                     with self.lock:
                         self.failures.append("%d %s" % (r.status, body.strip()[:120]))
                 else:
+                    name = json.loads(body)["name"] if body.startswith("{") else body
                     with self.lock:
-                        self.served[body] = self.served.get(body, 0) + 1
+                        self.served[name] = self.served.get(name, 0) + 1
                 if r.getheader("Connection", "").lower() == "close":
                     conn.close()
                     conn = None
@@ -114,14 +120,14 @@ class Load:
                     conn.close()
                 conn = None
 
-    def run(self):
-        deadline = time.time() + DEADLINE_S
+    def run(self, deadline_s=DEADLINE_S):
+        deadline = time.time() + deadline_s
         threads = [threading.Thread(target=self.client, args=(deadline,)) for _ in range(CLIENTS)]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
-        assert self.sent == TOTAL, "the load did not finish in %d s (%d sent)" % (DEADLINE_S,
+        assert self.sent == TOTAL, "the load did not finish in %d s (%d sent)" % (deadline_s,
                                                                                   self.sent)
 
 
@@ -216,9 +222,156 @@ def test_the_control_plane_killed_and_restarted_under_load_fails_no_request():
         reservation.close()
 
 
+class H2Load:
+    """h2load over h2c straight at the sidecar's listener: `n` requests to `host` on 2
+    connections of 8 streams each; every request that is not a 2xx counts as failed."""
+
+    def __init__(self, mesh, host, n):
+        self.args = ["h2load", "-n", str(n), "-c", "2", "-m", "8", "-H", ":authority: " + host,
+                     "http://127.0.0.1:%d/h2" % mesh.outbound]
+        self.n = n
+        self.summary = None
+
+    def run(self):
+        out = subprocess.run(self.args, capture_output=True, text=True, timeout=90).stdout
+        lines = [l for l in out.splitlines() if l.startswith(("requests:", "status codes:"))]
+        self.summary = " / ".join(lines) or out[-500:]
+
+    def failures(self):
+        # "requests: N total, N started, N done, N succeeded, N failed, N errored, N timeout"
+        # and "status codes: N 2xx, ...": anything but n succeeded 2xx is a failure.
+        ok = ("%d succeeded, 0 failed, 0 errored, 0 timeout" % self.n in self.summary and
+              "status codes: %d 2xx" % self.n in self.summary)
+        return [] if ok else [self.summary]
+
+
+class GrpcLoad:
+    """The grpc++ test client through the sidecar (http_proxy): `n` unary calls one after
+    another on one channel; its own count of failed calls, and which servers answered."""
+
+    def __init__(self, mesh, target, n):
+        self.env = dict(os.environ, http_proxy=mesh.proxy)
+        self.env.pop("no_proxy", None)
+        self.env.pop("NO_PROXY", None)
+        self.args = [test_program("echo_client"), target, "sequential", str(n)]
+        self.result = None
+
+    def run(self):
+        p = subprocess.run(self.args, env=self.env, capture_output=True, text=True, timeout=90)
+        try:
+            self.result = json.loads(p.stdout)
+        except ValueError:
+            self.result = {"failures": -1, "output": p.stdout + p.stderr}
+
+    def failures(self):
+        return [] if self.result.get("failures") == 0 else [self.result]
+
+
+class EchoServer:
+    """A grpc++ echo server process answering with its name."""
+
+    def __init__(self, name):
+        self.name, self.port = name, free_port()
+        self.proc = subprocess.Popen([test_program("echo_server"), name, str(self.port)],
+                                     stdout=subprocess.PIPE, text=True)
+        atexit.register(self.stop)
+        assert self.proc.stdout.readline().strip() == "listening"
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait()
+
+
+LIVE_EDIT_CONTROL_PLANE = """
+discovery: {{endpoints_file: %(endpoints)s}}
+commander: {{audit_log: {dir}/audit.log}}
+services:
+  api: {{timeout: 5s}}
+  grpc: {{timeout: 5s}}
+  other: {{}}
+"""
+
+# What meshctl applies in turn: `other` removed and added back, api's policy changed.
+LIVE_EDIT_POLICIES = [
+    "services:\n  api: {timeout: 4s}\n  grpc: {timeout: 5s}\n",
+    "services:\n  api: {timeout: 5s, retry: {attempts: 2, on: [connect_failure]}}\n"
+    "  grpc: {timeout: 5s}\n  other: {}\n",
+    "services:\n  api: {timeout: 5s}\n  grpc: {timeout: 5s}\n  other: {}\n",
+]
+
+
+def endpoint_file(api, grpc, other):
+    def section(name, ports):
+        return "  %s:\n    endpoints:\n" % name + "".join(
+            "      - {address: 127.0.0.1, port: %d}\n" % p for p in ports)
+    return "services:\n" + section("api", api) + section("grpc", grpc) + (
+        section("other", other) if other else "")
+
+
+def test_live_edits_of_endpoints_services_and_policies_under_load_fail_no_request():
+    a1, a2, a3, c = Upstream("a1"), Upstream("a2"), Upstream("a3"), Upstream("c")
+    g1, g2 = EchoServer("g1"), EchoServer("g2")
+    # Endpoint sets in turn: each endpoint removed while requests are in flight on it, and
+    # new ones added; the processes stay up (discovery removed them, nothing killed them).
+    endpoint_sets = [([a1.port, a2.port], [g1.port], [c.port]),
+                     ([a2.port], [g1.port, g2.port], []),
+                     ([a2.port, a3.port], [g2.port], [c.port]),
+                     ([a3.port], [g1.port], []),
+                     ([a1.port, a3.port], [g2.port, g1.port], [c.port])]
+    scratch = Mesh.scratch_dir()
+    endpoints = os.path.join(scratch, "endpoints.yaml")
+    write_atomically(endpoints, endpoint_file(*endpoint_sets[0]))
+    control_hold, control = reserve_port()
+    api_hold, api = reserve_port()
+    control_hold.close()
+    api_hold.close()
+    cp = Mesh(control_plane_node(control, api, LIVE_EDIT_CONTROL_PLANE % {
+        "endpoints": endpoints}), expect_ready=False)
+    sidecar = None
+    try:
+        assert eventually(lambda: meshctl(api, "get")[0] == 0, 10), cp.log()
+        sidecar = remote_sidecar(control, workers=2)
+        loads = [Load(sidecar, lambda n: None), H2Load(sidecar, "api", 3000),
+                 GrpcLoad(sidecar, "grpc:50051", 1500)]
+        threads = [threading.Thread(target=l.run) for l in loads]
+        for t in threads:
+            t.start()
+        edits = 0
+        while any(t.is_alive() for t in threads) and edits < 200:
+            time.sleep(0.15)
+            write_atomically(endpoints, endpoint_file(*endpoint_sets[edits % len(endpoint_sets)]))
+            policy = os.path.join(scratch, "policy.yaml")
+            write_atomically(policy, LIVE_EDIT_POLICIES[edits % len(LIVE_EDIT_POLICIES)])
+            code, out, err = meshctl(api, "apply", "-f", policy, "--caller", "faults")
+            assert code == 0, (code, out, err)
+            edits += 1
+        for t in threads:
+            t.join()
+        assert edits >= len(endpoint_sets), "only %d edits happened under load" % edits
+        h1, h2, grpc = loads
+        failed = {"http/1.1": "%d of %d: %s" % (len(h1.failures), TOTAL, h1.failures[:3]),
+                  "h2c": h2.failures(), "grpc": grpc.failures()}
+        assert not h1.failures and not h2.failures() and not grpc.failures(), failed
+        # The edits took effect: every api endpoint and both gRPC servers answered.
+        assert set(h1.served) == {"a1", "a2", "a3"}, h1.served
+        assert set(grpc.result["servers"]) == {"g1", "g2"}, grpc.result
+        print("     %d edits under load: %d HTTP/1.1, 3000 h2c and 1500 gRPC requests, "
+              "0 failed" % (edits, TOTAL))
+    finally:
+        if sidecar is not None:
+            assert sidecar.stop() == 0
+        cp.stop()
+        for u in (a1, a2, a3, c):
+            u.stop()
+        g1.stop()
+        g2.stop()
+
+
 if __name__ == "__main__":
     run([
         test_an_endpoint_killed_mid_load_loses_no_request_when_retries_are_configured,
         test_without_retries_the_same_fault_reaches_clients,
         test_the_control_plane_killed_and_restarted_under_load_fails_no_request,
+        test_live_edits_of_endpoints_services_and_policies_under_load_fail_no_request,
     ])
