@@ -2,6 +2,8 @@
 
 #include <curl/curl.h>
 
+#include <algorithm>
+#include <chrono>
 #include <fstream>
 #include <sstream>
 
@@ -13,6 +15,8 @@ namespace {
 
 constexpr auto first_backoff = std::chrono::milliseconds{100};
 constexpr auto max_backoff = std::chrono::milliseconds{5000};
+// A Retry-After the API server asks for is honoured up to this.
+constexpr auto max_retry_after = std::chrono::seconds{60};
 // The server ends a watch after this long; we then resume from the last resourceVersion.
 constexpr long watch_seconds = 300;
 
@@ -44,7 +48,22 @@ std::string read_token(const std::string& path) {
 
 struct k8s_watch::transfer {
   k8s_watch* owner;
+  CURL* handle;
   const std::function<bool(const char*, size_t)>* on_data;
+  const std::function<void()>* on_ok;
+
+  // At the end of the head: a 200 means the server answers (a watch may then stay quiet).
+  static size_t header(char* data, size_t size, size_t n, void* user) {
+    auto* t = static_cast<transfer*>(user);
+    if (size * n == 2 && data[0] == '\r') {
+      long status = 0;
+      curl_easy_getinfo(t->handle, CURLINFO_RESPONSE_CODE, &status);
+      if (status == 200) {
+        (*t->on_ok)();
+      }
+    }
+    return size * n;
+  }
 
   static size_t write(char* data, size_t size, size_t n, void* user) {
     auto* t = static_cast<transfer*>(user);
@@ -86,13 +105,13 @@ bool k8s_watch::wait(std::chrono::milliseconds d) {
 }
 
 long k8s_watch::get(const std::string& url, const std::function<bool(const char*, size_t)>& on_data,
-                    long timeout_seconds, std::string& error) {
+                    const std::function<void()>& on_ok, long timeout_seconds, std::string& error) {
   CURL* curl = curl_easy_init();
   if (!curl) {
     error = "cannot create a curl handle";
     return 0;
   }
-  transfer t{this, &on_data};
+  transfer t{this, curl, &on_data, &on_ok};
   curl_slist* headers = curl_slist_append(nullptr, "Accept: application/json");
   auto token = read_token(settings_.token_file);
   if (!token.empty()) {
@@ -102,6 +121,8 @@ long k8s_watch::get(const std::string& url, const std::function<bool(const char*
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &transfer::write);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &t);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &transfer::header);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &t);
   curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, &transfer::progress);
   curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &t);
   curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
@@ -114,6 +135,9 @@ long k8s_watch::get(const std::string& url, const std::function<bool(const char*
   auto rc = curl_easy_perform(curl);
   long status = 0;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  curl_off_t retry_after = 0;
+  curl_easy_getinfo(curl, CURLINFO_RETRY_AFTER, &retry_after);
+  retry_after_ = std::min(max_retry_after, std::chrono::seconds{retry_after});
   if (rc != CURLE_OK && rc != CURLE_WRITE_ERROR) {
     error = curl_easy_strerror(rc);
   }
@@ -122,17 +146,45 @@ long k8s_watch::get(const std::string& url, const std::function<bool(const char*
   return status;
 }
 
+std::string k8s_watch::describe(const char* what, long status, const std::string& error) {
+  if (!error.empty()) {
+    return std::string{what} + ": " + error;
+  }
+  auto text = std::string{what} + " answered HTTP " + std::to_string(status);
+  switch (status) {
+    case 401:
+      return text + " (Unauthorized: check token_file)";
+    case 403:
+      return text + " (Forbidden: check the service account's RBAC)";
+    case 429:
+      return text + " (Too Many Requests)";
+    default:
+      return text;
+  }
+}
+
 void k8s_watch::run() {
   config::k8s_object_set objects;
   std::string resource_version;  // empty: list first
   auto backoff = first_backoff;
   bool reachable = true;
+  std::string last_failure;
+  std::function<void()> answered = [&] {
+    if (!reachable) {
+      log_info("kubernetes: " + url_ + " reachable again");
+      reachable = true;
+      last_failure.clear();
+    }
+    backoff = first_backoff;
+  };
   auto failed = [&](const std::string& why) {
-    if (reachable) {
+    if (reachable || why != last_failure) {  // once per kind of failure, not per retry
       log_warn("kubernetes: " + url_ + ": " + why + "; keeping the last known objects, retrying");
       reachable = false;
+      last_failure = why;
     }
-    wait(backoff);
+    // The server's Retry-After (429, 503) when it asks for longer than the backoff.
+    wait(std::max<std::chrono::milliseconds>(backoff, retry_after_));
     backoff = std::min(max_backoff, backoff * 2);
   };
   while (wait(std::chrono::milliseconds{0})) {
@@ -140,9 +192,10 @@ void k8s_watch::run() {
     if (resource_version.empty()) {
       std::string body;
       auto status = get(
-          url_, [&](const char* p, size_t n) { return body.append(p, n), true; }, 30, error);
+          url_, [&](const char* p, size_t n) { return body.append(p, n), true; }, answered, 30,
+          error);
       if (status != 200) {
-        failed(error.empty() ? "list answered HTTP " + std::to_string(status) : error);
+        failed(describe("list", status, error));
         continue;
       }
       if (!objects.reset(body, resource_version, error) || resource_version.empty()) {
@@ -152,11 +205,6 @@ void k8s_watch::run() {
       }
       publish_(objects);
     }
-    if (!reachable) {
-      log_info("kubernetes: " + url_ + " reachable again");
-      reachable = true;
-    }
-    backoff = first_backoff;
     auto watch_url =
         url_ + "?watch=1&allowWatchBookmarks=true&timeoutSeconds=" + std::to_string(watch_seconds) +
         "&resourceVersion=" + resource_version;
@@ -192,13 +240,13 @@ void k8s_watch::run() {
           pending.erase(0, start);
           return true;
         },
-        watch_seconds + 30, error);
+        answered, watch_seconds + 30, error);
     if (expired || status == 410) {
       log_info("kubernetes: " + url_ + ": resourceVersion " + resource_version +
                " expired (410 Gone); listing again");
       resource_version.clear();
     } else if (status != 200 && !stopping()) {
-      failed(error.empty() ? "watch answered HTTP " + std::to_string(status) : error);
+      failed(describe("watch", status, error));
     } else {
       wait(first_backoff);  // the server ended the watch: resume, without spinning
     }

@@ -32,9 +32,13 @@ class k8s_watch {
   void run();
   bool wait(std::chrono::milliseconds d);  // false once stopping
   bool stopping();
-  // GET `url`; the body goes to `on_data`. Returns the HTTP status, 0 when there was none.
+  // GET `url`; the body goes to `on_data`, and `on_ok` runs once a 200's head is in. Returns
+  // the HTTP status, 0 when there was none; `retry_after_` holds the answer's Retry-After
+  // (429, 503), else 0.
   long get(const std::string& url, const std::function<bool(const char*, size_t)>& on_data,
-           long timeout_seconds, std::string& error);
+           const std::function<void()>& on_ok, long timeout_seconds, std::string& error);
+  // Why a request failed, for the log: the status with what it usually means here.
+  static std::string describe(const char* what, long status, const std::string& error);
 
   const config::kubernetes_settings settings_;
   const std::string url_;
@@ -42,6 +46,7 @@ class k8s_watch {
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
+  std::chrono::seconds retry_after_{0};  // the run thread's
   std::thread thread_;
 };
 

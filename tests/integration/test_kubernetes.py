@@ -1,32 +1,39 @@
-"""The Kubernetes sources against recorded API responses (fake_kube_api.py): EndpointSlices
-listed and watched (ADDED, MODIFIED, DELETED, bookmarks, 410 Gone → list again) reach a
-sidecar in another process; MeshConfig resources become config versions; a bad one is
-rejected whole and the last good config keeps serving."""
+"""The Kubernetes sources against a stand-in for the API server (fake_kube_api.py, recorded
+objects): EndpointSlices listed and watched (ADDED, MODIFIED, DELETED, bookmarks, 410 Gone as
+an event and as a status → list again) reach a sidecar in another process; a watch the server
+ends is resumed from its last resourceVersion; 401, 403, 429 (Retry-After honoured), 500 and
+503 keep the last known endpoints; HTTPS with a CA file (a server from another CA refused); an
+API outage under load fails no request and pushes no empty endpoint set; MeshConfig resources
+become config versions; a bad one is rejected whole and the last good config keeps serving."""
 
 import json
 import os
+import subprocess
 import sys
+import threading
+import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from fake_kube_api import FakeKubeApi, endpoint_slice, mesh_config  # noqa: E402
-from harness import (Mesh, Upstream, control_plane_node, eventually, free_port,  # noqa: E402
-                     meshctl, remote_sidecar,
+from harness import (Mesh, Pki, Upstream, control_plane_node, eventually, free_port,  # noqa: E402
+                     meshctl, remote_sidecar, tool,
                      run, served_names as served, status_code)
 
 CONTROL_PLANE_BODY = """
 discovery:
-  kubernetes: {{api: "%(url)s", token_file: "%(token)s"}}
+  kubernetes: {{api: "%(url)s", token_file: "%(token)s", ca_file: "%(ca)s"}}
 commander:
   audit_log: {dir}/audit.log
-  kubernetes: {{api: "%(url)s", token_file: "%(token)s"}}
+  kubernetes: {{api: "%(url)s", token_file: "%(token)s", ca_file: "%(ca)s"}}
 services:
   api: {{timeout: 2s}}
 """
 
 
 class Cluster:
-    def __init__(self):
-        self.kube = FakeKubeApi()
+    def __init__(self, ca="", **api):
+        self.kube = FakeKubeApi(token="recorded-token", **api)
+        self.ca = ca
         self.dir = Mesh.scratch_dir()
         self.token = os.path.join(self.dir, "token")
         with open(self.token, "w") as f:
@@ -41,11 +48,19 @@ class Cluster:
 
     def start(self):
         self.cp = Mesh(control_plane_node(self.control, self.api, CONTROL_PLANE_BODY % {
-            "url": self.kube.url, "token": self.token}), expect_ready=False)
+            "url": self.kube.url, "token": self.token, "ca": self.ca}), expect_ready=False)
         self.sidecar = remote_sidecar(self.control)
 
     def meshctl(self, *args):
         return meshctl(self.api, *args)
+
+    def set_token(self, token):
+        with open(self.token, "w") as f:
+            f.write(token + "\n")
+
+    def slice_requests(self, watch):
+        return [r for r in self.kube.recorded("endpointslices")
+                if (r["query"].get("watch") == "1") == watch]
 
     def stop(self):
         for m in (self.sidecar, self.cp):
@@ -86,6 +101,17 @@ def test_endpoint_slices_are_listed_watched_and_relisted_after_410_gone():
         assert eventually(lambda: served(k.sidecar) == {"c"}), k.cp.log()
         assert "expired (410 Gone)" in k.cp.log()
 
+        # Again, told by the HTTP status this time: d replaced c meanwhile.
+        slices.objects.clear()
+        slices.put(endpoint_slice("api-d", "api", k.upstream("d")))
+        k.kube.expire(slices, as_status=True)
+        assert eventually(lambda: served(k.sidecar) == {"d"}), k.cp.log()
+        assert any(r["status"] == 410 for r in k.slice_requests(watch=True))
+        slices.objects.clear()
+        slices.put(endpoint_slice("api-c", "api", k.ups["c"].port))
+        k.kube.expire(slices)
+        assert eventually(lambda: served(k.sidecar) == {"c"}), k.cp.log()
+
         # DELETED: the service's last slice goes, the service goes empty.
         k.kube.push(slices, "DELETED", endpoint_slice("api-c", "api", k.ups["c"].port))
         assert eventually(lambda: status_code(k.sidecar) == "503"), k.cp.log()
@@ -94,7 +120,7 @@ def test_endpoint_slices_are_listed_watched_and_relisted_after_410_gone():
         assert all(r["authorization"] == "Bearer recorded-token" for r in requests), requests
         lists = [r for r in requests if "watch" not in r["query"]]
         watches = [r for r in requests if r["query"].get("watch") == "1"]
-        assert len(lists) == 2, requests  # the first list and the one after 410
+        assert len(lists) == 4, requests  # the first list and one after each 410
         assert watches[0]["query"]["resourceVersion"] == "101", watches[0]
         assert watches[0]["query"]["allowWatchBookmarks"] == "true"
     finally:
@@ -136,6 +162,148 @@ def test_mesh_config_resources_become_config_versions_and_a_bad_one_changes_noth
         k.stop()
 
 
+def test_a_watch_the_server_ends_is_resumed_from_its_last_resource_version():
+    # The server ends every watch after a second (as the API server does at a random time):
+    # each next watch starts where the last one ended (its last event or bookmark), with no
+    # new list, and no event is lost or applied twice across them.
+    k = Cluster(max_watch_seconds=1)
+    slices = k.kube.slices()
+    try:
+        slices.put(endpoint_slice("api-a", "api", k.upstream("a")))
+        k.start()
+        assert served(k.sidecar) == {"a"}
+        b = k.upstream("b")
+        assert eventually(lambda: len(k.slice_requests(watch=True)) >= 2, 10)
+        k.kube.push(slices, "ADDED", endpoint_slice("api-b", "api", b))
+        assert eventually(lambda: served(k.sidecar) == {"a", "b"})
+        assert eventually(lambda: len(k.slice_requests(watch=True)) >= 4, 10)
+        k.kube.push(slices, "DELETED", endpoint_slice("api-a", "api", k.ups["a"].port))
+        assert eventually(lambda: served(k.sidecar) == {"b"})
+        endpoints = json.loads(k.sidecar.admin_get("/config")[1])["endpoints"]["api"]
+        assert len(endpoints) == 1, endpoints
+
+        watches = k.slice_requests(watch=True)
+        assert len(k.slice_requests(watch=False)) == 1  # listed once, never again
+        ended = [w for w in watches[:-1] if "ended_at" in w]
+        for w, following in zip(ended, watches[1:]):
+            assert following["query"]["resourceVersion"] == str(w["ended_at"]), watches
+            assert following["query"]["timeoutSeconds"], following
+    finally:
+        k.stop()
+
+
+def test_api_errors_keep_the_last_known_endpoints_and_retry_after_is_honoured():
+    k = Cluster()
+    slices = k.kube.slices()
+    try:
+        slices.put(endpoint_slice("api-a", "api", k.upstream("a")))
+        k.start()
+        assert served(k.sidecar) == {"a"}
+
+        # A token the server does not take: 401, the reason logged, the endpoints kept.
+        k.set_token("stale-token")
+        k.kube.fail(500)  # ends the open watches, so that the next request shows the token
+        assert eventually(lambda: "(Unauthorized: check token_file)" in k.cp.log()), k.cp.log()
+        assert served(k.sidecar) == {"a"}
+        k.set_token("recorded-token")  # rotated back: read again at the next request
+
+        for code, says in ((403, "(Forbidden: check the service account's RBAC)"),
+                           (500, "answered HTTP 500"), (503, "answered HTTP 503")):
+            k.kube.fail(code, count=2)
+            assert eventually(lambda: says in k.cp.log()), (code, k.cp.log())
+            assert served(k.sidecar) == {"a"}, code
+
+        # Everything answers again: a new slice arrives (so the slices' watch is healthy and
+        # its backoff back at its first step).
+        k.kube.push(slices, "ADDED", endpoint_slice("api-b", "api", k.upstream("b")))
+        assert eventually(lambda: served(k.sidecar) == {"a", "b"}), k.cp.log()
+
+        # 429 with Retry-After: 3 → the next request comes no sooner (the backoff alone would
+        # retry after 0.1 s).
+        k.kube.fail(429, retry_after=3, collection=slices)
+        assert eventually(lambda: any(r["status"] == 429 for r in k.kube.requests))
+        refused = next(r for r in k.kube.requests if r["status"] == 429)
+        later = lambda: [r["time"] for r in k.slice_requests(watch=True)  # noqa: E731
+                         if r["time"] > refused["time"]]
+        assert eventually(lambda: later(), 10)
+        assert min(later()) - refused["time"] >= 2.9, min(later()) - refused["time"]
+        k.kube.push(slices, "ADDED", endpoint_slice("api-c", "api", k.upstream("c")))
+        assert eventually(lambda: served(k.sidecar, 9) == {"a", "b", "c"}), k.cp.log()
+        assert "reachable again" in k.cp.log()
+    finally:
+        k.stop()
+
+
+def test_https_with_a_ca_file_and_a_server_from_another_ca_refused():
+    pki, other = Pki("cluster-ca"), Pki("another-ca")
+    k = Cluster(ca=pki.ca, tls=pki.issue("kube-apiserver"))
+    try:
+        k.kube.slices().put(endpoint_slice("api-a", "api", k.upstream("a")))
+        k.start()
+        assert k.kube.url.startswith("https://")
+        assert served(k.sidecar) == {"a"}
+        assert k.slice_requests(watch=True)  # over TLS, with the token
+    finally:
+        k.stop()
+
+    k = Cluster(ca=other.ca, tls=pki.issue("kube-apiserver"))
+    try:
+        k.kube.slices().put(endpoint_slice("api-a", "api", k.upstream("a")))
+        k.start()
+        assert eventually(lambda: "SSL" in k.cp.log() or "certificate" in k.cp.log()), k.cp.log()
+        assert k.kube.requests == []  # no request (and no token) went to it
+        assert status_code(k.sidecar) == "503"  # nothing discovered
+    finally:
+        k.stop()
+
+
+def test_an_api_outage_under_load_fails_no_request_and_pushes_no_empty_endpoints():
+    from test_faults import TOTAL, Load
+    k = Cluster()
+    slices = k.kube.slices()
+    watch_out = None
+    try:
+        slices.put(endpoint_slice("api-a", "api", k.upstream("a")))
+        slices.put(endpoint_slice("api-b", "api", k.upstream("b")))
+        k.start()
+        assert served(k.sidecar) == {"a", "b"}
+        watch_out = open(os.path.join(k.dir, "watch.txt"), "w+")
+        watcher = subprocess.Popen([tool("meshctl"), "--server", "127.0.0.1:%d" % k.api,
+                                    "watch", "api"], stdout=watch_out)
+        load = Load(k.sidecar, lambda n: None)
+        runner = threading.Thread(target=load.run)
+        runner.start()
+        assert eventually(lambda: load.sent >= TOTAL // 4, timeout=20)
+        k.kube.outage()  # connections refused, watches broken
+        outage_began = time.time()
+        assert eventually(lambda: load.sent >= TOTAL // 2, timeout=20)
+        time.sleep(max(0.0, 1.0 - (time.time() - outage_began)))  # down for a second at least
+        k.kube.restore()
+        runner.join()
+        assert load.sent == TOTAL
+        assert load.failures == [], "%d of %d failed: %s" % (len(load.failures), TOTAL,
+                                                              load.failures[:5])
+        assert eventually(lambda: "cannot" in k.cp.log() or "retrying" in k.cp.log())
+        # Back: a change made after the outage arrives.
+        k.kube.push(slices, "ADDED", endpoint_slice("api-c", "api", k.upstream("c")))
+        assert eventually(lambda: served(k.sidecar, 9) == {"a", "b", "c"}), k.cp.log()
+        watcher.terminate()
+        watcher.wait()
+        watch_out.seek(0)
+        versions = watch_out.read().split("# endpoints version")[1:]
+        assert versions and all("api 127.0.0.1:" in v for v in versions), versions
+        print("     %d requests across the outage, 0 failed; %d endpoint versions, none empty"
+              % (TOTAL, len(versions)))
+    finally:
+        if watch_out:
+            watch_out.close()
+        k.stop()
+
+
 if __name__ == "__main__":
     run([test_endpoint_slices_are_listed_watched_and_relisted_after_410_gone,
+         test_a_watch_the_server_ends_is_resumed_from_its_last_resource_version,
+         test_api_errors_keep_the_last_known_endpoints_and_retry_after_is_honoured,
+         test_https_with_a_ca_file_and_a_server_from_another_ca_refused,
+         test_an_api_outage_under_load_fails_no_request_and_pushes_no_empty_endpoints,
          test_mesh_config_resources_become_config_versions_and_a_bad_one_changes_nothing])
