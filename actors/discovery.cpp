@@ -5,6 +5,10 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include <chrono>
+#include <set>
+#include <unordered_set>
+
 #include "actors/log.h"
 #include "actors/subscribers.h"
 
@@ -12,8 +16,15 @@ namespace am::actors {
 
 namespace {
 
+// Source updates that arrive within this window of the first become one version: a burst of
+// changes (thousands of etcd keys, a rollout's slices) is one push to every sidecar instead
+// of one per change, each with the whole table (Istio debounces its pushes the same way).
+constexpr auto coalesce_window = std::chrono::milliseconds{50};
+
 struct discovery_state {
   std::map<std::string, config::endpoint_table> sources;
+  std::set<std::string> changed_sources;  // since the last version (for the log)
+  bool settling = false;                  // a window is open
   config::endpoint_table merged;
   uint64_t version = 0;
   subscriber_list<endpoints_sink> subscribers;
@@ -27,17 +38,32 @@ discovery_actor::behavior_type discovery(discovery_actor::stateful_pointer<disco
   self->state.stats = ctx->actor_metrics.get("discovery");
   self->set_down_handler([self](const caf::down_msg& msg) { self->state.subscribers.remove(msg); });
   return {
-      [self](source_atom, const std::string& source, const config::endpoint_table& table) {
+      [self](source_atom, const std::string& source, config::endpoint_table& table) {
         metered_handler m{self->state.stats, self->mailbox().size()};
         auto& st = self->state;
-        st.sources[source] = table;
+        st.sources[source] = std::move(table);
+        st.changed_sources.insert(source);
+        if (!st.settling) {
+          st.settling = true;
+          self->delayed_send(self, coalesce_window, settle_atom::value);
+        }
+      },
+      [self](settle_atom) {
+        metered_handler m{self->state.stats, self->mailbox().size()};
+        auto& st = self->state;
+        st.settling = false;
         auto merged = merge_sources(st.sources);
+        std::string from;
+        for (const auto& source : st.changed_sources) {
+          from += (from.empty() ? "" : ", ") + source;
+        }
+        st.changed_sources.clear();
         if (merged == st.merged && st.version > 0) {
           return;  // nothing changed: no push
         }
         st.merged = std::move(merged);
         ++st.version;
-        log_info("discovery: version " + std::to_string(st.version) + " from source " + source +
+        log_info("discovery: version " + std::to_string(st.version) + " from source " + from +
                  " (" + std::to_string(st.merged.size()) + " services)");
         for (auto& s : st.subscribers) {
           self->send(s, endpoints_atom::value, st.version, st.merged);
@@ -57,14 +83,13 @@ discovery_actor::behavior_type discovery(discovery_actor::stateful_pointer<disco
 
 config::endpoint_table merge_sources(const std::map<std::string, config::endpoint_table>& sources) {
   config::endpoint_table merged;
+  std::map<std::string, std::unordered_set<std::string>> seen;  // service → address:port
   for (const auto& [source, table] : sources) {
     for (const auto& [service, endpoints] : table) {
       auto& out = merged[service];
+      auto& keys = seen[service];
       for (const auto& ep : endpoints) {
-        auto same = [&](const config::endpoint& e) {
-          return e.address == ep.address && e.port == ep.port;
-        };
-        if (std::none_of(out.begin(), out.end(), same)) {
+        if (keys.insert(ep.address + ":" + std::to_string(ep.port)).second) {
           out.push_back(ep);
         }
       }

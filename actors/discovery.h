@@ -1,6 +1,7 @@
 // The discovery actor merges what its sources know into one versioned endpoint table and
 // pushes it to subscribers. A source sends its whole view each time; a source that fails
-// sends nothing, so its last good view stays (a blip never empties a service).
+// sends nothing, so its last good view stays (a blip never empties a service). Updates within
+// 50 ms of each other make one version.
 #pragma once
 
 #include <caf/typed_actor.hpp>
@@ -15,7 +16,7 @@ using endpoints_sink =
 
 using discovery_actor =
     caf::typed_actor<caf::reacts_to<source_atom, std::string, config::endpoint_table>,
-                     caf::reacts_to<subscribe_atom, endpoints_sink>>;
+                     caf::reacts_to<settle_atom>, caf::reacts_to<subscribe_atom, endpoints_sink>>;
 
 discovery_actor spawn_discovery(caf::actor_system& sys, node_context& ctx);
 

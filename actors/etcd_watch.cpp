@@ -15,6 +15,9 @@ namespace pb = etcdserverpb;
 constexpr auto call_timeout = std::chrono::seconds{3};
 constexpr auto first_backoff = std::chrono::milliseconds{100};
 constexpr auto max_backoff = std::chrono::milliseconds{2000};
+// Keys per list request: a prefix of any size is listed in pages, all at the first page's
+// revision (as Kubernetes lists etcd).
+constexpr int64_t list_page = 500;
 
 std::shared_ptr<grpc::Channel> make_channel(const std::string& target) {
   grpc::ChannelArguments args;
@@ -27,11 +30,51 @@ std::shared_ptr<grpc::Channel> make_channel(const std::string& target) {
   // (etcd accepts one every 5 s or slower).
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
+  // A watch response catching up on many revisions can exceed gRPC's default 4 MiB (etcd's
+  // own client takes any size); lists are paged (list_page) and stay well below this.
+  args.SetMaxReceiveMessageSize(64 * 1024 * 1024);
   return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
 }
 
 config::etcd_change to_change(const pb::KeyValue& kv, bool deleted) {
   return {deleted, kv.key(), kv.value()};
+}
+
+// Lists [key, range_end) page by page at one revision (the first page's): every key as a
+// change into `out`, the revision into `revision`. `track` registers each call's context so
+// that a stop cancels it; false from it ends the listing (status CANCELLED).
+template <class Track>
+grpc::Status list_prefix(pb::KV::Stub& kv, std::string key, const std::string& range_end,
+                         Track track, std::vector<config::etcd_change>& out, int64_t& revision) {
+  revision = 0;
+  for (;;) {
+    pb::RangeRequest range;
+    range.set_key(key);
+    range.set_range_end(range_end);
+    range.set_limit(list_page);
+    range.set_revision(revision);  // 0 (the first page): the latest
+    pb::RangeResponse page;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + call_timeout);
+    if (!track(&ctx)) {
+      return grpc::Status::CANCELLED;
+    }
+    auto status = kv.Range(&ctx, range, &page);
+    track(nullptr);
+    if (!status.ok()) {
+      return status;
+    }
+    if (revision == 0) {
+      revision = page.header().revision();
+    }
+    for (const auto& item : page.kvs()) {
+      out.push_back(to_change(item, false));
+    }
+    if (!page.more() || page.kvs_size() == 0) {
+      return grpc::Status::OK;
+    }
+    key = page.kvs(page.kvs_size() - 1).key() + '\0';  // the next key after the last
+  }
 }
 
 void log_errors(const std::vector<std::string>& errors) {
@@ -86,18 +129,13 @@ void etcd_watch::run() {
   };
   while (wait(std::chrono::milliseconds{0})) {
     // 1. List everything under the prefix.
-    pb::RangeRequest range;
-    range.set_key(prefix);
-    range.set_range_end(range_end);
-    pb::RangeResponse listing;
-    grpc::ClientContext list_ctx;
-    list_ctx.set_deadline(std::chrono::system_clock::now() + call_timeout);
-    if (!track(&list_ctx)) {
-      break;
-    }
-    auto status = kv->Range(&list_ctx, range, &listing);
-    track(nullptr);
+    std::vector<config::etcd_change> changes;
+    int64_t revision = 0;
+    auto status = list_prefix(*kv, prefix, range_end, track, changes, revision);
     if (!status.ok()) {
+      if (!wait(std::chrono::milliseconds{0})) {
+        break;
+      }
       if (reachable) {
         log_warn("etcd source: cannot list " + prefix + " at " + settings_.endpoints + ": " +
                  status.error_message() + "; keeping the last known endpoints, retrying");
@@ -113,15 +151,10 @@ void etcd_watch::run() {
       reachable = true;
     }
     backoff = first_backoff;
-    std::vector<config::etcd_change> changes;
-    for (const auto& item : listing.kvs()) {
-      changes.push_back(to_change(item, false));
-    }
     std::vector<std::string> errors;
     view.reset(changes, errors);
     log_errors(errors);
     publish_(view.table());
-    auto revision = listing.header().revision();
 
     // 2. Follow every change after the listing.
     grpc::ClientContext watch_ctx;
@@ -137,7 +170,12 @@ void etcd_watch::run() {
     pb::WatchResponse resp;
     if (stream->Write(create)) {
       while (stream->Read(&resp)) {
-        if (resp.compact_revision() > 0 || resp.canceled()) {
+        if (resp.compact_revision() > 0) {
+          log_warn("etcd source: the watch fell behind etcd's compaction (revision " +
+                   std::to_string(resp.compact_revision()) + "); re-listing");
+          break;
+        }
+        if (resp.canceled()) {
           log_warn("etcd source: watch cancelled (" + resp.cancel_reason() + "); re-listing");
           break;
         }

@@ -15,8 +15,10 @@
 
 namespace am::actors {
 
-// discovery source → discovery: the source's whole current view.
+// discovery source → discovery: the source's whole current view; discovery's coalescing
+// window ended (make a version of what came).
 using source_atom = caf::atom_constant<caf::atom("source")>;
+using settle_atom = caf::atom_constant<caf::atom("settle")>;
 // subscriber → discovery / commander: send me your updates.
 using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
 // discovery → subscribers: merged, versioned endpoint table.

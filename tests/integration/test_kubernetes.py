@@ -10,7 +10,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -27,6 +26,7 @@ commander:
   kubernetes: {{api: "%(url)s", token_file: "%(token)s", ca_file: "%(ca)s"}}
 services:
   api: {{timeout: 2s}}
+  grpc: {{timeout: 5s}}
 """
 
 
@@ -258,31 +258,30 @@ def test_https_with_a_ca_file_and_a_server_from_another_ca_refused():
 
 
 def test_an_api_outage_under_load_fails_no_request_and_pushes_no_empty_endpoints():
-    from test_faults import TOTAL, Load
+    from test_faults import TOTAL, EchoServer, MixedLoad
     k = Cluster()
     slices = k.kube.slices()
     watch_out = None
+    g = EchoServer("g")
     try:
         slices.put(endpoint_slice("api-a", "api", k.upstream("a")))
         slices.put(endpoint_slice("api-b", "api", k.upstream("b")))
+        slices.put(endpoint_slice("grpc-g", "grpc", g.port))
         k.start()
         assert served(k.sidecar) == {"a", "b"}
         watch_out = open(os.path.join(k.dir, "watch.txt"), "w+")
         watcher = subprocess.Popen([tool("meshctl"), "--server", "127.0.0.1:%d" % k.api,
                                     "watch", "api"], stdout=watch_out)
-        load = Load(k.sidecar, lambda n: None)
-        runner = threading.Thread(target=load.run)
-        runner.start()
-        assert eventually(lambda: load.sent >= TOTAL // 4, timeout=20)
+        mixed = MixedLoad(k.sidecar).start()
+        assert eventually(lambda: mixed.h1.sent >= TOTAL // 4, timeout=20)
         k.kube.outage()  # connections refused, watches broken
+        assert mixed.running(), "the outage came after some load ended"
         outage_began = time.time()
-        assert eventually(lambda: load.sent >= TOTAL // 2, timeout=20)
+        assert eventually(lambda: mixed.h1.sent >= TOTAL // 2, timeout=20)
         time.sleep(max(0.0, 1.0 - (time.time() - outage_began)))  # down for a second at least
         k.kube.restore()
-        runner.join()
-        assert load.sent == TOTAL
-        assert load.failures == [], "%d of %d failed: %s" % (len(load.failures), TOTAL,
-                                                              load.failures[:5])
+        mixed.join()
+        assert not any(mixed.failures().values()), mixed.failures()
         assert eventually(lambda: "cannot" in k.cp.log() or "retrying" in k.cp.log())
         # Back: a change made after the outage arrives.
         k.kube.push(slices, "ADDED", endpoint_slice("api-c", "api", k.upstream("c")))
@@ -292,12 +291,13 @@ def test_an_api_outage_under_load_fails_no_request_and_pushes_no_empty_endpoints
         watch_out.seek(0)
         versions = watch_out.read().split("# endpoints version")[1:]
         assert versions and all("api 127.0.0.1:" in v for v in versions), versions
-        print("     %d requests across the outage, 0 failed; %d endpoint versions, none empty"
-              % (TOTAL, len(versions)))
+        print("     %s across the outage, 0 failed; %d endpoint versions, none empty"
+              % (mixed.summary(), len(versions)))
     finally:
         if watch_out:
             watch_out.close()
         k.stop()
+        g.stop()
 
 
 if __name__ == "__main__":
