@@ -73,6 +73,7 @@ void exchange::begin(const message_head& head) {
   request_has_body_ = head.chunked || head.content_length > 0;
   head_request_ = head.method == "HEAD";
   response_started_ = false;
+  holding_ = false;
   const auto* content_type = head.find("content-type");
   grpc_ = content_type != nullptr && grpc::is_grpc_content_type(*content_type);
   grpc_deadline_ms_ = 0;
@@ -192,6 +193,7 @@ void exchange::loop_cancel_all() {
 }
 
 void exchange::release_upstream() {
+  holding_ = false;  // a held response goes with its connection: none of it reached the client
   if (upstream_ != nullptr) {
     auto* up = upstream_;
     upstream_ = nullptr;
@@ -243,6 +245,28 @@ void exchange::on_backoff_timer(void* p) {
 
 void exchange::on_upstream_head(message_head& head) {
   bool interim = head.status >= 100 && head.status < 200 && head.status != 101;
+  if (!interim && should_hold(head)) {
+    holding_ = true;
+    held_head_ = head;
+    held_body_.clear();
+    return;
+  }
+  start_response(head);
+}
+
+bool exchange::should_hold(const message_head& head) const {
+  if (grpc_ || head_request_ || service_ == nullptr || decision_.retry == nullptr ||
+      decision_.retry->attempts <= attempts_ || !head.has_content_length ||
+      head.content_length > hold_limit) {
+    return false;
+  }
+  policy::attempt_outcome reset{policy::attempt_failure::reset, 0, nullptr};
+  return policy::decide_retry(*decision_.retry, reset, attempts_, method_, body_replayable_) ==
+         policy::retry_decision::retry;
+}
+
+void exchange::start_response(message_head& head) {
+  bool interim = head.status >= 100 && head.status < 200 && head.status != 101;
   if (!interim) {
     std::optional<int> head_grpc_status;
     if (grpc_) {
@@ -279,6 +303,10 @@ void exchange::on_upstream_head(message_head& head) {
 }
 
 void exchange::on_upstream_body(const char* data, size_t size) {
+  if (holding_) {
+    held_body_.append(data, size);  // at most hold_limit: the head said how much comes
+    return;
+  }
   bytes_out_ += size;
   client_.respond_body(data, size);
   if (upstream_ != nullptr && client_.response_backlogged()) {
@@ -297,6 +325,16 @@ void exchange::on_upstream_trailers(message_head& trailers) {
 }
 
 void exchange::on_upstream_complete() {
+  if (holding_) {
+    holding_ = false;
+    start_response(held_head_);
+    if (!response_started_) {
+      return;  // retried on its status: the held response is dropped with its connection
+    }
+    if (!held_body_.empty()) {
+      on_upstream_body(held_body_.data(), held_body_.size());
+    }
+  }
   if (outcome_pending_) {
     // A call without a status is broken (gRPC's PROTOCOL-HTTP2: INTERNAL).
     record_outcome(grpc::http_status_of(grpc_status_ >= 0 ? grpc_status_ : grpc::internal));
@@ -312,6 +350,7 @@ void exchange::on_response_drained() {
 
 void exchange::on_upstream_error(proxy_error e, const std::string& detail, bool retryable) {
   upstream_ = nullptr;
+  holding_ = false;  // a held response is dropped: nothing of it reached the client
   if (retryable && !retried_ && !request_has_body_ && !response_started_) {
     // A keep-alive connection the upstream closed as we reused it (or a stream it refused):
     // nothing reached the application, so the request goes once more, as the same attempt.

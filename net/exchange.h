@@ -102,6 +102,10 @@ class exchange final : private upstream_events, private tunnel_connect_events {
   void on_upstream_error(proxy_error e, const std::string& detail, bool retryable) override;
   void on_upstream_drained() override;
   void on_upstream_switched(upstream_connection& c) override;
+  // The response's head is the client's from here: the outcome is recorded, a retry on its
+  // status tried, the head sent.
+  void start_response(message_head& head);
+  bool should_hold(const message_head& head) const;
   // -- tunnel_connect_events --
   void on_tunnel_connected(tunnel_end& end, int error) override;
 
@@ -189,6 +193,13 @@ class exchange final : private upstream_events, private tunnel_connect_events {
   bool grpc_ = false;             // content-type application/grpc
   bool outcome_pending_ = false;  // a gRPC call's outcome waits for its trailers
   bool retried_ = false;          // the one free re-send after a stale keep-alive connection
+  // A small response that a reset could still retry is held until it is whole, so that an
+  // endpoint dying mid-response is retried instead of cutting the client's response short.
+  // Its body nearly always comes with its head: holding costs a copy of the head, no wait.
+  static constexpr uint64_t hold_limit = 16 * 1024;
+  bool holding_ = false;
+  message_head held_head_;  // kept with its capacity from one exchange to the next
+  std::string held_body_;
 
   // -- mesh-service exchanges: route, retries --
   // The snapshot it was routed on (held until the end), its service there and this worker's

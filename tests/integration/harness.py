@@ -32,12 +32,17 @@ def parse_args():
     p.add_argument("-k", default="", help="run only tests whose name contains this")
     p.add_argument("--sanitized", action="store_true",
                    help="the binary is a sanitizer build: skip memory-size assertions")
+    p.add_argument("--sidecar-binary", default="",
+                   help="the actormesh-sidecar to run (default: the one next to --binary), "
+                        "e.g. a ThreadSanitizer build's")
     ARGS = p.parse_args()
     return ARGS
 
 
 def tool(name):
     """Path of another executable of the same build: actormesh-sidecar, meshctl."""
+    if name == "actormesh-sidecar" and ARGS.sidecar_binary:
+        return os.path.abspath(ARGS.sidecar_binary)
     build_tools = os.path.dirname(os.path.abspath(ARGS.binary))
     return os.path.join(build_tools, "meshctl", "meshctl") if name == "meshctl" \
         else os.path.join(build_tools, name)
