@@ -11,6 +11,7 @@
 #include "actors/actor_clock.h"
 #include "actors/actor_sink.h"
 #include "actors/log.h"
+#include "actors/tsan_handoff.h"
 #include "net/service_health.h"
 #include "policy/circuit_breaker.h"
 #include "policy/outlier_detector.h"
@@ -66,6 +67,7 @@ void publish(self_ptr self) {
     h->probation = st.outliers->in_state(policy::endpoint_health::probation);
   }
   net::service_health_ptr ptr = std::move(h);
+  handoff_release(ptr.get());
   for (auto& w : st.workers) {
     self->send(w, health_atom::value, st.service, ptr);
   }

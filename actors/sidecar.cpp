@@ -11,6 +11,7 @@
 #include "actors/breaker.h"
 #include "actors/log.h"
 #include "actors/retry.h"
+#include "actors/tsan_handoff.h"
 #include "actors/worker.h"
 #include "config/json.h"
 #include "net/h2_memory.h"
@@ -134,6 +135,7 @@ void publish(self_ptr self) {
   for (auto& [name, r] : st.retries) {
     self->send(r, configure_atom::value, snapshot->find(name)->policy.retry_budget);
   }
+  handoff_release(snapshot.get());
   // Once every worker routes with it, this services version is in force.
   auto remaining = std::make_shared<size_t>(st.workers.size());
   auto services_version = st.services_version;
@@ -207,6 +209,7 @@ void ask_load(self_ptr self) {
 // The global-lb's weights: to every worker, and to /config and /metrics.
 void apply_weights(self_ptr self, const net::weight_table& table) {
   auto shared = std::make_shared<const net::weight_table>(table);
+  handoff_release(shared.get());
   for (auto& w : self->state.workers) {
     self->send(w, weights_atom::value, shared);
   }

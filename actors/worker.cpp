@@ -7,6 +7,7 @@
 
 #include <atomic>
 
+#include "actors/tsan_handoff.h"
 #include "net/proxy_worker.h"
 
 namespace am::actors {
@@ -45,6 +46,7 @@ worker_actor::behavior_type worker(worker_actor::stateful_pointer<worker_state> 
   return {
       [self](snapshot_atom, const net::routing_snapshot_ptr& snapshot) -> caf::result<uint64_t> {
         metered_handler m{self->state.stats, self->mailbox().size()};
+        handoff_acquire(snapshot.get());
         auto& st = self->state;
         auto version = snapshot->version;
         st.worker->publish(snapshot);
@@ -72,6 +74,7 @@ worker_actor::behavior_type worker(worker_actor::stateful_pointer<worker_state> 
       },
       [self](health_atom, std::string& service, net::service_health_ptr& health) {
         metered_handler m{self->state.stats, self->mailbox().size()};
+        handoff_acquire(health.get());
         self->state.worker->publish_health(std::move(service), std::move(health));
       },
       [self](lease_atom, std::string& service, uint64_t tokens) {
@@ -80,6 +83,7 @@ worker_actor::behavior_type worker(worker_actor::stateful_pointer<worker_state> 
       },
       [self](weights_atom, const net::weight_table_ptr& table) {
         metered_handler m{self->state.stats, self->mailbox().size()};
+        handoff_acquire(table.get());
         self->state.worker->publish_weights(table);
       },
       [self](load_atom) { self->state.worker->request_load_report(); },

@@ -3,7 +3,9 @@
 #   tools/setup.sh demo   install what is missing, build, start the embedded default mesh
 #   tools/setup.sh test   install what is missing, build, run every test, then the
 #                         AddressSanitizer + UndefinedBehaviorSanitizer build of the tests,
-#                         then every fuzz target briefly
+#                         the ThreadSanitizer build of the unit and actor tests and of a
+#                         4-worker sidecar under churn and mixed load, a 2-minute soak, then
+#                         every fuzz target briefly
 # Both are idempotent: installed packages are skipped and builds are incremental (ccache).
 set -Eeuo pipefail
 
@@ -40,12 +42,14 @@ install_missing() {
 # hashed relative to it.
 export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=1
 
-# build DIR [cmake options...]
+# build DIR [cmake options...] [-- targets...]
 build() {
-  local dir=$1
+  local dir=$1 options=() targets=()
   shift
-  cmake -S "$root" -B "$root/$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
-  ninja -C "$root/$dir"
+  while (($#)) && [ "$1" != -- ]; do options+=("$1"); shift; done
+  (($#)) && shift && targets=("$@")
+  cmake -S "$root" -B "$root/$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${options[@]}" >/dev/null
+  ninja -C "$root/$dir" "${targets[@]}"
 }
 
 install_missing
@@ -66,6 +70,19 @@ case "$mode" in
     build build-asan -DACTORMESH_SANITIZE=ON
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
       ctest --test-dir "$root/build-asan" --output-on-failure --timeout 900
+    echo "setup: ThreadSanitizer: the unit and actor tests, and a 4-worker sidecar (build-tsan/)"
+    build build-tsan -DACTORMESH_TSAN=ON -- unit_tests actor_tests actormesh-sidecar
+    # history_size=7: the stack of the earlier access is kept long enough to be matched.
+    export TSAN_OPTIONS="halt_on_error=1 history_size=7 second_deadlock_stack=1 suppressions=$root/tests/tsan.supp"
+    "$root/build-tsan/tests/unit_tests"
+    "$root/build-tsan/tests/actor_tests"
+    # The stress test: live config and endpoint edits under HTTP/1.1, h2c and gRPC load
+    # through a 4-worker sidecar of this build (control plane and clients: the plain build's).
+    /usr/bin/python3 "$root/tests/integration/test_faults.py" --binary "$root/build/tools/actormesh" \
+      --sidecar-binary "$root/build-tsan/tools/actormesh-sidecar" --sanitized -k live_edits
+    unset TSAN_OPTIONS
+    echo "setup: a 2-minute soak (tools/bench/soak.sh)"
+    "$root/tools/bench/soak.sh" 2
     # A fixed seed: the suite replays the regression inputs and explores the same way on every
     # run, so a red run means a change broke something, not that this run was lucky. Finding
     # new bugs is the long runs' job (tools/fuzz.sh TARGET SECONDS, random seeds).

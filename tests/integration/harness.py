@@ -380,9 +380,11 @@ class Mesh:
         """In the sanitizer build, any report (a leak at exit included) fails the test."""
         with open(self.stderr_path, errors="replace") as f:
             text = f.read()
-        for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+        for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                       "WARNING: ThreadSanitizer"):
             if marker in text:
-                raise AssertionError("sanitizer report:\n" + text[text.index(marker) - 200:][:6000])
+                raise AssertionError("sanitizer report:\n" +
+                                     text[max(0, text.index(marker) - 200):][:6000])
 
 
 def node_head(name, sidecar="  access_log: {{enabled: false}}\n"):

@@ -11,7 +11,8 @@
 # Upstreams stay up (discovery removes them, nothing kills them): no request may fail.
 # Fails (exit 1) on any failed request, or when the sidecar's RSS or open descriptors grow
 # after warm-up (the first fifth, at least 30 s): the median of the last third of the samples
-# against the median of the first third after warm-up, beyond ±5%.
+# against the median of the first third after warm-up, by more than 5% (both are printed:
+# descriptors move a few percent either way as endpoints come and go with their pools).
 # Writes its samples (seconds, RSS kB, descriptors) to OUT/soak.tsv and, with gnuplot
 # installed, OUT/soak.png.
 #   tools/bench/soak.sh MINUTES [OUT_DIR]       (rates: H1_RPS=12000 H2_RPS=12000 by default,
@@ -201,10 +202,10 @@ verdict=$(awk -v warm=$((seconds / 5 > 30 ? seconds / 5 : 30)) '
     mr1 = median(r1, k); mr2 = median(r2, k); mf1 = median(f1, k); mf2 = median(f2, k)
     printf "RSS %d -> %d kB (%+.1f%%), descriptors %d -> %d (%+.1f%%)", mr1, mr2,
       100 * (mr2 - mr1) / mr1, mf1, mf2, 100 * (mf2 - mf1) / mf1
-    if (mr2 > mr1 * 1.05 || mr2 < mr1 * 0.95 || mf2 > mf1 * 1.05 || mf2 < mf1 * 0.95) print " OUT OF BOUNDS"
+    if (mr2 > mr1 * 1.05 || mf2 > mf1 * 1.05) print " GREW BEYOND 5%"
   }' "$out/soak.tsv")
 echo "soak: after warm-up: $verdict"
-[[ $verdict == RSS* && $verdict != *"OUT OF BOUNDS"* ]] || failed=1
+[[ $verdict == RSS* && $verdict != *"GREW BEYOND"* ]] || failed=1
 
 if command -v gnuplot >/dev/null; then
   gnuplot <<PLOT
