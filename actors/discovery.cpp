@@ -16,15 +16,17 @@ namespace am::actors {
 
 namespace {
 
-// Source updates that arrive within this window of the first become one version: a burst of
-// changes (thousands of etcd keys, a rollout's slices) is one push to every sidecar instead
-// of one per change, each with the whole table (Istio debounces its pushes the same way).
-constexpr auto coalesce_window = std::chrono::milliseconds{50};
+// A version at most every 50 ms: the first change after a quiet spell goes out at once (its
+// latency unchanged), those that follow within the interval become one version at its end. A
+// burst of changes (thousands of etcd keys, a rollout's slices) is then a few pushes to every
+// sidecar instead of one per change, each with the whole table (Istio debounces its pushes).
+constexpr auto min_interval = std::chrono::milliseconds{50};
 
 struct discovery_state {
   std::map<std::string, config::endpoint_table> sources;
   std::set<std::string> changed_sources;  // since the last version (for the log)
-  bool settling = false;                  // a window is open
+  caf::actor_clock::time_point last_version = caf::actor_clock::time_point::min();
+  bool settling = false;  // a settle message will make the next version
   config::endpoint_table merged;
   uint64_t version = 0;
   subscriber_list<endpoints_sink> subscribers;
@@ -32,8 +34,31 @@ struct discovery_state {
   node_context* ctx = nullptr;
 };
 
-discovery_actor::behavior_type discovery(discovery_actor::stateful_pointer<discovery_state> self,
-                                         node_context* ctx) {
+using self_ptr = discovery_actor::stateful_pointer<discovery_state>;
+
+// Merges the sources and, when that changed anything, pushes it as the next version.
+void make_version(self_ptr self) {
+  auto& st = self->state;
+  auto merged = merge_sources(st.sources);
+  std::string from;
+  for (const auto& source : st.changed_sources) {
+    from += (from.empty() ? "" : ", ") + source;
+  }
+  st.changed_sources.clear();
+  if (merged == st.merged && st.version > 0) {
+    return;  // nothing changed: no push
+  }
+  st.merged = std::move(merged);
+  ++st.version;
+  st.last_version = self->clock().now();
+  log_info("discovery: version " + std::to_string(st.version) + " from source " + from + " (" +
+           std::to_string(st.merged.size()) + " services)");
+  for (auto& s : st.subscribers) {
+    self->send(s, endpoints_atom::value, st.version, st.merged);
+  }
+}
+
+discovery_actor::behavior_type discovery(self_ptr self, node_context* ctx) {
   self->state.ctx = ctx;
   self->state.stats = ctx->actor_metrics.get("discovery");
   self->set_down_handler([self](const caf::down_msg& msg) { self->state.subscribers.remove(msg); });
@@ -43,31 +68,22 @@ discovery_actor::behavior_type discovery(discovery_actor::stateful_pointer<disco
         auto& st = self->state;
         st.sources[source] = std::move(table);
         st.changed_sources.insert(source);
-        if (!st.settling) {
-          st.settling = true;
-          self->delayed_send(self, coalesce_window, settle_atom::value);
+        if (st.settling) {
+          return;  // the interval's end makes the version
         }
+        auto now = self->clock().now();
+        auto next = st.last_version + min_interval;
+        if (now >= next) {
+          make_version(self);
+          return;
+        }
+        st.settling = true;
+        self->delayed_send(self, next - now, settle_atom::value);
       },
       [self](settle_atom) {
         metered_handler m{self->state.stats, self->mailbox().size()};
-        auto& st = self->state;
-        st.settling = false;
-        auto merged = merge_sources(st.sources);
-        std::string from;
-        for (const auto& source : st.changed_sources) {
-          from += (from.empty() ? "" : ", ") + source;
-        }
-        st.changed_sources.clear();
-        if (merged == st.merged && st.version > 0) {
-          return;  // nothing changed: no push
-        }
-        st.merged = std::move(merged);
-        ++st.version;
-        log_info("discovery: version " + std::to_string(st.version) + " from source " + from +
-                 " (" + std::to_string(st.merged.size()) + " services)");
-        for (auto& s : st.subscribers) {
-          self->send(s, endpoints_atom::value, st.version, st.merged);
-        }
+        self->state.settling = false;
+        make_version(self);
       },
       [self](subscribe_atom, endpoints_sink sink) {
         metered_handler m{self->state.stats, self->mailbox().size()};

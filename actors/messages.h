@@ -15,8 +15,8 @@
 
 namespace am::actors {
 
-// discovery source → discovery: the source's whole current view; discovery's coalescing
-// window ended (make a version of what came).
+// discovery source → discovery: the source's whole current view; discovery's own reminder
+// that the minimum interval between versions has passed (make a version of what came).
 using source_atom = caf::atom_constant<caf::atom("source")>;
 using settle_atom = caf::atom_constant<caf::atom("settle")>;
 // subscriber → discovery / commander: send me your updates.

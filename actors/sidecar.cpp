@@ -12,6 +12,7 @@
 #include "actors/log.h"
 #include "actors/retry.h"
 #include "actors/tsan_handoff.h"
+#include "actors/version_waiters.h"
 #include "actors/worker.h"
 #include "config/json.h"
 #include "net/h2_memory.h"
@@ -34,7 +35,7 @@ struct sidecar_state {
   uint64_t snapshot_version = 0;
   // The newest services version every worker routes with, and who waits for a newer one.
   uint64_t services_in_force = 0;
-  std::vector<std::pair<uint64_t, caf::typed_response_promise<uint64_t>>> in_force_waiters;
+  version_waiters in_force_waiters;
   net::endpoint_registry endpoint_ids;
   // One breaker actor per service with a breaker or outlier detection, one retry actor per
   // service that retries: kept by name for as long as the service needs them, whatever else
@@ -94,13 +95,7 @@ void reconcile_actors(self_ptr self) {
 void in_force(self_ptr self, uint64_t services_version) {
   auto& st = self->state;
   st.services_in_force = std::max(st.services_in_force, services_version);
-  std::erase_if(st.in_force_waiters, [&](auto& w) {
-    if (w.first > st.services_in_force) {
-      return false;
-    }
-    w.second.deliver(st.services_in_force);
-    return true;
-  });
+  st.in_force_waiters.reach(st.services_in_force);
 }
 
 void publish(self_ptr self) {
@@ -267,12 +262,13 @@ sidecar_actor::behavior_type sidecar(self_ptr self, node_context* ctx,
         publish(self);
       },
       [self](in_force_atom, uint64_t version) -> caf::result<uint64_t> {
+        metered_handler m{self->state.stats, self->mailbox().size()};
         auto& st = self->state;
         if (st.services_in_force >= version) {
           return st.services_in_force;
         }
         auto promise = self->make_response_promise<uint64_t>();
-        st.in_force_waiters.emplace_back(version, promise);
+        st.in_force_waiters.add(version, promise);
         return promise;
       },
       [self](drain_atom) -> caf::result<bool> {

@@ -8,6 +8,7 @@
 #include <atomic>
 
 #include "actors/tsan_handoff.h"
+#include "actors/version_waiters.h"
 #include "net/proxy_worker.h"
 
 namespace am::actors {
@@ -19,15 +20,13 @@ constexpr auto drain_poll = std::chrono::milliseconds{5};
 // happens only while a published snapshot is not yet in force.
 constexpr auto install_poll = std::chrono::milliseconds{1};
 
-using version_promise = caf::typed_response_promise<uint64_t>;
-
 struct worker_state {
   // Last member: destroyed first, joining the loop thread before anything it uses goes.
   std::shared_ptr<net::proxy_worker> worker;
   std::vector<caf::typed_response_promise<bool>> drain_waiters;
   // Who published which snapshot version and waits for it to be in force. The loop thread
   // never holds these (see drain): the actor polls the worker's installed version.
-  std::vector<std::pair<uint64_t, version_promise>> install_waiters;
+  version_waiters install_waiters;
   std::shared_ptr<std::atomic<bool>> drain_done;  // set by the loop thread
   bool drained = false;
   actor_stats* stats = nullptr;
@@ -54,20 +53,13 @@ worker_actor::behavior_type worker(worker_actor::stateful_pointer<worker_state> 
         if (st.install_waiters.empty()) {
           self->delayed_send(self, install_poll, installed_atom::value);
         }
-        st.install_waiters.emplace_back(version, promise);
+        st.install_waiters.add(version, promise);
         return promise;
       },
       [self](installed_atom) {
         metered_handler m{self->state.stats, self->mailbox().size()};
         auto& waiters = self->state.install_waiters;
-        auto installed = self->state.worker->installed_version();
-        std::erase_if(waiters, [&](auto& waiter) {
-          if (waiter.first > installed) {
-            return false;
-          }
-          waiter.second.deliver(installed);
-          return true;
-        });
+        waiters.reach(self->state.worker->installed_version());
         if (!waiters.empty()) {
           self->delayed_send(self, install_poll, installed_atom::value);
         }

@@ -2,24 +2,19 @@
 // time (CAF_GUIDE.md §2). Reports in, weights out each second; a sidecar that went quiet gets
 // none; the operator's table.
 #define CAF_SUITE global_lb
-#define FAIL(m) CAF_FAIL(m)  // 0.17.6: fixture::request<T...>() uses an undefined FAIL
-#include "caf/test/dsl.hpp"
-#include "caf/test/unit_test_impl.hpp"
+#include "caf/test/unit_test_impl.hpp"  // main(): in one test file only
+#include "tests/actors/actor_test.h"
 
 #include <optional>
 
 #include "actors/global_lb.h"
-#include "actors/messages.h"
 
 using namespace am;
 using namespace am::actors;
+using am::actors::testing::test_config;
 using namespace std::chrono_literals;
 
 namespace {
-
-struct test_config : caf::actor_system_config {
-  test_config() { am::actors::add_message_types(*this); }
-};
 
 // `requests` completed in one second at `latency_ms` each.
 net::endpoint_load_report at(const std::string& endpoint, uint64_t requests, double latency_ms) {

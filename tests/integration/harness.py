@@ -528,6 +528,38 @@ def meshctl(api_port, *args, timeout=20):
     return p.returncode, p.stdout, p.stderr
 
 
+class EndpointVersions:
+    """`meshctl watch SERVICE` against the control API at api_port, into a scratch file: every
+    endpoint version the control plane pushes, to check that none left the service empty."""
+
+    def __init__(self, api_port, service):
+        self.service = service
+        self.out = tempfile.TemporaryFile("w+")
+        self.proc = subprocess.Popen([tool("meshctl"), "--server", "127.0.0.1:%d" % api_port,
+                                      "watch", service], stdout=self.out)
+        atexit.register(self.stop)
+
+    def stop(self):
+        """Ends the watch; the versions seen, each as its text."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait()
+        if self.out.closed:
+            return []
+        self.out.seek(0)
+        versions = self.out.read().split("# endpoints version")[1:]
+        self.out.close()
+        return versions
+
+    def assert_never_empty(self):
+        """Stops the watch and checks every version lists an endpoint of the service; returns
+        how many versions there were."""
+        versions = self.stop()
+        line = "%s 127.0.0.1:" % self.service
+        assert versions and all(line in v for v in versions), versions
+        return len(versions)
+
+
 def reserve_port():
     """A port kept bound (not listening) for the whole test, so that no other listener of the
     test run takes it while a node that listens on it is down; the node binds it too (both set

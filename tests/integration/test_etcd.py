@@ -6,6 +6,7 @@ empty endpoint set; a watch that fell behind a compaction is cancelled by etcd a
 lists again, missing nothing."""
 
 import base64
+import contextlib
 import http.client
 import json
 import os
@@ -15,8 +16,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (Mesh, Upstream, control_plane_node, eventually, free_port,  # noqa: E402
-                     remote_sidecar, run, served_names, status_code, tool)
+from harness import (EndpointVersions, Mesh, Upstream, control_plane_node,  # noqa: E402
+                     eventually, free_port, remote_sidecar, run, served_names, status_code)
 
 PREFIX = "/actormesh/services/"
 
@@ -139,7 +140,10 @@ def test_endpoints_in_etcd_reach_a_remote_sidecar_and_survive_an_etcd_restart():
             u.stop()
 
 
-def test_a_service_whose_keys_are_all_deleted_goes_empty():
+@contextlib.contextmanager
+def one_endpoint_mesh():
+    """etcd holding api's one endpoint (upstream a), a control plane watching it and a remote
+    sidecar serving it: (etcd, control plane, sidecar)."""
     etcd = Etcd()
     a = Upstream("a")
     control = free_port()
@@ -150,14 +154,19 @@ def test_a_service_whose_keys_are_all_deleted_goes_empty():
     try:
         sidecar = remote_sidecar(control)
         assert served_names(sidecar, 1) == {"a"}
-        etcd.ctl("del", "--prefix", PREFIX + "api/")
-        assert eventually(lambda: status_code(sidecar) == "503")
+        yield etcd, cp, sidecar
     finally:
         if sidecar:
             sidecar.stop()
         cp.stop()
         etcd.stop()
         a.stop()
+
+
+def test_a_service_whose_keys_are_all_deleted_goes_empty():
+    with one_endpoint_mesh() as (etcd, _, sidecar):
+        etcd.ctl("del", "--prefix", PREFIX + "api/")
+        assert eventually(lambda: status_code(sidecar) == "503")
 
 
 WITH_API = """
@@ -167,14 +176,6 @@ services:
   api: {{timeout: 2s}}
   grpc: {{timeout: 5s}}
 """
-
-
-def watch_versions(api_port, out_path):
-    """meshctl watch api into a file: every endpoint version the control plane pushes."""
-    out = open(out_path, "w+")
-    proc = subprocess.Popen([tool("meshctl"), "--server", "127.0.0.1:%d" % api_port, "watch",
-                             "api"], stdout=out)
-    return proc, out
 
 
 def test_an_etcd_restart_under_load_fails_no_request_and_pushes_no_empty_endpoints():
@@ -188,11 +189,11 @@ def test_an_etcd_restart_under_load_fails_no_request_and_pushes_no_empty_endpoin
     cp = Mesh(control_plane_node(control, api, WITH_API % {"etcd": etcd.client,
                                                            "prefix": PREFIX},
                                  roles="discovery, commander"), expect_ready=False)
-    sidecar = watcher = out = None
+    sidecar = None
     try:
         sidecar = remote_sidecar(control)
         assert served_names(sidecar) == {"a", "b"}
-        watcher, out = watch_versions(api, os.path.join(etcd.dir, "watch.txt"))
+        versions = EndpointVersions(api, "api")
         mixed = MixedLoad(sidecar).start()
         assert eventually(lambda: mixed.h1.sent >= TOTAL // 4, timeout=20)
         etcd.stop()  # SIGTERM: etcd goes away
@@ -203,18 +204,10 @@ def test_an_etcd_restart_under_load_fails_no_request_and_pushes_no_empty_endpoin
         mixed.join()
         assert not any(mixed.failures().values()), mixed.failures()
         assert eventually(lambda: served_names(sidecar, 9) == {"a", "b", "c"}, 10), cp.log()
-        watcher.terminate()
-        watcher.wait()
-        out.seek(0)
-        versions = out.read().split("# endpoints version")[1:]
-        assert versions and all("api 127.0.0.1:" in v for v in versions), versions
+        count = versions.assert_never_empty()
         print("     %s across the restart, 0 failed; %d endpoint versions, none empty" % (
-            mixed.summary(), len(versions)))
+            mixed.summary(), count))
     finally:
-        if watcher and watcher.poll() is None:
-            watcher.kill()
-        if out:
-            out.close()
         if sidecar:
             sidecar.stop()
         cp.stop()
@@ -228,16 +221,7 @@ def test_a_watch_behind_a_compaction_is_cancelled_and_the_source_lists_again():
     # The control plane is frozen (SIGSTOP) while 1,500 keys change and etcd compacts past
     # them: its watch, far behind, is cancelled by etcd (with the compact revision). Thawed,
     # the source lists again, in pages: every key is there, none twice.
-    etcd = Etcd()
-    a = Upstream("a")
-    control = free_port()
-    etcd.put_endpoint("api", "a", a.port)
-    cp = Mesh(CONTROL_PLANE % {"control": control, "etcd": etcd.client, "prefix": PREFIX},
-              expect_ready=False)
-    sidecar = None
-    try:
-        sidecar = remote_sidecar(control)
-        assert served_names(sidecar) == {"a"}
+    with one_endpoint_mesh() as (etcd, cp, sidecar):
         cp.proc.send_signal(signal.SIGSTOP)
         try:
             # Through etcd's JSON gateway on one connection: 1,500 puts, 1,500 revisions, of 4 KB
@@ -258,12 +242,6 @@ def test_a_watch_behind_a_compaction_is_cancelled_and_the_source_lists_again():
             return len(json.loads(text)["endpoints"].get("bulk", []))
         assert eventually(lambda: bulk() == 1501, 20), bulk()
         assert served_names(sidecar) == {"a"}
-    finally:
-        if sidecar:
-            sidecar.stop()
-        cp.stop()
-        etcd.stop()
-        a.stop()
 
 
 if __name__ == "__main__":
