@@ -41,7 +41,7 @@ def parse_args():
 
 def tool(name):
     """Path of another executable of the same build: actormesh-sidecar, meshctl."""
-    if name == "actormesh-sidecar" and ARGS.sidecar_binary:
+    if name == "actormesh-sidecar" and getattr(ARGS, "sidecar_binary", ""):
         return os.path.abspath(ARGS.sidecar_binary)
     build_tools = os.path.dirname(os.path.abspath(ARGS.binary))
     return os.path.join(build_tools, "meshctl", "meshctl") if name == "meshctl" \
