@@ -25,7 +25,9 @@ constexpr auto min_interval = std::chrono::milliseconds{50};
 struct discovery_state {
   std::map<std::string, config::endpoint_table> sources;
   std::set<std::string> changed_sources;  // since the last version (for the log)
-  caf::actor_clock::time_point last_version = caf::actor_clock::time_point::min();
+  // Set at spawn: the sources' first views, which all come within moments of the start, make
+  // one first version (a node is ready with its endpoints, not with a part of them).
+  caf::actor_clock::time_point last_version;
   bool settling = false;  // a settle message will make the next version
   config::endpoint_table merged;
   uint64_t version = 0;
@@ -61,6 +63,7 @@ void make_version(self_ptr self) {
 discovery_actor::behavior_type discovery(self_ptr self, node_context* ctx) {
   self->state.ctx = ctx;
   self->state.stats = ctx->actor_metrics.get("discovery");
+  self->state.last_version = self->clock().now();
   self->set_down_handler([self](const caf::down_msg& msg) { self->state.subscribers.remove(msg); });
   return {
       [self](source_atom, const std::string& source, config::endpoint_table& table) {

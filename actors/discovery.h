@@ -1,7 +1,8 @@
 // The discovery actor merges what its sources know into one versioned endpoint table and
 // pushes it to subscribers. A source sends its whole view each time; a source that fails
 // sends nothing, so its last good view stays (a blip never empties a service). A version at
-// most every 50 ms: a change after a quiet spell goes out at once, a burst is coalesced.
+// most every 50 ms (the first 50 ms after spawn): a change after a quiet spell goes out at
+// once, a burst is coalesced, and so are the sources' first views.
 #pragma once
 
 #include <caf/typed_actor.hpp>

@@ -1,6 +1,7 @@
-// The discovery actor under CAF's test coordinator (virtual time): a change after a quiet
-// spell is pushed at once, a burst within 50 ms of a version becomes one version at the end
-// of the interval; an update that changes nothing makes none.
+// The discovery actor under CAF's test coordinator (virtual time): the sources' first views
+// make one first version; a change after a quiet spell is pushed at once, a burst within 50 ms
+// of a version becomes one version at the end of the interval; an update that changes nothing
+// makes none.
 #define CAF_SUITE discovery
 #include "tests/actors/actor_test.h"
 
@@ -55,7 +56,20 @@ struct fixture : test_coordinator_fixture<test_config> {
 
 CAF_TEST_FIXTURE_SCOPE(discovery_tests, fixture)
 
+CAF_TEST(the_first_views_of_the_sources_make_one_first_version) {
+  self->send(discovery, source_atom::value, std::string{"inline"}, table_of("api", 1));
+  self->send(discovery, source_atom::value, std::string{"file"}, table_of("web", 2));
+  after(10ms);
+  CAF_CHECK(pushed().empty());
+  after(40ms);
+  auto first = pushed();
+  CAF_REQUIRE_EQUAL(first.size(), 1u);
+  CAF_CHECK_EQUAL(first[0].first, 1u);
+  CAF_CHECK_EQUAL(first[0].second.size(), 2u);
+}
+
 CAF_TEST(a_change_after_a_quiet_spell_goes_at_once_and_a_burst_makes_one_version) {
+  after(60ms);  // past the start
   self->send(discovery, source_atom::value, std::string{"file"}, table_of("api", 1));
   sched.run();
   auto first = pushed();
