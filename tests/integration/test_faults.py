@@ -144,21 +144,11 @@ class Load:
 
 
 def mesh_for(a, b, g1, g2, retry):
-    return Mesh(node_head("faults") + """
-services:
-  api:
-    connect_timeout: 500ms
-%(retry)s
-    endpoints:
-      - {{address: 127.0.0.1, port: %(a)d}}
-      - {{address: 127.0.0.1, port: %(b)d}}
-  grpc:
-    connect_timeout: 500ms
-%(retry)s
-    endpoints:
-      - {{address: 127.0.0.1, port: %(g1)d}}
-      - {{address: 127.0.0.1, port: %(g2)d}}
-""" % {"retry": retry, "a": a.port, "b": b.port, "g1": g1.port, "g2": g2.port})
+    def service(name, *servers):
+        return "  %s:\n    connect_timeout: 500ms\n%s\n    endpoints:\n" % (name, retry) + "".join(
+            "      - {{address: 127.0.0.1, port: %d}}\n" % s.port for s in servers)
+    return Mesh(node_head("faults") + "services:\n" + service("api", a, b) +
+                service("grpc", g1, g2))
 
 
 def load_with_killed_endpoints(retry):
