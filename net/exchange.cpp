@@ -243,9 +243,17 @@ void exchange::on_backoff_timer(void* p) {
 
 // -- the response ------------------------------------------------------------------------------
 
+namespace {
+
+// 1xx but a protocol switch: more heads follow.
+bool is_interim(int status) {
+  return status >= 100 && status < 200 && status != 101;
+}
+
+}  // namespace
+
 void exchange::on_upstream_head(message_head& head) {
-  bool interim = head.status >= 100 && head.status < 200 && head.status != 101;
-  if (!interim && should_hold(head)) {
+  if (!is_interim(head.status) && should_hold(head)) {
     holding_ = true;
     held_head_ = head;
     held_body_.clear();
@@ -266,7 +274,7 @@ bool exchange::should_hold(const message_head& head) const {
 }
 
 void exchange::start_response(message_head& head) {
-  bool interim = head.status >= 100 && head.status < 200 && head.status != 101;
+  bool interim = is_interim(head.status);
   if (!interim) {
     std::optional<int> head_grpc_status;
     if (grpc_) {
