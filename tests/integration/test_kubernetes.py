@@ -57,7 +57,9 @@ class Cluster:
         """Starts with one slice of api (upstream a) and checks the sidecar serves it."""
         self.kube.slices().put(endpoint_slice("api-a", "api", self.upstream("a")))
         self.start()
-        assert served(self.sidecar) == {"a"}
+        # The sidecar is ready once it heard from the control plane, maybe before the first
+        # list came back (slower over HTTPS and under the sanitizers).
+        assert eventually(lambda: served(self.sidecar) == {"a"}), self.cp.log()
 
     def set_token(self, token):
         with open(self.token, "w") as f:
@@ -240,7 +242,7 @@ def test_https_with_a_ca_file_and_a_server_from_another_ca_refused():
         k.kube.slices().put(endpoint_slice("api-a", "api", k.upstream("a")))
         k.start()
         assert k.kube.url.startswith("https://")
-        assert served(k.sidecar) == {"a"}
+        assert eventually(lambda: served(k.sidecar) == {"a"}), k.cp.log()
         assert k.slice_requests(watch=True)  # over TLS, with the token
     finally:
         k.stop()
@@ -266,7 +268,7 @@ def test_an_api_outage_under_load_fails_no_request_and_pushes_no_empty_endpoints
         slices.put(endpoint_slice("api-b", "api", k.upstream("b")))
         slices.put(endpoint_slice("grpc-g", "grpc", g.port))
         k.start()
-        assert served(k.sidecar) == {"a", "b"}
+        assert eventually(lambda: served(k.sidecar) == {"a", "b"}), k.cp.log()
         versions = EndpointVersions(k.api, "api")
         mixed = MixedLoad(k.sidecar).start()
         assert eventually(lambda: mixed.h1.sent >= TOTAL // 4, timeout=20)
