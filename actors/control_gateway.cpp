@@ -59,11 +59,12 @@ attached_sidecar* find_by_link(self_ptr self, const caf::actor_addr& addr) {
 }
 
 // Sends the sidecar its view of the endpoints (those of the services it uses) when it differs
-// from the one it has, or always (`force`, on attach).
+// from the one it has, or always (`force`, on attach). A sidecar that has no view yet gets its
+// first even when it is empty: a first version is what makes it ready.
 void send_endpoints(self_ptr self, attached_sidecar& s, bool force) {
   auto& st = self->state;
   auto view = endpoints_for(st.endpoints, s.status.uses);
-  if (!force && view == s.sent) {
+  if (!force && s.status.endpoints_version > 0 && view == s.sent) {
     return;
   }
   caf::anon_send(s.link, endpoints_atom::value, st.endpoints_version, view);

@@ -325,16 +325,19 @@ class Mesh:
 
     def wait_ready(self, timeout=15):
         deadline = time.time() + timeout
+        why = "admin port not answering"
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise AssertionError("actormesh exited with %s:\n%s" % (self.proc.returncode, self.log()))
             try:
-                if self.admin_get("/ready")[0] == 200:
+                status, why = self.admin_get("/ready")
+                if status == 200:
                     return
             except OSError:
                 pass
             time.sleep(0.05)
-        raise AssertionError("actormesh not ready after %ss:\n%s" % (timeout, self.log()))
+        raise AssertionError("actormesh not ready after %ss (/ready: %s):\n%s"
+                             % (timeout, why.strip(), self.log()))
 
     def log(self):
         self.stderr.flush()

@@ -48,7 +48,10 @@ class Cluster:
     def start(self):
         self.cp = Mesh(control_plane_node(self.control, self.api, CONTROL_PLANE_BODY % {
             "url": self.kube.url, "token": self.token, "ca": self.ca}), expect_ready=False)
-        self.sidecar = remote_sidecar(self.control)
+        try:
+            self.sidecar = remote_sidecar(self.control)
+        except AssertionError as e:
+            raise AssertionError("%s\ncontrol plane:\n%s" % (e, self.cp.log())) from None
 
     def meshctl(self, *args):
         return meshctl(self.api, *args)
