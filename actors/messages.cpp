@@ -21,6 +21,8 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<net::service_weights>("am.service_weights");
   cfg.add_message_type<std::vector<net::service_weights>>("am.service_weights_list");
   cfg.add_message_type<net::weight_table>("am.weight_table");
+  cfg.add_message_type<config::exported_service>("am.exported_service");
+  cfg.add_message_type<config::export_list>("am.export_list");
 }
 
 }  // namespace am::actors

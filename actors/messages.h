@@ -8,6 +8,7 @@
 #include <caf/fwd.hpp>
 #include <caf/meta/type_name.hpp>
 
+#include "config/federation.h"
 #include "config/model.h"
 #include "net/load_report.h"
 #include "net/routing_snapshot.h"
@@ -69,6 +70,13 @@ using load_atom = caf::atom_constant<caf::atom("load")>;
 using weights_atom = caf::atom_constant<caf::atom("weights")>;
 using report_to_atom = caf::atom_constant<caf::atom("reportto")>;
 using lb_status_atom = caf::atom_constant<caf::atom("lbstatus")>;
+// federation gateways (federation/): a peer's gateway introduces itself (protocol version,
+// cluster, its handle) and gets this cluster's exports, then each change of them; pings
+// measure the link (and find a hung one); a peer's services withdrawn once stale too long.
+using hello_atom = caf::atom_constant<caf::atom("fedhello")>;
+using exports_atom = caf::atom_constant<caf::atom("exports")>;
+using ping_atom = caf::atom_constant<caf::atom("ping")>;
+using withdraw_atom = caf::atom_constant<caf::atom("withdraw")>;
 
 using service_map = std::map<std::string, config::service>;
 
@@ -125,6 +133,12 @@ namespace am::config {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, endpoint& x) {
   return f(caf::meta::type_name("am.endpoint"), x.address, x.port, x.weight, x.labels);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, exported_service& x) {
+  return f(caf::meta::type_name("am.exported_service"), x.name, x.address, x.port, x.endpoints,
+           x.zones);
 }
 
 }  // namespace am::config

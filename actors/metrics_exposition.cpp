@@ -204,6 +204,40 @@ void add_control_plane(const node_status& status, std::vector<MetricFamily>& out
   }
 }
 
+// The federation gateway's peers: up, stale, round trip, the endpoints imported from each.
+void add_federation(const node_status& status, std::vector<MetricFamily>& out) {
+  auto f = status.federation();
+  if (f.cluster.empty()) {
+    return;
+  }
+  auto up = family("actormesh_federation_peer_up",
+                   "1 while a peer cluster's gateway answers pings within peer_timeout",
+                   MetricType::Gauge);
+  auto stale = family("actormesh_federation_peer_stale",
+                      "1 while a down peer's services are kept as last known", MetricType::Gauge);
+  auto rtt = family("actormesh_federation_peer_rtt_seconds",
+                    "The last ping's round trip to a peer cluster's gateway", MetricType::Gauge);
+  auto imported = family("actormesh_federation_imported_endpoints",
+                         "Endpoints a peer cluster has behind its ingress, per imported service",
+                         MetricType::Gauge);
+  for (const auto& p : f.peers) {
+    up.metric.push_back(gauge({{"peer", p.name}}, p.up ? 1 : 0));
+    stale.metric.push_back(gauge({{"peer", p.name}}, p.stale ? 1 : 0));
+    if (p.rtt_us >= 0) {
+      rtt.metric.push_back(gauge({{"peer", p.name}}, static_cast<double>(p.rtt_us) / 1e6));
+    }
+    for (const auto& [service, n] : p.imported) {
+      imported.metric.push_back(
+          gauge({{"peer", p.name}, {"service", service}}, static_cast<double>(n)));
+    }
+  }
+  for (auto* family : {&up, &stale, &rtt, &imported}) {
+    if (!family->metric.empty()) {
+      out.push_back(std::move(*family));
+    }
+  }
+}
+
 // How each service's endpoints are picked (`lb: global`), and the global-lb's weights.
 void add_balancing(const net::stats_registry& stats, const node_status& status,
                    std::vector<MetricFamily>& out) {
@@ -245,6 +279,7 @@ std::string render_metrics(const net::stats_registry& stats, const actor_metrics
   add_balancing(stats, status, families);
   add_actors(actors, families);
   add_control_plane(status, families);
+  add_federation(status, families);
   std::ostringstream out;
   prometheus::TextSerializer{}.Serialize(out, families);
   return out.str();

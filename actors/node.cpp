@@ -62,12 +62,13 @@ void block_shutdown_signals() {
 
 bool needs_control_plane_extensions(const config::node& node) {
   return node.control_api.port != 0 || !node.etcd.endpoints.empty() ||
-         !node.kubernetes_endpoints.api.empty() || !node.kubernetes_config.api.empty();
+         !node.kubernetes_endpoints.api.empty() || !node.kubernetes_config.api.empty() ||
+         node.federation.enabled();
 }
 
 int run_node(const config::node& node, const node_launch& launch) {
   if (needs_control_plane_extensions(node) && !launch.control_plane) {
-    log_error(std::string{"this node needs control.api, etcd or Kubernetes, which "} +
+    log_error(std::string{"this node needs control.api, etcd, Kubernetes or federation, which "} +
               launch.executable + " leaves out (it is the lean sidecar): run actormesh");
     return 1;
   }
@@ -79,7 +80,8 @@ int run_node(const config::node& node, const node_launch& launch) {
   // outcome batches every 10 ms never stops and cost the data plane's core ~15% here;
   // the sharing scheduler waits on a condition variable instead.
   cfg.set("scheduler.policy", caf::atom("sharing"));
-  bool remoting = node.control_listen.port != 0 || node.control_plane.port != 0;
+  bool remoting =
+      node.control_listen.port != 0 || node.control_plane.port != 0 || node.federation.enabled();
   if (remoting) {
     cfg.load<caf::io::middleman>();
     // Heartbeats make a hung or cut peer visible (without them only a closed socket is);
@@ -118,16 +120,29 @@ int run_node(const config::node& node, const node_launch& launch) {
   if (node.has(config::role::global_lb)) {
     global_lb = spawn_global_lb(sys, ctx);
   }
+  std::string error;  // a part that could not start: the node stops and exits 1
+  caf::actor federation;
+  if (node.federation.enabled()) {
+    federation = launch.federation(sys, ctx, {discovery, commander, {}, global_lb}, error);
+    if (!federation) {
+      log_error(error);
+      kill(getpid(), SIGTERM);
+    }
+  }
   if (node.has(config::role::sidecar)) {
-    std::string error;
     if (!spawn_sidecar(sys, ctx, sidecar, error)) {
       log_error("sidecar: cannot start: " + error);
       caf::anon_send_exit(discovery, caf::exit_reason::user_shutdown);
       caf::anon_send_exit(file_source, caf::exit_reason::user_shutdown);
       caf::anon_send_exit(commander, caf::exit_reason::user_shutdown);
+      caf::anon_send_exit(federation, caf::exit_reason::user_shutdown);
       return 1;
     }
-    caf::anon_send(discovery, subscribe_atom::value, endpoints_sink{sidecar});
+    if (federation) {
+      caf::anon_send(federation, subscribe_atom::value, endpoints_sink{sidecar});
+    } else {
+      caf::anon_send(discovery, subscribe_atom::value, endpoints_sink{sidecar});
+    }
     caf::anon_send(commander, subscribe_atom::value, services_sink{sidecar});
     if (!discovery && node.control_plane.port != 0) {
       control_link = spawn_control_link(sys, ctx, sidecar);
@@ -139,7 +154,6 @@ int run_node(const config::node& node, const node_launch& launch) {
       caf::anon_send(sidecar, report_to_atom::value, control_link);
     }
   }
-  std::string error;  // a part that could not start: the node stops and exits 1
   if (node.control_listen.port != 0) {
     gateway = spawn_control_gateway(sys, ctx, discovery, commander, global_lb);
     auto port = node.tls.enabled()
@@ -186,6 +200,7 @@ int run_node(const config::node& node, const node_launch& launch) {
   caf::anon_send_exit(gateway, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(global_lb, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(control_link, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(federation, caf::exit_reason::user_shutdown);
   return error.empty() ? 0 : 1;
 }
 

@@ -9,8 +9,9 @@
 #include "config/model.h"
 
 namespace caf {
+class actor;
 class actor_system;
-}
+}  // namespace caf
 
 namespace am::actors {
 
@@ -33,10 +34,17 @@ class node_service {
 using control_plane_starter = std::function<std::vector<std::unique_ptr<node_service>>(
     caf::actor_system&, node_context&, const control_plane_handles&, std::string& error)>;
 
+// Starts federation's gateway (federation/, linked by the full executable) and publishes it;
+// returns what the node's own sidecar subscribes to for its endpoints (this cluster's own
+// only: the ingress never sends a peer's request on to a third cluster), null on failure.
+using federation_starter = std::function<caf::actor(
+    caf::actor_system&, node_context&, const control_plane_handles&, std::string& error)>;
+
 struct node_launch {
   std::string text;  // the node file's text (its services section is config version 1)
   std::string file;  // the file it came from, watched (empty for the demo)
   control_plane_starter control_plane;
+  federation_starter federation;
   const char* executable = "actormesh";
 };
 

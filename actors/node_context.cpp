@@ -94,4 +94,14 @@ uint64_t node_status::endpoints_version() const {
   return endpoints_version_;
 }
 
+void node_status::set_federation(federation_status status) {
+  std::lock_guard<std::mutex> guard{mutex_};
+  federation_ = std::move(status);
+}
+
+federation_status node_status::federation() const {
+  std::lock_guard<std::mutex> guard{mutex_};
+  return federation_;
+}
+
 }  // namespace am::actors

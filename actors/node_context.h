@@ -25,6 +25,25 @@ struct control_plane_gauges {
   int64_t sidecars_behind = 0;        // connected, not yet acked the version in force
 };
 
+// A peer cluster as this node's federation gateway knows it (for /metrics, /config and the
+// API's Clusters call).
+struct federation_peer_status {
+  std::string name;
+  std::string address;     // its gateway, host:port
+  bool connected = false;  // a middleman link and a hello answered
+  bool up = false;         // answering pings within federation.peer_timeout
+  bool stale = false;      // down: its services kept as last known until stale_after
+  int64_t last_heard_unix_ms = 0;
+  int64_t rtt_us = -1;                       // the last ping's round trip; -1: none yet
+  std::map<std::string, uint32_t> imported;  // service → its endpoints behind the ingress
+};
+
+struct federation_status {
+  std::string cluster;  // empty: no federation on this node
+  std::vector<std::string> exported;
+  std::vector<federation_peer_status> peers;
+};
+
 // Written by actors, read by the admin thread.
 class node_status {
  public:
@@ -52,6 +71,8 @@ class node_status {
   using weights_by_service = std::map<std::string, std::vector<std::pair<std::string, uint32_t>>>;
   void set_global_weights(weights_by_service weights);
   weights_by_service global_weights() const;
+  void set_federation(federation_status status);  // the federation gateway
+  federation_status federation() const;
 
  private:
   mutable std::mutex mutex_;
@@ -63,6 +84,7 @@ class node_status {
   int control_plane_ = -1;
   control_plane_gauges gauges_;
   weights_by_service global_weights_;
+  federation_status federation_;
 };
 
 struct node_context {

@@ -95,6 +95,8 @@ std::string to_json(const node& n) {
   append_listener(out, s.inbound);
   out += ",\"admin\":";
   append_listener(out, s.admin);
+  out += ",\"ingress\":";
+  append_listener(out, s.ingress);
   const auto& t = s.transparent;
   out += ",\"transparent\":{\"port\":" + std::to_string(t.port) +
          ",\"inbound\":" + (t.inbound ? "true" : "false") +
@@ -110,7 +112,25 @@ std::string to_json(const node& n) {
   out += ",\"header_timeout_ms\":" + std::to_string(s.header_timeout.count());
   out += ",\"idle_timeout_ms\":" + std::to_string(s.idle_timeout.count());
   out += ",\"max_header_bytes\":" + std::to_string(s.max_header_bytes);
-  out += "},\"services\":{";
+  out += "}";
+  if (const auto& f = n.federation; f.enabled()) {
+    out += ",\"federation\":{\"cluster\":";
+    append_json_string(out, f.cluster);
+    out += ",\"listen\":";
+    append_listener(out, f.listen);
+    out += ",\"peers\":[";
+    for (size_t i = 0; i < f.peers.size(); ++i) {
+      out += i > 0 ? ",{\"name\":" : "{\"name\":";
+      append_json_string(out, f.peers[i].name);
+      out += ",\"address\":";
+      append_json_string(out, f.peers[i].address);
+      out += ",\"port\":" + std::to_string(f.peers[i].port) + "}";
+    }
+    out += "],\"heartbeat_ms\":" + std::to_string(f.heartbeat.count()) +
+           ",\"peer_timeout_ms\":" + std::to_string(f.peer_timeout.count()) +
+           ",\"stale_after_ms\":" + std::to_string(f.stale_after.count()) + "}";
+  }
+  out += ",\"services\":{";
   first = true;
   for (const auto& [name, svc] : n.services) {
     out += first ? "" : ",";

@@ -157,6 +157,66 @@ void read_tls(reader r, tls_files& out) {
   r.reject_unknown_keys();
 }
 
+// `federation: {cluster, listen, ingress, peers: [{name, address, port}], heartbeat,
+// peer_timeout, stale_after, tls}`. Its `tls` is the node's: one actor system has one
+// certificate for all its middleman links.
+void read_federation(reader r, node& n) {
+  if (!r.is_map() || !r.exists()) {
+    return;
+  }
+  auto& f = n.federation;
+  r.read_string("cluster", f.cluster);
+  if (!valid_service_name(f.cluster)) {
+    r.fail(r.child_path("cluster"), "is required: 1..63 letters, digits, '-', '.' or '_'");
+  }
+  read_listener(r.child("listen"), f.listen);
+  if (f.listen.port == 0) {
+    r.fail(r.child_path("listen"), "needs a port: the gateway's, which peers connect to");
+  }
+  read_listener(r.child("ingress"), f.ingress);
+  auto peers = r.get("peers");
+  if (peers && !peers.IsSequence()) {
+    r.fail(r.child_path("peers"), "must be a list of {name, address, port}");
+  } else if (peers) {
+    std::set<std::string> names{f.cluster};
+    for (size_t i = 0; i < peers.size(); ++i) {
+      reader p{peers[i], r.child_path("peers") + "[" + std::to_string(i) + "]", r.errors()};
+      federation_peer peer;
+      if (!p.is_map()) {
+        continue;
+      }
+      p.read_string("name", peer.name);
+      p.read_ipv4("address", peer.address);
+      p.read_uint("port", peer.port, 1, 65535);
+      if (!valid_service_name(peer.name)) {
+        p.fail(p.child_path("name"), "is required: the peer's cluster name");
+      } else if (!names.insert(peer.name).second) {
+        p.fail(p.child_path("name"), "'" + peer.name + "' is this cluster or another peer");
+      }
+      if (peer.port == 0) {
+        p.fail(p.child_path("port"), "is required: the port of the peer's gateway");
+      }
+      p.reject_unknown_keys();
+      f.peers.push_back(std::move(peer));
+    }
+  }
+  r.read_duration("heartbeat", f.heartbeat, millis{10});
+  r.read_duration("peer_timeout", f.peer_timeout, millis{50});
+  if (f.peer_timeout <= f.heartbeat) {
+    r.fail(r.child_path("peer_timeout"), "must be longer than heartbeat");
+  }
+  r.read_duration("stale_after", f.stale_after, millis{1});
+  tls_files tls;
+  read_tls(r.child("tls"), tls);
+  if (tls.enabled() && n.tls.enabled() &&
+      (tls.cert != n.tls.cert || tls.key != n.tls.key || tls.ca != n.tls.ca)) {
+    r.fail(r.child_path("tls"), "differs from tls: one node has one certificate for its links");
+  } else if (tls.enabled()) {
+    n.tls = tls;
+  }
+  r.reject_unknown_keys();
+}
+
 void read_api_listener(reader r, api_listener& out) {
   if (!r.is_map()) {
     return;
@@ -470,6 +530,8 @@ parsed<node> parse_node(const std::string& yaml_text) {
   }
   read_listener(r.child("control_plane"), n.control_plane);
   read_tls(r.child("tls"), n.tls);
+  bool federated = static_cast<bool>(r.get("federation"));
+  read_federation(r.child("federation"), n);
   auto commander = r.child("commander");
   if (commander.is_map() && commander.exists()) {
     commander.read_string("audit_log", n.audit_log);
@@ -502,8 +564,20 @@ parsed<node> parse_node(const std::string& yaml_text) {
     result.errors.push_back(
         {"control.api", "only a node with the discovery and commander roles serves the API"});
   }
-  if (n.has(role::sidecar) && n.sidecar.outbound.port == 0 && n.sidecar.inbound.port == 0) {
-    result.errors.push_back({"sidecar", "a sidecar needs an outbound or an inbound port"});
+  if (federated && !local_control) {
+    result.errors.push_back(
+        {"federation", "needs the discovery and commander roles (it imports and exports)"});
+  }
+  if (n.federation.ingress.port != 0) {
+    if (!n.has(role::sidecar)) {
+      result.errors.push_back({"federation.ingress", "is served by this node's sidecar role"});
+    }
+    n.sidecar.ingress = n.federation.ingress;
+  }
+  if (n.has(role::sidecar) && n.sidecar.outbound.port == 0 && n.sidecar.inbound.port == 0 &&
+      n.sidecar.ingress.port == 0) {
+    result.errors.push_back(
+        {"sidecar", "a sidecar needs an outbound, an inbound or an ingress port"});
   }
   if (result.errors.empty()) {
     result.value = std::move(n);

@@ -503,6 +503,7 @@ void read_service_policies(reader& r, service& svc) {
   r.read_duration("idle_timeout", svc.idle_timeout, millis{1});
   r.read_ipv4_list("addresses", svc.addresses);
   r.read_port_list("ports", svc.ports);
+  r.read_bool("export", svc.exported);
   auto retry = r.child("retry");
   if (retry.exists()) {
     read_retry(retry, svc.retry);

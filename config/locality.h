@@ -14,6 +14,9 @@ struct location {
   std::string region;
   std::string zone;
   std::string node;
+  // For an endpoint of another cluster (imported by federation): its cluster's place in the
+  // importing gateway's failover order, 0 first (label `cluster_rank`).
+  unsigned cluster_rank = 0;
 
   bool empty() const { return cluster.empty() && region.empty() && zone.empty() && node.empty(); }
   friend bool operator==(const location&, const location&) = default;
@@ -30,7 +33,8 @@ struct zone_failover {
 };
 
 // `services.NAME.locality`: the levels a service prefers, closest first. Endpoints of the
-// sidecar's own cluster come after the preferred levels; other clusters' last.
+// sidecar's own cluster come after the preferred levels; other clusters' last, one level per
+// cluster in their failover order.
 struct locality_spec {
   std::vector<locality_level> prefer{locality_level::zone, locality_level::region};
   std::vector<zone_failover> failover;

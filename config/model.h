@@ -78,6 +78,9 @@ struct service {
   // serves on them (none: every port). Every endpoint's address:port maps to it as well.
   std::vector<std::string> addresses;
   std::vector<uint16_t> ports;
+  // `export: true`: offered to peer clusters (federation), whose sidecars reach it through
+  // this cluster's ingress listener; the ingress refuses every service not exported.
+  bool exported = false;
 };
 
 // -- the node ----------------------------------------------------------------------------------
@@ -169,6 +172,9 @@ struct sidecar_settings {
   // Weights from the global-lb older than this (it is gone, the link is down) are dropped:
   // `lb: global` services fall back to local least request until fresh ones come.
   millis global_weights_max_age{5000};
+  // Federation's ingress (`federation.ingress`, on the gateway's node): requests from peer
+  // clusters, for exported services only, routed to this cluster's own endpoints. Port 0: none.
+  listener ingress{"127.0.0.1", 0};
 };
 
 enum class role { sidecar, discovery, commander, global_lb };
@@ -205,6 +211,30 @@ struct kubernetes_settings {
   std::string namespace_;  // empty: every namespace
 };
 
+// A peer cluster's gateway (federation/).
+struct federation_peer {
+  std::string name;  // its cluster name, as its gateway says it
+  std::string address = "127.0.0.1";
+  uint16_t port = 0;
+};
+
+// `federation`: this control plane's gateway to peer clusters. It links to each peer's gateway
+// through the middleman, tells them what this cluster exports (`export: true` services) and
+// imports what they export as endpoints labelled with their cluster (a discovery source per
+// peer). Off while `cluster` is empty.
+struct federation_settings {
+  std::string cluster;                 // this cluster's name
+  listener listen{"127.0.0.1", 0};     // the gateway, published through the middleman
+  listener ingress{"127.0.0.1", 0};    // what peers' sidecars connect to (this node's sidecar)
+  std::vector<federation_peer> peers;  // the failover order: the first is tried first
+  millis heartbeat{100};     // middleman heartbeats (CAF has none by default: a hung peer...)
+  millis peer_timeout{500};  // ...is noticed only once it said nothing for this long
+  // A peer's services stay as last known while its link is down, marked stale, and go only
+  // when it says so or after this long.
+  millis stale_after{300000};
+  bool enabled() const { return !cluster.empty(); }
+};
+
 struct node {
   std::string name = "actormesh";
   std::set<role> roles;
@@ -227,6 +257,7 @@ struct node {
   std::string audit_log = "stdout";
   // Where the commander keeps its config versions across restarts (empty: memory only).
   std::string commander_store;
+  federation_settings federation;
   std::map<std::string, service> services;
   endpoint_table inline_endpoints;  // endpoints written in the node file itself
 

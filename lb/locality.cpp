@@ -26,8 +26,9 @@ const std::string& field(const config::location& l, config::locality_level level
 
 uint8_t priority_of(const config::location& self, const config::location& endpoint,
                     const config::locality_spec& spec) {
+  bool other_cluster = !endpoint.cluster.empty() && endpoint.cluster != self.cluster;
   if (self.empty()) {
-    return 0;
+    return other_cluster ? static_cast<uint8_t>(1 + std::min(endpoint.cluster_rank, 200u)) : 0;
   }
   uint8_t p = 0;
   for (auto level : spec.prefer) {
@@ -50,7 +51,7 @@ uint8_t priority_of(const config::location& self, const config::location& endpoi
       }
     }
   }
-  return endpoint.cluster == self.cluster ? p : static_cast<uint8_t>(p + 1);
+  return other_cluster ? static_cast<uint8_t>(p + 1 + std::min(endpoint.cluster_rank, 200u)) : p;
 }
 
 std::vector<double> priority_shares(const std::vector<uint64_t>& healthy_weight,

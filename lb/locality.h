@@ -21,8 +21,10 @@ namespace am::lb {
 
 // The priority of an endpoint at `endpoint` for a sidecar at `self`: the index of the first
 // preferred level they share (with the failover zones of `self`'s zone right after the zone
-// level); then the same cluster; then any other cluster. 0 for everything when `self` is
-// unknown.
+// level); then the same cluster; then other clusters, each a level of its own in the order of
+// their `cluster_rank`. An endpoint that names no cluster is in the sidecar's own (discovery
+// labels the endpoints it imports from other clusters), so a sidecar that does not know where
+// it runs still puts other clusters last and treats all the rest alike.
 uint8_t priority_of(const config::location& self, const config::location& endpoint,
                     const config::locality_spec& spec);
 

@@ -225,7 +225,7 @@ bool downstream_connection::on_head(message_head& head) {
   loop_.cancel(wait_timer_);
   chunk_response_ = false;
   close_after_response_ = drain_requested_;
-  if (head.method == "CONNECT") {
+  if (head.method == "CONNECT" && side_ != listener_side::ingress) {
     std::string_view host;
     uint16_t port = 0;
     if (split_authority(head.target, 443, host, port) && worker_.routes().find(host) != nullptr) {

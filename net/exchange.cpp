@@ -46,7 +46,9 @@ exchange::~exchange() = default;
 
 void exchange::start(const message_head& head) {
   begin(head);
-  if (head.method == "CONNECT") {
+  if (head.method == "CONNECT" && side_ == listener_side::ingress) {
+    refuse_at_ingress(head.target);  // a tunnel would pass the export check
+  } else if (head.method == "CONNECT") {
     start_connect(head);
   } else {
     route(head);
@@ -89,6 +91,7 @@ void exchange::begin(const message_head& head) {
   decision_ = route_decision{};
   attempts_ = 0;
   last_endpoint_ = nullptr;
+  tried_.clear();
   mirror_pending_ = false;
   retry_body_.clear();
   body_replayable_ = true;

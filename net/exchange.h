@@ -32,7 +32,10 @@ namespace am::net {
 class proxy_worker;
 struct traffic_stats;
 
-enum class listener_side { outbound, inbound };
+// Where a client connection came in: the outbound listener (the local app calling the mesh),
+// the inbound one (the mesh calling the local app) or federation's ingress (peer clusters
+// calling this cluster's exported services; nothing else).
+enum class listener_side { outbound, inbound, ingress };
 
 // What an exchange asks of the connection that received its request.
 class exchange_client {
@@ -114,6 +117,7 @@ class exchange final : private upstream_events, private tunnel_connect_events {
   bool check_loop(const message_head& head);
   void refuse_loop(const std::string& detail);
   void route_outbound(const message_head& head, std::string_view authority);
+  void refuse_at_ingress(std::string_view host);
   void route_intercepted(const message_head& head);
   bool enter_service(const route_service& svc, const message_head& head);
   void route_to_service(const route_service& svc, const message_head& head);
@@ -209,6 +213,9 @@ class exchange final : private upstream_events, private tunnel_connect_events {
   service_state* service_state_ = nullptr;
   endpoint_state* endpoint_ = nullptr;             // counted in endpoint_->active while set
   const endpoint_state* last_endpoint_ = nullptr;  // the previous attempt's (a retry avoids it)
+  // Every endpoint this request tried: a retry leaves a locality priority whose members all
+  // failed it (capacity kept between requests).
+  std::vector<const endpoint_state*> tried_;
   std::chrono::steady_clock::time_point attempt_start_;
   route_decision decision_;
   unsigned attempts_ = 0;

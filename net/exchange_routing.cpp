@@ -113,7 +113,12 @@ void exchange::route_outbound(const message_head& head, std::string_view authori
     send_error(proxy_error::bad_request, "bad authority '" + std::string{authority} + "'");
     return;
   }
-  if (const auto* svc = worker_.routes().find(host)) {
+  const auto* svc = worker_.routes().find(host);
+  if (side_ == listener_side::ingress && (svc == nullptr || !svc->policy.exported)) {
+    refuse_at_ingress(host);
+    return;
+  }
+  if (svc != nullptr) {
     route_to_service(*svc, head);
     return;
   }
@@ -126,6 +131,15 @@ void exchange::route_outbound(const message_head& head, std::string_view authori
   build_upstream_request(head, authority_, path_, nullptr, false);
   arm_passthrough_timeouts();
   resolve_then(host, port, &exchange::dispatch);
+}
+
+// Federation's ingress serves peer clusters the services this one exports, and nothing else:
+// no pass-through, no tunnel (403; gRPC PERMISSION_DENIED).
+void exchange::refuse_at_ingress(std::string_view host) {
+  stats_ = worker_.unrouted_stats(side_);
+  send_error(
+      proxy_error::access_denied,
+      "'" + std::string{host} + "' is not a service this cluster exports (federation ingress)");
 }
 
 // Requests outside the mesh's policies wait a fixed time for a response head; a gRPC call
@@ -248,7 +262,9 @@ std::optional<endpoint_pick> exchange::pick_endpoint() {
   // that just failed.
   uint64_t hash = decision_.hash ^ (attempts_ * uint64_t{0x9e3779b97f4a7c15});
   auto picked =
-      worker_.pick(*slot_, *service_, *decision_.subset, decision_.hashed ? &hash : nullptr);
+      worker_.pick(*slot_, *service_, *decision_.subset, decision_.hashed ? &hash : nullptr, true,
+                   retrying_ ? std::span<const endpoint_state* const>{tried_}
+                             : std::span<const endpoint_state* const>{});
   // A retry goes to another endpoint than the one that just failed, when the picker has
   // another to give (Envoy's previous_hosts): a dead endpoint that round robin hands out again
   // would otherwise take the retries of the requests it failed.
@@ -279,6 +295,7 @@ void exchange::end_attempt() {
   if (endpoint_ != nullptr) {
     --endpoint_->active;
     last_endpoint_ = endpoint_;
+    tried_.push_back(endpoint_);
     endpoint_ = nullptr;
   }
 }

@@ -89,6 +89,7 @@ bool proxy_worker::open_listeners(std::string& error) {
   if (!open(s.outbound.address, s.outbound.port, listener_side::outbound, false,
             "outbound listener") ||
       !open(s.inbound.address, s.inbound.port, listener_side::inbound, false, "inbound listener") ||
+      !open(s.ingress.address, s.ingress.port, listener_side::ingress, false, "ingress listener") ||
       !open(s.transparent.address, s.transparent.port, listener_side::outbound, true,
             "transparent listener")) {
     return false;
@@ -307,9 +308,10 @@ bool proxy_worker::admit(service_state& svc) {
 
 std::optional<endpoint_pick> proxy_worker::pick(const snapshot_slot& slot, const route_service& svc,
                                                 const endpoint_subset& subset, const uint64_t* hash,
-                                                bool probe) {
+                                                bool probe,
+                                                std::span<const endpoint_state* const> tried) {
   auto& picker = *slot.pickers[subset.picker];
-  auto position = picker.pick(rng_(), hash);
+  auto position = picker.pick(rng_(), hash, tried);
   if (!position) {
     return std::nullopt;
   }
@@ -504,7 +506,9 @@ void proxy_worker::on_accept(int fd, listener_side side, bool transparent) {
     return;
   }
   // Owned by the loop (adopted). An `auto` listener tells HTTP/2 by its preface.
-  const auto& l = side == listener_side::inbound ? settings_.inbound : settings_.outbound;
+  const auto& l = side == listener_side::inbound   ? settings_.inbound
+                  : side == listener_side::ingress ? settings_.ingress
+                                                   : settings_.outbound;
   if (l.protocol == config::listener_protocol::http2) {
     new h2_downstream_connection(*this, fd, side, {});
   } else {

@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <span>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -87,10 +88,11 @@ class proxy_worker final : public tunnel_watcher {
   // Ejected endpoints, and those on probation whose probe this worker has sent, are never
   // picked while another is eligible; picking one on probation sends its probe. `hash`
   // (when given) picks consistently: the same key, the same endpoint.
-  // `probe`: false for a mirror, whose outcome nobody sees.
+  // `probe`: false for a mirror, whose outcome nobody sees. `tried`: see subset_picker::pick.
   std::optional<endpoint_pick> pick(const snapshot_slot& slot, const route_service& svc,
                                     const endpoint_subset& subset, const uint64_t* hash,
-                                    bool probe = true);
+                                    bool probe = true,
+                                    std::span<const endpoint_state* const> tried = {});
 
   // Spends one of the retry tokens the service's retry actor leased to this worker; false
   // when none is left. Requests and retries are reported to the actor every tick.

@@ -1,6 +1,7 @@
 #include "net/routing_snapshot.h"
 
 #include <algorithm>
+#include <charconv>
 #include <string_view>
 #include <unordered_set>
 
@@ -51,6 +52,9 @@ config::location location_of(const config::label_set& labels) {
   take("region", l.region);
   take("zone", l.zone);
   take("node", l.node);
+  if (auto i = labels.find("cluster_rank"); i != labels.end()) {
+    std::from_chars(i->second.data(), i->second.data() + i->second.size(), l.cluster_rank);
+  }
   return l;
 }
 

@@ -114,21 +114,31 @@ double subset_picker::share_of(uint8_t priority) const {
   return 0;
 }
 
-std::optional<size_t> subset_picker::pick(uint64_t random, const uint64_t* hash) {
+std::optional<size_t> subset_picker::pick(uint64_t random, const uint64_t* hash,
+                                          std::span<const endpoint_state* const> tried) {
   if (levels_.empty()) {
     return std::nullopt;
   }
-  auto* l = levels_.front().get();
+  size_t at = 0;
   if (levels_.size() > 1) {
     // Independent of the bits the level's picker uses.
     auto draw = lb::mix64((hash != nullptr ? *hash : random) ^ lb::golden_gamma);
-    for (const auto& candidate : levels_) {
-      l = candidate.get();
-      if (draw < l->below) {
-        break;
-      }
+    while (at + 1 < levels_.size() && draw >= levels_[at]->below) {
+      ++at;
     }
   }
+  auto all_tried = [&](const level& candidate) {
+    if (candidate.positions.size() > tried.size()) {
+      return false;
+    }
+    return std::all_of(candidate.positions.begin(), candidate.positions.end(), [&](size_t m) {
+      return std::find(tried.begin(), tried.end(), members_[m].state.get()) != tried.end();
+    });
+  };
+  while (!tried.empty() && at + 1 < levels_.size() && all_tried(*levels_[at])) {
+    ++at;
+  }
+  auto* l = levels_[at].get();
   std::optional<size_t> position;
   if (hash == nullptr || current_ == lb::algorithm::ring_hash) {
     position = l->picker->pick({random, hash != nullptr ? *hash : random, l});

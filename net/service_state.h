@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -75,8 +76,11 @@ class subset_picker {
 
   // A member position, or nothing when the subset is empty. `hash` (when given) picks on
   // consistent-hash rings, made on first use, and draws the priority from the hash too;
-  // otherwise the subset's algorithm decides.
-  std::optional<size_t> pick(uint64_t random, const uint64_t* hash);
+  // otherwise the subset's algorithm decides. `tried` (a retry's failed endpoints): a priority
+  // drawn whose members all failed this request gives way to the next (after Envoy's
+  // previous_priorities), since it keeps its share until they are ejected.
+  std::optional<size_t> pick(uint64_t random, const uint64_t* hash,
+                             std::span<const endpoint_state* const> tried = {});
 
   endpoint_state& member_state(size_t position) const { return *members_[position].state; }
   // The share of traffic members of `priority` get now (0 when it has none).

@@ -63,8 +63,8 @@ DEADLINE_S = 40       # and by time
 
 
 class Server:
-    def __init__(self, name):
-        self.port = free_port()
+    def __init__(self, name, port=None):
+        self.port = port or free_port()
         self.proc = subprocess.Popen(["/usr/bin/python3", "-c", SERVER, str(self.port), name])
         atexit.register(self.kill)  # a test that fails early leaves no server behind
         deadline = time.time() + 10

@@ -11,6 +11,7 @@
 #include "actors/node.h"
 #ifndef ACTORMESH_LEAN_SIDECAR
 #include "actors/external_sources.h"
+#include "federation/gateway.h"
 #endif
 #include "config/load.h"
 #include "demo_config.h"
@@ -50,6 +51,7 @@ am::actors::node_launch launch(std::string text, std::string file) {
   l.executable = "actormesh-sidecar";
 #else
   l.control_plane = am::actors::start_control_plane_services;
+  l.federation = am::federation::start_gateway;
 #endif
   return l;
 }

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -218,4 +219,65 @@ services:
   db:
     addresses: [10.96.0.7, db.local]
 )") == "services.db.addresses[1]: must be a numeric IPv4 address");
+}
+
+TEST_CASE("a federation section: the gateway, its ingress on the sidecar, peers in order") {
+  auto r = parse_node(R"(
+roles: [sidecar, discovery, commander]
+federation:
+  cluster: east
+  listen: {port: 7101}
+  ingress: {port: 7201}
+  peers:
+    - {name: west, port: 7102}
+    - {name: north, address: 127.0.0.2, port: 7103}
+  stale_after: 2m
+services:
+  payments: {export: true}
+  orders: {}
+)");
+  REQUIRE(r.ok());
+  const auto& f = r.value->federation;
+  CHECK(f.enabled());
+  CHECK(f.cluster == "east");
+  CHECK(f.listen.port == 7101);
+  REQUIRE(f.peers.size() == 2);
+  CHECK(f.peers[0].name == "west");
+  CHECK(f.peers[1].address == "127.0.0.2");
+  CHECK(f.heartbeat == millis{100});
+  CHECK(f.peer_timeout == millis{500});
+  CHECK(f.stale_after == millis{120000});
+  CHECK(r.value->sidecar.ingress.port == 7201);
+  CHECK(r.value->services.at("payments").exported);
+  CHECK_FALSE(r.value->services.at("orders").exported);
+}
+
+TEST_CASE("a bad federation section names each field") {
+  auto r = parse_node(R"(
+roles: [sidecar]
+control_plane: {port: 7000}
+federation:
+  listen: {}
+  ingress: {port: 7201}
+  peers:
+    - {name: west, port: 7102}
+    - {name: west}
+  heartbeat: 1s
+  peer_timeout: 500ms
+)");
+  REQUIRE_FALSE(r.ok());
+  std::vector<std::string> errors;
+  for (const auto& e : r.errors) {
+    errors.push_back(e.to_string());
+  }
+  auto has = [&](const std::string& prefix) {
+    return std::any_of(errors.begin(), errors.end(),
+                       [&](const std::string& e) { return e.rfind(prefix, 0) == 0; });
+  };
+  CHECK(has("federation.cluster: is required"));
+  CHECK(has("federation.listen: needs a port"));
+  CHECK(has("federation.peers[1].name: 'west' is this cluster or another peer"));
+  CHECK(has("federation.peers[1].port: is required"));
+  CHECK(has("federation.peer_timeout: must be longer than heartbeat"));
+  CHECK(has("federation: needs the discovery and commander roles"));
 }

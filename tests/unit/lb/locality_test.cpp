@@ -26,9 +26,22 @@ TEST_CASE("by default the own zone comes first, then the own region, the own clu
   CHECK(priority_of(self, at("x", "r2", "", "west"), spec) == 3);
 }
 
-TEST_CASE("a sidecar that does not know where it runs treats every endpoint alike") {
+TEST_CASE("a sidecar that does not know where it runs puts only other clusters farther") {
   CHECK(priority_of(location{}, at("a"), locality_spec{}) == 0);
-  CHECK(priority_of(location{}, at("x", "r2", "", "west"), locality_spec{}) == 0);
+  CHECK(priority_of(location{}, at("x", "r2"), locality_spec{}) == 0);
+  CHECK(priority_of(location{}, at("", "", "", "west"), locality_spec{}) == 1);
+}
+
+TEST_CASE("other clusters come last, one level each in their failover order") {
+  auto west = at("", "", "", "west");
+  auto north = at("", "", "", "north");
+  north.cluster_rank = 1;
+  auto self = at("a", "r1", "", "east");
+  CHECK(priority_of(self, at("b"), locality_spec{}) == 1);  // no cluster label: its own
+  CHECK(priority_of(self, at("x", "r2", "", "east"), locality_spec{}) == 2);
+  CHECK(priority_of(self, west, locality_spec{}) == 3);
+  CHECK(priority_of(self, north, locality_spec{}) == 4);
+  CHECK(priority_of(location{}, north, locality_spec{}) == 2);
 }
 
 TEST_CASE("an unknown label never matches") {

@@ -1,0 +1,288 @@
+"""Federation: three clusters on loopback, each a control-plane node with the gateway role
+(its sidecar serving the ingress) and sidecar processes attached to it, with upstreams of its
+own. Exported services are imported by every peer (endpoints labelled with their cluster); a
+sidecar prefers its own cluster and fails over to peers in their configured order when every
+local endpoint dies, and comes back when they return; the ingress refuses what is not
+exported; exports follow live config (a service exported late, un-exported); a peer that goes
+away is marked down with its services kept as last known (stale), and a restarted one is
+linked again."""
+
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import (Mesh, Upstream, curl, eventually, free_port, meshctl,  # noqa: E402
+                     remote_sidecar, run, served_names, write_atomically)
+from test_faults import Server  # noqa: E402
+
+GATEWAY_NODE = """
+name: %(cluster)s-gateway
+roles: [sidecar, discovery, commander]
+sidecar:
+  workers: 1
+  outbound: {{address: 127.0.0.1, port: {outbound}}}
+  admin: {{address: 127.0.0.1, port: {admin}}}
+  access_log: {{enabled: false}}
+control:
+  listen: {{address: 127.0.0.1, port: %(control)d}}
+  api: {{address: 127.0.0.1, port: %(api)d}}
+discovery: {{endpoints_file: %(endpoints)s}}
+commander: {{audit_log: "off"}}
+federation:
+  cluster: %(cluster)s
+  listen: {{port: %(gateway)d}}
+  ingress: {{port: %(ingress)d}}
+  peers: [%(peers)s]
+  heartbeat: 100ms
+  peer_timeout: 500ms
+"""
+
+# Retries move a request off an endpoint that refuses connections; two gateway errors in a row
+# eject it, so that the locality levels spill over to the next cluster.
+PAYMENTS = """  payments:
+    export: %(export)s
+    timeout: 3s
+    retry: {attempts: 3, backoff: {base: 1ms, max: 2ms}, on: [connect_failure, gateway_error, reset]}
+    outlier: {consecutive_gateway_errors: 2, base_ejection: 1s, max_ejection_percent: 100, interval: 200ms}
+"""
+
+
+def services(export_payments=True):
+    return ("services:\n" + PAYMENTS % {"export": "true" if export_payments else "false"} +
+            "  orders: {timeout: 2s}\n")
+
+
+class Cluster:
+    def __init__(self, name):
+        self.name = name
+        self.control, self.api, self.gateway, self.ingress = (free_port() for _ in range(4))
+        self.dir = Mesh.scratch_dir()
+        self.endpoints = os.path.join(self.dir, "endpoints.yaml")
+        self.ups = {}
+        self.node = None
+        self.sidecars = []
+
+    def upstream(self, label, port=None):
+        """payments endpoints are processes (a kill closes their connections too), orders ones
+        threads of the test."""
+        name = "%s-%s" % (self.name, label)
+        up = Server(name, port) if label.startswith("payments") else Upstream(name, port=port)
+        self.ups[label] = up
+        return up
+
+    def kill(self, label):
+        self.ups.pop(label).kill()
+
+    def write_endpoints(self):
+        lines = ["services:"]
+        for service in ("payments", "orders"):
+            lines.append("  %s:\n    endpoints:" % service)
+            for label, up in sorted(self.ups.items()):
+                if label.startswith(service):
+                    lines.append("      - {address: 127.0.0.1, port: %d}" % up.port)
+            if not lines[-1].startswith("      -"):
+                lines[-1] = "  %s: {endpoints: []}" % service
+        write_atomically(self.endpoints, "\n".join(lines) + "\n")
+
+    def start(self, peers, sidecars=1):
+        self.write_endpoints()
+        peer_list = ", ".join("{{name: %s, port: %d}}" % (p.name, p.gateway) for p in peers)
+        text = GATEWAY_NODE % {"cluster": self.name, "control": self.control, "api": self.api,
+                               "endpoints": self.endpoints, "gateway": self.gateway,
+                               "ingress": self.ingress, "peers": peer_list}
+        self.template = text + services().replace("{", "{{").replace("}", "}}")
+        self.node = Mesh(self.template)
+        for i in range(sidecars - len(self.sidecars)):
+            self.sidecars.append(remote_sidecar(self.control, name="%s-sc%d" % (self.name, i)))
+        return self
+
+    def restart_gateway(self):
+        self.node.stop()
+        self.node = Mesh(self.template)  # its gateway, ingress and control ports as before
+
+    def federation(self):
+        return json.loads(self.node.admin_get("/config")[1])["federation"]
+
+    def peer(self, name):
+        return next(p for p in self.federation()["peers"] if p["name"] == name)
+
+    def imported(self, peer):
+        return self.peer(peer)["imported"]
+
+    def apply_services(self, **kw):
+        path = os.path.join(self.dir, "services.yaml")
+        with open(path, "w") as f:
+            f.write(services(**kw))
+        code, out, err = meshctl(self.api, "apply", "-f", path, "--wait", "10")
+        assert code == 0, (out, err)
+
+    def stop(self):
+        for m in self.sidecars + [self.node]:
+            if m:
+                m.stop()
+        for up in self.ups.values():
+            up.kill() if isinstance(up, Server) else up.stop()
+
+
+def three_clusters(sidecars=1):
+    """east, west, north: each with one payments endpoint and one orders endpoint of its own,
+    every one the peer of the other two (east's failover order: west, then north)."""
+    east, west, north = Cluster("east"), Cluster("west"), Cluster("north")
+    for c in (east, west, north):
+        c.upstream("payments-a")
+        c.upstream("orders-a")
+    east.start([west, north], sidecars)
+    west.start([east, north], sidecars)
+    north.start([east, west], sidecars)
+    return east, west, north
+
+
+def stop_all(*clusters):
+    for c in clusters:
+        c.stop()
+
+
+def endpoint_clusters(sidecar, service="payments"):
+    """The cluster label of each endpoint of `service` the sidecar knows ('' for its own)."""
+    eps = json.loads(sidecar.admin_get("/config")[1])["endpoints"].get(service, [])
+    return sorted(e["labels"].get("cluster", "") for e in eps)
+
+
+def count_failures(sidecar, n, host="payments"):
+    """Sends n requests through the sidecar: (failures, names of the upstreams that served)."""
+    failures, names = 0, []
+    for _ in range(n):
+        code, out, err = curl("-s", "-w", "\n%{http_code}", "http://%s/" % host,
+                              proxy=sidecar.proxy, timeout=10)
+        body, _, status = out.decode().rpartition("\n")
+        if status != "200":
+            failures += 1
+        else:
+            names.append(body)
+    return failures, names
+
+
+def test_exported_services_are_imported_by_every_peer_and_local_endpoints_come_first():
+    east, west, north = three_clusters(sidecars=2)
+    try:
+        for c in (east, west, north):
+            others = sorted({"east", "west", "north"} - {c.name})
+            assert eventually(lambda: endpoint_clusters(c.sidecars[0]) == [""] + others,
+                              timeout=15), (c.name, endpoint_clusters(c.sidecars[0]),
+                                            c.node.log())
+            # Only exported services cross: orders stays in its cluster.
+            assert endpoint_clusters(c.sidecars[0], "orders") == [""]
+            for peer in others:
+                assert c.peer(peer)["up"] and not c.peer(peer)["stale"]
+                assert c.imported(peer) == {"payments": 1}
+        # Each sidecar of each cluster is served by its own cluster only while it is healthy.
+        for c in (east, west, north):
+            for sc in c.sidecars:
+                assert served_names(sc, 6, "payments") == {"%s-payments-a" % c.name}
+        assert east.node.metric("actormesh_federation_peer_up", peer="west") == 1
+        assert east.node.metric("actormesh_federation_imported_endpoints", peer="north",
+                                service="payments") == 1
+    finally:
+        stop_all(east, west, north)
+
+
+def test_failover_to_the_first_peer_when_every_local_endpoint_dies_and_back():
+    east, west, north = three_clusters()
+    try:
+        sc = east.sidecars[0]
+        assert eventually(lambda: endpoint_clusters(sc) == ["", "north", "west"], timeout=15)
+        port = east.ups["payments-a"].port
+        east.kill("payments-a")  # connections refused from now on
+        failures, names = count_failures(sc, 20)
+        # Retries move each request to the next level: nothing fails, and the first peer in
+        # east's failover order (west) serves, not north.
+        assert failures == 0, failures
+        assert set(names) == {"west-payments-a"}, names
+        east.upstream("payments-a", port=port)  # back on the same address
+        assert eventually(lambda: served_names(sc, 4, "payments") == {"east-payments-a"},
+                          timeout=10)
+        # West down too: north serves.
+        west.kill("payments-a")
+        east.kill("payments-a")
+        failures, names = count_failures(sc, 20)
+        assert failures == 0, failures
+        assert "north-payments-a" in names and "west-payments-a" not in names, names
+    finally:
+        stop_all(east, west, north)
+
+
+def test_the_ingress_serves_exported_services_only():
+    east, west, north = three_clusters()
+    try:
+        ingress = "http://127.0.0.1:%d" % east.ingress
+        assert eventually(lambda: curl("-s", "-H", "Host: payments", ingress + "/")[1] ==
+                          b"east-payments-a")
+        for host in ("orders", "example.com"):
+            code, out, err = curl("-s", "-w", "\n%{http_code}", "-H", "Host: " + host,
+                                  ingress + "/")
+            body, _, status = out.decode().rpartition("\n")
+            assert status == "403", (host, out)
+            assert "not a service this cluster exports" in body, body
+        # A tunnel would pass the check: refused as well.
+        code, out, err = curl("-s", "-o", "/dev/null", "-w", "%{http_connect}", "-p", "-x",
+                              ingress, "http://orders/")
+        assert out.decode() == "403", out
+        # The ingress routes to its own cluster only, even with no local endpoint left.
+        east.kill("payments-a")
+        east.write_endpoints()
+        assert eventually(lambda: curl("-s", "-o", "/dev/null", "-w", "%{http_code}", "-H",
+                                       "Host: payments", ingress + "/")[1] == b"503")
+    finally:
+        stop_all(east, west, north)
+
+
+def test_exports_follow_live_config_and_endpoint_counts():
+    east, west, north = three_clusters()
+    try:
+        assert eventually(lambda: east.imported("west") == {"payments": 1}, timeout=15)
+        west.apply_services(export_payments=False)  # un-exported
+        assert eventually(lambda: east.imported("west") == {})
+        assert eventually(lambda: endpoint_clusters(east.sidecars[0]) == ["", "north"])
+        west.apply_services(export_payments=True)  # exported (again, or late)
+        assert eventually(lambda: endpoint_clusters(east.sidecars[0]) == ["", "north", "west"])
+        # A second endpoint in west shows in the count; none at all withdraws the endpoint.
+        west.upstream("payments-b")
+        west.write_endpoints()
+        assert eventually(lambda: east.imported("west") == {"payments": 2})
+        for label in ("payments-a", "payments-b"):
+            west.kill(label)
+        west.write_endpoints()
+        assert eventually(lambda: east.imported("west") == {"payments": 0})
+        assert eventually(lambda: endpoint_clusters(east.sidecars[0]) == ["", "north"])
+    finally:
+        stop_all(east, west, north)
+
+
+def test_a_peer_that_goes_away_stays_as_last_known_and_a_restarted_one_links_again():
+    east, west, north = three_clusters()
+    try:
+        assert eventually(lambda: east.peer("west")["up"], timeout=15)
+        west.node.stop()
+        assert eventually(lambda: not east.peer("west")["up"], timeout=3)
+        assert east.peer("west")["stale"]
+        assert east.node.metric("actormesh_federation_peer_stale", peer="west") == 1
+        # Its services stay as last known: data-plane health decides, not the control link.
+        time.sleep(0.5)
+        assert endpoint_clusters(east.sidecars[0]) == ["", "north", "west"]
+        assert "stay as last known" in east.node.log()
+        west.restart_gateway()
+        assert eventually(lambda: east.peer("west")["up"] and not east.peer("west")["stale"],
+                          timeout=15), east.node.log()
+        assert "linked to peer west" in east.node.log()
+    finally:
+        stop_all(east, west, north)
+
+
+if __name__ == "__main__":
+    run([test_exported_services_are_imported_by_every_peer_and_local_endpoints_come_first,
+         test_failover_to_the_first_peer_when_every_local_endpoint_dies_and_back,
+         test_the_ingress_serves_exported_services_only,
+         test_exports_follow_live_config_and_endpoint_counts,
+         test_a_peer_that_goes_away_stays_as_last_known_and_a_restarted_one_links_again])
