@@ -9,13 +9,14 @@ linked again."""
 
 import json
 import os
+import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (Mesh, Upstream, curl, eventually, free_port, meshctl,  # noqa: E402
-                     remote_sidecar, run, served_names, write_atomically)
-from test_faults import Server  # noqa: E402
+                     remote_sidecar, run, served_names, test_program, write_atomically)
+from test_faults import EchoServer, Server  # noqa: E402
 
 GATEWAY_NODE = """
 name: %(cluster)s-gateway
@@ -51,7 +52,7 @@ PAYMENTS = """  payments:
 
 def services(export_payments=True):
     return ("services:\n" + PAYMENTS % {"export": "true" if export_payments else "false"} +
-            "  orders: {timeout: 2s}\n")
+            "  orders: {timeout: 2s}\n  echo: {protocol: grpc, export: true}\n")
 
 
 class Cluster:
@@ -68,7 +69,12 @@ class Cluster:
         """payments endpoints are processes (a kill closes their connections too), orders ones
         threads of the test."""
         name = "%s-%s" % (self.name, label)
-        up = Server(name, port) if label.startswith("payments") else Upstream(name, port=port)
+        if label.startswith("echo"):
+            up = EchoServer(name)
+        elif label.startswith("payments"):
+            up = Server(name, port)
+        else:
+            up = Upstream(name, port=port)
         self.ups[label] = up
         return up
 
@@ -77,7 +83,7 @@ class Cluster:
 
     def write_endpoints(self):
         lines = ["services:"]
-        for service in ("payments", "orders"):
+        for service in ("payments", "orders", "echo"):
             lines.append("  %s:\n    endpoints:" % service)
             for label, up in sorted(self.ups.items()):
                 if label.startswith(service):
@@ -139,6 +145,18 @@ def three_clusters(sidecars=1):
     return east, west, north
 
 
+def grpc_call(target, n, proxy=None):
+    """n unary calls of the grpc++ echo client: its JSON summary (status, servers, failures)."""
+    env = dict(os.environ)
+    for key in ("http_proxy", "no_proxy", "NO_PROXY"):
+        env.pop(key, None)
+    if proxy:
+        env["http_proxy"] = proxy
+    out = subprocess.run([test_program("echo_client"), target, "sequential", str(n)], env=env,
+                         capture_output=True, text=True, timeout=60).stdout
+    return json.loads(out)
+
+
 def stop_all(*clusters):
     for c in clusters:
         c.stop()
@@ -176,7 +194,7 @@ def test_exported_services_are_imported_by_every_peer_and_local_endpoints_come_f
             assert endpoint_clusters(c.sidecars[0], "orders") == [""]
             for peer in others:
                 assert c.peer(peer)["up"] and not c.peer(peer)["stale"]
-                assert c.imported(peer) == {"payments": 1}
+                assert c.imported(peer) == {"payments": 1, "echo": 0}  # exported, none there
         # Each sidecar of each cluster is served by its own cluster only while it is healthy.
         for c in (east, west, north):
             for sc in c.sidecars:
@@ -238,23 +256,39 @@ def test_the_ingress_serves_exported_services_only():
         stop_all(east, west, north)
 
 
+def test_grpc_crosses_clusters_over_http2_and_the_ingress_refuses_what_is_not_exported():
+    east, west, north = three_clusters()
+    try:
+        west.upstream("echo-a")  # only west serves echo
+        west.write_endpoints()
+        sc = east.sidecars[0]
+        assert eventually(lambda: endpoint_clusters(sc, "echo") == ["west"], timeout=15)
+        r = grpc_call("echo:50051", 20, proxy=sc.proxy)
+        assert r["failures"] == 0 and r["servers"] == ["west-echo-a"], r
+        # Straight to the ingress, naming no exported service: PERMISSION_DENIED (7).
+        r = grpc_call("127.0.0.1:%d" % west.ingress, 1)
+        assert r["status"] == 7 and "not a service this cluster exports" in r["message"], r
+    finally:
+        stop_all(east, west, north)
+
+
 def test_exports_follow_live_config_and_endpoint_counts():
     east, west, north = three_clusters()
     try:
-        assert eventually(lambda: east.imported("west") == {"payments": 1}, timeout=15)
+        assert eventually(lambda: east.imported("west").get("payments") == 1, timeout=15)
         west.apply_services(export_payments=False)  # un-exported
-        assert eventually(lambda: east.imported("west") == {})
+        assert eventually(lambda: "payments" not in east.imported("west"))
         assert eventually(lambda: endpoint_clusters(east.sidecars[0]) == ["", "north"])
         west.apply_services(export_payments=True)  # exported (again, or late)
         assert eventually(lambda: endpoint_clusters(east.sidecars[0]) == ["", "north", "west"])
         # A second endpoint in west shows in the count; none at all withdraws the endpoint.
         west.upstream("payments-b")
         west.write_endpoints()
-        assert eventually(lambda: east.imported("west") == {"payments": 2})
+        assert eventually(lambda: east.imported("west").get("payments") == 2)
         for label in ("payments-a", "payments-b"):
             west.kill(label)
         west.write_endpoints()
-        assert eventually(lambda: east.imported("west") == {"payments": 0})
+        assert eventually(lambda: east.imported("west").get("payments") == 0)
         assert eventually(lambda: endpoint_clusters(east.sidecars[0]) == ["", "north"])
     finally:
         stop_all(east, west, north)
@@ -284,5 +318,6 @@ if __name__ == "__main__":
     run([test_exported_services_are_imported_by_every_peer_and_local_endpoints_come_first,
          test_failover_to_the_first_peer_when_every_local_endpoint_dies_and_back,
          test_the_ingress_serves_exported_services_only,
+         test_grpc_crosses_clusters_over_http2_and_the_ingress_refuses_what_is_not_exported,
          test_exports_follow_live_config_and_endpoint_counts,
          test_a_peer_that_goes_away_stays_as_last_known_and_a_restarted_one_links_again])
