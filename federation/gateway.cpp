@@ -39,7 +39,10 @@ int64_t steady_us_now() {
 
 struct peer_link {
   config::federation_peer config;
-  unsigned rank = 0;       // its place in the failover order
+  unsigned rank = 0;  // its place in the failover order
+  // Of two peers, the one whose cluster name sorts first connects, the other waits for its
+  // hello: one middleman connection per pair (two, one each way, flap under TLS).
+  bool dials = false;
   caf::actor gateway;      // its gateway while the middleman links us (null: not linked)
   bool connected = false;  // linked, and its hello answer was right
   bool up = false;         // answering pings
@@ -171,15 +174,19 @@ void retry_later(self_ptr self, peer_link& p) {
   p.backoff = std::min(max_backoff, p.backoff * 2);
 }
 
-// Forgets the link (refused, or its hello failed): the peer is tried again later.
-void drop_link(self_ptr self, peer_link& p) {
+// Forgets the link (lost, refused, or its hello failed); one this side dials is tried again
+// later, the other waits for the peer's next hello.
+void drop_link(self_ptr self, peer_link& p, const std::string& why) {
   if (p.gateway) {
     self->demonitor(p.gateway);
   }
   p.gateway = nullptr;
   p.connected = false;
-  mark_down(self, p, "unlinked");
-  retry_later(self, p);
+  p.ping_in_flight = false;
+  mark_down(self, p, why);
+  if (p.dials) {
+    retry_later(self, p);
+  }
 }
 
 void say_hello(self_ptr self, const peer_link& link) {
@@ -196,13 +203,13 @@ void say_hello(self_ptr self, const peer_link& link) {
               log_error("federation: peer " + p->describe() + " speaks federation protocol " +
                         std::to_string(version) + ", this gateway " +
                         std::to_string(protocol_version) + ": refused");
-              drop_link(self, *p);
+              drop_link(self, *p, "refused");
               return;
             }
             if (cluster != name) {
               log_error("federation: the gateway at " + p->describe() + " is cluster '" + cluster +
                         "', not the '" + name + "' federation.peers names: refused");
-              drop_link(self, *p);
+              drop_link(self, *p, "refused");
               return;
             }
             p->connected = true;
@@ -213,8 +220,8 @@ void say_hello(self_ptr self, const peer_link& link) {
           [self, name](caf::error& e) {
             if (auto* p = find_peer(self, name); p != nullptr && p->gateway) {
               log_warn("federation: peer " + p->describe() +
-                       " did not answer hello: " + self->system().render(e));
-              drop_link(self, *p);
+                       " answered no hello: " + self->system().render(e));
+              drop_link(self, *p, "unlinked");
             }
           });
 }
@@ -290,11 +297,7 @@ void on_down(self_ptr self, const caf::down_msg& msg) {
   std::erase_if(st.importers, [&](const gateway_actor& a) { return a.address() == msg.source; });
   for (auto& p : st.peers) {
     if (p.gateway && p.gateway.address() == msg.source) {
-      p.gateway = nullptr;
-      p.connected = false;
-      p.ping_in_flight = false;
-      mark_down(self, p, "link lost");
-      retry_later(self, p);
+      drop_link(self, p, "link lost");
     }
   }
 }
@@ -310,12 +313,15 @@ gateway_actor::behavior_type gateway(self_ptr self, node_context* ctx, discovery
     auto& link = init.peers.emplace_back();
     link.config = peer;
     link.rank = rank++;
+    link.dials = init.settings().cluster < peer.name;
   }
   self->set_down_handler([self](const caf::down_msg& msg) { on_down(self, msg); });
   self->send(init.discovery, subscribe_atom::value, caf::actor_cast<endpoints_sink>(self));
   self->send(commander, subscribe_atom::value, caf::actor_cast<services_sink>(self));
   for (auto& p : init.peers) {
-    connect(self, p);
+    if (p.dials) {
+      connect(self, p);
+    }
   }
   self->send(self, poll_atom::value);
   publish_status(self);
@@ -324,17 +330,35 @@ gateway_actor::behavior_type gateway(self_ptr self, node_context* ctx, discovery
              const caf::actor& from) -> caf::result<uint32_t, std::string> {
         metered_handler m{self->state.stats, self->mailbox().size()};
         auto& st = self->state;
+        auto* p = find_peer(self, cluster);
+        std::string refused;
         if (version != protocol_version) {
-          // The peer refuses too once it reads our version.
-          log_error("federation: cluster " + cluster + " speaks federation protocol " +
-                    std::to_string(version) + ", this gateway " + std::to_string(protocol_version) +
-                    ": refused");
-        } else if (from) {
-          auto importer = caf::actor_cast<gateway_actor>(from);
-          self->monitor(importer);
-          self->send(importer, exports_atom::value, st.settings().cluster, st.exports);
-          st.importers.push_back(std::move(importer));
-          log_info("federation: cluster " + cluster + " imports from this gateway");
+          refused = "it speaks federation protocol " + std::to_string(version) + ", this gateway " +
+                    std::to_string(protocol_version);
+        } else if (p == nullptr) {
+          refused = "it is not in federation.peers";
+        } else if (!from) {
+          refused = "it gave no handle";
+        }
+        if (!refused.empty()) {
+          log_error("federation: cluster " + cluster + " refused: " + refused);
+          return caf::make_error(caf::sec::runtime_error,
+                                 "cluster " + st.settings().cluster + " refused: " + refused);
+        }
+        auto importer = caf::actor_cast<gateway_actor>(from);
+        self->monitor(importer);
+        self->send(importer, exports_atom::value, st.settings().cluster, st.exports);
+        st.importers.push_back(std::move(importer));
+        log_info("federation: cluster " + cluster + " imports from this gateway");
+        if (!p->dials && p->gateway != from) {
+          // It dialled: this side's hello goes back over the same connection.
+          if (p->gateway) {
+            self->demonitor(p->gateway);
+          }
+          p->gateway = from;
+          p->connected = false;
+          self->monitor(p->gateway);
+          say_hello(self, *p);
         }
         return {protocol_version, st.settings().cluster};
       },

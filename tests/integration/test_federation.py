@@ -14,7 +14,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (Mesh, Upstream, curl, eventually, free_port, meshctl,  # noqa: E402
+from harness import (Mesh, Pki, Upstream, curl, eventually, free_port, meshctl,  # noqa: E402
                      remote_sidecar, run, served_names, test_program, write_atomically)
 from test_faults import EchoServer, Server  # noqa: E402
 
@@ -92,12 +92,17 @@ class Cluster:
                 lines[-1] = "  %s: {endpoints: []}" % service
         write_atomically(self.endpoints, "\n".join(lines) + "\n")
 
-    def start(self, peers, sidecars=1):
+    def start(self, peers, sidecars=1, pki=None):
+        """Starts the gateway node (with `pki`: its certificate from that CA, mutual TLS on
+        its middleman links) and `sidecars` sidecar processes attached to it."""
         self.write_endpoints()
         peer_list = ", ".join("{{name: %s, port: %d}}" % (p.name, p.gateway) for p in peers)
         text = GATEWAY_NODE % {"cluster": self.name, "control": self.control, "api": self.api,
                                "endpoints": self.endpoints, "gateway": self.gateway,
                                "ingress": self.ingress, "peers": peer_list}
+        if pki:
+            cert, key = pki.issue(self.name + "-gateway")
+            text += "  tls: {{cert: %s, key: %s, ca: %s}}\n" % (cert, key, pki.ca)
         self.template = text + services().replace("{", "{{").replace("}", "}}")
         self.node = Mesh(self.template)
         for i in range(sidecars - len(self.sidecars)):
@@ -272,6 +277,27 @@ def test_grpc_crosses_clusters_over_http2_and_the_ingress_refuses_what_is_not_ex
         stop_all(east, west, north)
 
 
+def test_mutual_tls_links_peers_of_one_ca_and_refuses_a_foreign_one():
+    pki, foreign = Pki("mesh-ca"), Pki("foreign-ca")
+    east, west, north = Cluster("east"), Cluster("west"), Cluster("north")
+    try:
+        for c in (east, west, north):
+            c.upstream("payments-a")
+        east.start([west, north], 0, pki)
+        west.start([east, north], 0, pki)
+        north.start([east, west], 0, foreign)
+        assert eventually(lambda: east.peer("west")["up"] and west.peer("east")["up"],
+                          timeout=15), east.node.log()
+        assert east.imported("west").get("payments") == 1
+        assert "(mutual TLS)" in east.node.log()
+        time.sleep(1)  # several connection attempts each way
+        for c, other in ((east, "north"), (west, "north"), (north, "east"), (north, "west")):
+            assert not c.peer(other)["connected"] and c.imported(other) == {}, (c.name, other)
+        assert "cannot reach peer north" in east.node.log()
+    finally:
+        stop_all(east, west, north)
+
+
 def test_exports_follow_live_config_and_endpoint_counts():
     east, west, north = three_clusters()
     try:
@@ -319,5 +345,6 @@ if __name__ == "__main__":
          test_failover_to_the_first_peer_when_every_local_endpoint_dies_and_back,
          test_the_ingress_serves_exported_services_only,
          test_grpc_crosses_clusters_over_http2_and_the_ingress_refuses_what_is_not_exported,
+         test_mutual_tls_links_peers_of_one_ca_and_refuses_a_foreign_one,
          test_exports_follow_live_config_and_endpoint_counts,
          test_a_peer_that_goes_away_stays_as_last_known_and_a_restarted_one_links_again])
