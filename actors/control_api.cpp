@@ -282,12 +282,55 @@ class load_balancer_service final : public pb::LoadBalancer::Service {
   const api_authenticator& auth_;
 };
 
+// Reads what the federation gateway publishes in the node's status: no actor to ask.
+class federation_service final : public pb::Federation::Service {
+ public:
+  federation_service(const node_status& status, const api_authenticator& auth)
+      : status_(status), auth_(auth) {}
+
+  grpc::Status Clusters(grpc::ServerContext* ctx, const pb::ClustersRequest*,
+                        pb::ClustersResponse* resp) override {
+    std::string who;
+    if (auto denied = auth_.check(*ctx, who); !denied.ok()) {
+      return denied;
+    }
+    auto f = status_.federation();
+    if (f.cluster.empty()) {
+      return {grpc::StatusCode::FAILED_PRECONDITION, "this control plane has no federation"};
+    }
+    resp->set_cluster(f.cluster);
+    for (const auto& e : f.exported) {
+      resp->add_exported(e);
+    }
+    for (const auto& p : f.peers) {
+      auto* out = resp->add_peers();
+      out->set_name(p.name);
+      out->set_address(p.address);
+      out->set_connected(p.connected);
+      out->set_up(p.up);
+      out->set_stale(p.stale);
+      out->set_last_heard_unix_ms(p.last_heard_unix_ms);
+      out->set_rtt_us(p.rtt_us);
+      for (const auto& [service, n] : p.imported) {
+        (*out->mutable_imported())[service] = n;
+      }
+    }
+    return grpc::Status::OK;
+  }
+
+ private:
+  const node_status& status_;
+  const api_authenticator& auth_;
+};
+
 class control_api final : public node_service {
  public:
-  control_api(caf::actor_system& sys, const control_plane_handles& actors)
+  control_api(caf::actor_system& sys, const node_status& status,
+              const control_plane_handles& actors)
       : commander_(sys, actors, auth_),
         discovery_(sys, actors.discovery, auth_),
-        load_balancer_(sys, actors.global_lb, auth_) {}
+        load_balancer_(sys, actors.global_lb, auth_),
+        federation_(status, auth_) {}
 
   bool start(const config::api_listener& at, std::string& error) {
     if (!auth_.load(at, error)) {
@@ -313,6 +356,7 @@ class control_api final : public node_service {
     builder.RegisterService(&commander_);
     builder.RegisterService(&discovery_);
     builder.RegisterService(&load_balancer_);
+    builder.RegisterService(&federation_);
     server_ = builder.BuildAndStart();
     if (!server_ || bound == 0) {
       error = "control API: cannot listen on " + address;
@@ -337,16 +381,17 @@ class control_api final : public node_service {
   commander_service commander_;
   discovery_service discovery_;
   load_balancer_service load_balancer_;
+  federation_service federation_;
   std::unique_ptr<grpc::Server> server_;
 };
 
 }  // namespace
 
-std::unique_ptr<node_service> start_control_api(caf::actor_system& sys,
+std::unique_ptr<node_service> start_control_api(caf::actor_system& sys, const node_status& status,
                                                 const control_plane_handles& actors,
                                                 const config::api_listener& at,
                                                 std::string& error) {
-  auto api = std::make_unique<control_api>(sys, actors);
+  auto api = std::make_unique<control_api>(sys, status, actors);
   if (!api->start(at, error)) {
     return nullptr;
   }

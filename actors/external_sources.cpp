@@ -143,7 +143,7 @@ std::vector<std::unique_ptr<node_service>> start_control_plane_services(
     out.push_back(start_k8s_config_source(sys, ctx, actors.commander));
   }
   if (node.control_api.port != 0) {
-    auto api = start_control_api(sys, actors, node.control_api, error);
+    auto api = start_control_api(sys, ctx.status, actors, node.control_api, error);
     if (api) {
       out.push_back(std::move(api));
     }

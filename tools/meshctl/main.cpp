@@ -39,6 +39,9 @@ commands:
   lb SERVICE [--json]   the global-lb's table of an `lb: global` service: each
                         endpoint's weight, the load behind it (requests/s, mean
                         latency, errors, in flight) and how many sidecars ejected it
+  clusters [--json]     federation: this cluster, what it exports, and each peer: its
+                        gateway, link (up, down, stale), last heard, round trip and the
+                        services imported from it with their endpoint counts
 
 --server defaults to $MESHCTL_SERVER, else 127.0.0.1:15010 (control.api of the node).
 --token-file F   send the bearer token in F (control.api.tokens_file); $MESHCTL_TOKEN_FILE
@@ -115,7 +118,8 @@ class client {
         channel_(grpc::CreateChannel(server_, credentials(options))),
         commander_(pb::Commander::NewStub(channel_)),
         discovery_(pb::Discovery::NewStub(channel_)),
-        load_balancer_(pb::LoadBalancer::NewStub(channel_)) {}
+        load_balancer_(pb::LoadBalancer::NewStub(channel_)),
+        federation_(pb::Federation::NewStub(channel_)) {}
 
   int apply(const std::vector<std::string>& args) {
     std::string file;
@@ -339,6 +343,64 @@ class client {
     return 0;
   }
 
+  int clusters(const std::vector<std::string>& args) {
+    bool json = !args.empty() && args[0] == "--json";
+    if (args.size() > (json ? 1u : 0u)) {
+      return usage_error("clusters: unexpected argument " + args.back());
+    }
+    pb::ClustersResponse resp;
+    auto ctx = context();
+    auto s = federation_->Clusters(ctx.get(), pb::ClustersRequest{}, &resp);
+    if (!s.ok()) {
+      return rpc_error(s, server_);
+    }
+    std::string exported;
+    for (const auto& e : resp.exported()) {
+      exported += (exported.empty() ? "" : ",") + e;
+    }
+    auto imported = [](const pb::PeerCluster& p, bool as_json) {
+      std::map<std::string, uint32_t> sorted{p.imported().begin(), p.imported().end()};
+      std::string out;
+      for (const auto& [service, n] : sorted) {
+        out += out.empty() ? "" : ",";
+        out += as_json ? json_string(service) + ":" + std::to_string(n)
+                       : service + "(" + std::to_string(n) + ")";
+      }
+      return out;
+    };
+    if (json) {
+      std::printf("{\"cluster\":%s,\"exported\":[", json_string(resp.cluster()).c_str());
+      for (int i = 0; i < resp.exported_size(); ++i) {
+        std::printf("%s%s", i ? "," : "", json_string(resp.exported(i)).c_str());
+      }
+      std::printf("],\"peers\":[");
+      for (int i = 0; i < resp.peers_size(); ++i) {
+        const auto& p = resp.peers(i);
+        std::printf(
+            "%s{\"name\":%s,\"address\":%s,\"connected\":%s,\"up\":%s,\"stale\":%s,"
+            "\"last_heard_unix_ms\":%lld,\"rtt_us\":%lld,\"imported\":{%s}}",
+            i ? "," : "", json_string(p.name()).c_str(), json_string(p.address()).c_str(),
+            p.connected() ? "true" : "false", p.up() ? "true" : "false",
+            p.stale() ? "true" : "false", (long long)p.last_heard_unix_ms(), (long long)p.rtt_us(),
+            imported(p, true).c_str());
+      }
+      std::printf("]}\n");
+      return 0;
+    }
+    std::printf("cluster %s, exports %s\n", resp.cluster().c_str(),
+                exported.empty() ? "nothing" : exported.c_str());
+    std::printf("%-12s %-21s %-13s %-21s %-8s %s\n", "PEER", "GATEWAY", "LINK", "LAST HEARD",
+                "RTT_MS", "IMPORTED");
+    for (const auto& p : resp.peers()) {
+      auto link = p.up() ? "up" : p.stale() ? "down (stale)" : p.connected() ? "down" : "unlinked";
+      auto rtt = p.rtt_us() >= 0 ? std::to_string(p.rtt_us() / 1000.0).substr(0, 5) : "-";
+      std::printf("%-12s %-21s %-13s %-21s %-8s %s\n", p.name().c_str(), p.address().c_str(), link,
+                  p.last_heard_unix_ms() ? format_time(p.last_heard_unix_ms()).c_str() : "-",
+                  rtt.c_str(), imported(p, false).c_str());
+    }
+    return 0;
+  }
+
   int watch(const std::vector<std::string>& args) {
     pb::EndpointsRequest req;
     for (const auto& a : args) {
@@ -417,6 +479,7 @@ class client {
   std::unique_ptr<pb::Commander::Stub> commander_;
   std::unique_ptr<pb::Discovery::Stub> discovery_;
   std::unique_ptr<pb::LoadBalancer::Stub> load_balancer_;
+  std::unique_ptr<pb::Federation::Stub> federation_;
 };
 
 std::string env_or(const char* name, const char* fallback) {
@@ -500,6 +563,9 @@ int main(int argc, char** argv) {
   }
   if (command == "lb") {
     return c.lb(args);
+  }
+  if (command == "clusters") {
+    return c.clusters(args);
   }
   return usage_error("unknown command or arguments: " + command);
 }
