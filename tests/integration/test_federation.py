@@ -34,8 +34,8 @@ discovery: {{endpoints_file: %(endpoints)s}}
 commander: {{audit_log: "off"}}
 federation:
   cluster: %(cluster)s
-  listen: {{port: %(gateway)d}}
-  ingress: {{port: %(ingress)d}}
+  listen: {{address: %(address)s, port: %(gateway)d}}
+  ingress: {{address: %(address)s, port: %(ingress)d}}
   peers: [%(peers)s]
   heartbeat: 100ms
   peer_timeout: 500ms
@@ -57,8 +57,10 @@ def services(export_payments=True):
 
 
 class Cluster:
-    def __init__(self, name):
+    def __init__(self, name, address="127.0.0.1"):
+        """`address`: where its gateway and ingress listen (and peers reach them)."""
         self.name = name
+        self.address = address
         self.control, self.api, self.gateway, self.ingress = (free_port() for _ in range(4))
         self.dir = Mesh.scratch_dir()
         self.endpoints = os.path.join(self.dir, "endpoints.yaml")
@@ -97,10 +99,13 @@ class Cluster:
         """Starts the gateway node (with `pki`: its certificate from that CA, mutual TLS on
         its middleman links) and `sidecars` sidecar processes attached to it."""
         self.write_endpoints()
-        peer_list = ", ".join("{{name: %s, port: %d}}" % (p.name, p.gateway) for p in peers)
+        peer_list = ", ".join("{{name: %s, address: %s, port: %d}}" % (p.name, p.address,
+                                                                         p.gateway)
+                              for p in peers)
         text = GATEWAY_NODE % {"cluster": self.name, "control": self.control, "api": self.api,
                                "endpoints": self.endpoints, "gateway": self.gateway,
-                               "ingress": self.ingress, "peers": peer_list}
+                               "ingress": self.ingress, "peers": peer_list,
+                               "address": self.address}
         if pki:
             cert, key = pki.issue(self.name + "-gateway")
             text += "  tls: {{cert: %s, key: %s, ca: %s}}\n" % (cert, key, pki.ca)
