@@ -157,8 +157,8 @@ void read_tls(reader r, tls_files& out) {
   r.reject_unknown_keys();
 }
 
-// `federation: {cluster, listen, ingress, peers: [{name, address, port}], heartbeat,
-// peer_timeout, stale_after, tls}`. Its `tls` is the node's: one actor system has one
+// `federation: {cluster, listen, ingress, peers: [{name, address, port, priority, weight}],
+// heartbeat, peer_timeout, stale_after, tls}`. Its `tls` is the node's: one actor system has one
 // certificate for all its middleman links.
 void read_federation(reader r, node& n) {
   if (!r.is_map() || !r.exists()) {
@@ -188,6 +188,9 @@ void read_federation(reader r, node& n) {
       p.read_string("name", peer.name);
       p.read_ipv4("address", peer.address);
       p.read_uint("port", peer.port, 1, 65535);
+      peer.priority = static_cast<unsigned>(i);
+      p.read_uint("priority", peer.priority, 0, 100);
+      p.read_uint("weight", peer.weight, 1, 10000);
       if (!valid_service_name(peer.name)) {
         p.fail(p.child_path("name"), "is required: the peer's cluster name");
       } else if (!names.insert(peer.name).second) {

@@ -216,6 +216,10 @@ struct federation_peer {
   std::string name;  // its cluster name, as its gateway says it
   std::string address = "127.0.0.1";
   uint16_t port = 0;
+  // Its place in the failover order (default: its position in `peers`). Peers of one priority
+  // share the traffic that spills to them, by weight.
+  unsigned priority = 0;
+  uint32_t weight = 1;
 };
 
 // `federation`: this control plane's gateway to peer clusters. It links to each peer's gateway

@@ -47,7 +47,7 @@ config::export_list exports_of(const config::endpoint_table& local,
   return out;
 }
 
-config::endpoint_table imports_of(const std::string& peer, unsigned rank,
+config::endpoint_table imports_of(const config::federation_peer& peer,
                                   const config::export_list& exports) {
   config::endpoint_table out;
   for (const auto& e : exports) {
@@ -55,7 +55,10 @@ config::endpoint_table imports_of(const std::string& peer, unsigned rank,
       continue;  // nothing serves it there: no endpoint that could only fail
     }
     out[e.name].push_back(config::endpoint{
-        e.address, e.port, 1, {{"cluster", peer}, {"cluster_rank", std::to_string(rank)}}});
+        e.address,
+        e.port,
+        peer.weight,
+        {{"cluster", peer.name}, {"cluster_rank", std::to_string(peer.priority)}}});
   }
   return out;
 }

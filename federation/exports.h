@@ -28,9 +28,9 @@ config::export_list exports_of(const config::endpoint_table& local,
                                const config::listener& ingress);
 
 // A peer's exports as a discovery source: its ingress for every service it has endpoints of,
-// labelled `cluster: PEER` and `cluster_rank: RANK` (its place in this cluster's failover
-// order, 0 first).
-config::endpoint_table imports_of(const std::string& peer, unsigned rank,
+// labelled `cluster: NAME` and `cluster_rank: PRIORITY` (its place in this cluster's failover
+// order, 0 first), with the peer's weight.
+config::endpoint_table imports_of(const config::federation_peer& peer,
                                   const config::export_list& exports);
 
 }  // namespace am::federation

@@ -39,7 +39,6 @@ int64_t steady_us_now() {
 
 struct peer_link {
   config::federation_peer config;
-  unsigned rank = 0;  // its place in the failover order
   // Of two peers, the one whose cluster name sorts first connects, the other waits for its
   // hello: one middleman connection per pair (two, one each way, flap under TLS).
   bool dials = false;
@@ -112,7 +111,7 @@ void publish_status(self_ptr self) {
 // The peer's exports as its discovery source (an empty one withdraws them).
 void import(self_ptr self, const peer_link& p) {
   self->send(self->state.discovery, source_atom::value, "federation:" + p.config.name,
-             imports_of(p.config.name, p.rank, p.imported));
+             imports_of(p.config, p.imported));
 }
 
 // Recomputes what this cluster exports and, when it changed, tells every peer.
@@ -308,11 +307,9 @@ gateway_actor::behavior_type gateway(self_ptr self, node_context* ctx, discovery
   init.ctx = ctx;
   init.discovery = std::move(discovery);
   init.stats = ctx->actor_metrics.get("federation_gateway");
-  unsigned rank = 0;
   for (const auto& peer : init.settings().peers) {
     auto& link = init.peers.emplace_back();
     link.config = peer;
-    link.rank = rank++;
     link.dials = init.settings().cluster < peer.name;
   }
   self->set_down_handler([self](const caf::down_msg& msg) { on_down(self, msg); });
@@ -429,10 +426,15 @@ gateway_actor::behavior_type gateway(self_ptr self, node_context* ctx, discovery
 
 }  // namespace
 
+gateway_actor spawn_gateway(caf::actor_system& sys, node_context& ctx,
+                            const control_plane_handles& handles) {
+  return sys.spawn(gateway, &ctx, handles.discovery, handles.commander);
+}
+
 caf::actor start_gateway(caf::actor_system& sys, node_context& ctx,
                          const control_plane_handles& handles, std::string& error) {
   const auto& f = ctx.config.federation;
-  auto gw = sys.spawn(gateway, &ctx, handles.discovery, handles.commander);
+  auto gw = spawn_gateway(sys, ctx, handles);
   bool tls = ctx.config.tls.enabled();
   auto port = tls ? caf::openssl::publish(gw, f.listen.port, f.listen.address.c_str(), true)
                   : sys.middleman().publish(gw, f.listen.port, f.listen.address.c_str(), true);

@@ -44,6 +44,10 @@ using gateway_actor = caf::typed_actor<
     caf::reacts_to<actors::poll_atom>, caf::reacts_to<actors::reconnect_atom, std::string>,
     caf::reacts_to<actors::withdraw_atom, std::string, uint64_t>>;
 
+// Spawns the gateway (it links to the peers it dials at once).
+gateway_actor spawn_gateway(caf::actor_system& sys, actors::node_context& ctx,
+                            const actors::control_plane_handles& handles);
+
 // Spawns the gateway and publishes it on `federation.listen`; on failure, `error` says why
 // and the result is null.
 caf::actor start_gateway(caf::actor_system& sys, actors::node_context& ctx,

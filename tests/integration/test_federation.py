@@ -95,13 +95,15 @@ class Cluster:
                 lines[-1] = "  %s: {endpoints: []}" % service
         write_atomically(self.endpoints, "\n".join(lines) + "\n")
 
-    def start(self, peers, sidecars=1, pki=None):
+    def start(self, peers, sidecars=1, pki=None, peer_options=None):
         """Starts the gateway node (with `pki`: its certificate from that CA, mutual TLS on
-        its middleman links) and `sidecars` sidecar processes attached to it."""
+        its middleman links; `peer_options`: more fields of a peer's entry, by name) and
+        `sidecars` sidecar processes attached to it."""
         self.write_endpoints()
-        peer_list = ", ".join("{{name: %s, address: %s, port: %d}}" % (p.name, p.address,
-                                                                         p.gateway)
-                              for p in peers)
+        options = peer_options or {}
+        peer_list = ", ".join("{{name: %s, address: %s, port: %d%s}}" % (
+            p.name, p.address, p.gateway, ", " + options[p.name] if p.name in options else "")
+            for p in peers)
         text = GATEWAY_NODE % {"cluster": self.name, "control": self.control, "api": self.api,
                                "endpoints": self.endpoints, "gateway": self.gateway,
                                "ingress": self.ingress, "peers": peer_list,
@@ -238,6 +240,28 @@ def test_failover_to_the_first_peer_when_every_local_endpoint_dies_and_back():
         failures, names = count_failures(sc, 20)
         assert failures == 0, failures
         assert "north-payments-a" in names and "west-payments-a" not in names, names
+    finally:
+        stop_all(east, west, north)
+
+
+def test_peers_of_one_priority_share_the_failover_traffic_by_weight():
+    east, west, north = Cluster("east"), Cluster("west"), Cluster("north")
+    try:
+        for c in (east, west, north):
+            c.upstream("payments-a")
+        east.start([west, north], peer_options={"west": "priority: 0, weight: 3",
+                                                "north": "priority: 0, weight: 1"})
+        west.start([east, north], 0)
+        north.start([east, west], 0)
+        sc = east.sidecars[0]
+        assert eventually(lambda: endpoint_clusters(sc) == ["", "north", "west"], timeout=15)
+        assert served_names(sc, 6, "payments") == {"east-payments-a"}  # its own first
+        east.kill("payments-a")
+        failures, names = count_failures(sc, 100)
+        assert failures == 0, failures
+        west_share = names.count("west-payments-a") / len(names)
+        assert names.count("west-payments-a") + names.count("north-payments-a") == 100, names
+        assert 0.6 <= west_share <= 0.9, west_share  # 3:1 by weight
     finally:
         stop_all(east, west, north)
 
@@ -382,6 +406,7 @@ def test_a_hung_peer_is_marked_down_within_a_second_and_its_endpoints_stay():
 if __name__ == "__main__":
     run([test_exported_services_are_imported_by_every_peer_and_local_endpoints_come_first,
          test_failover_to_the_first_peer_when_every_local_endpoint_dies_and_back,
+         test_peers_of_one_priority_share_the_failover_traffic_by_weight,
          test_the_ingress_serves_exported_services_only,
          test_grpc_crosses_clusters_over_http2_and_the_ingress_refuses_what_is_not_exported,
          test_mutual_tls_links_peers_of_one_ca_and_refuses_a_foreign_one,

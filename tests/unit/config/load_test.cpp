@@ -230,7 +230,7 @@ federation:
   ingress: {port: 7201}
   peers:
     - {name: west, port: 7102}
-    - {name: north, address: 127.0.0.2, port: 7103}
+    - {name: north, address: 127.0.0.2, port: 7103, priority: 0, weight: 3}
   stale_after: 2m
 services:
   payments: {export: true}
@@ -244,6 +244,10 @@ services:
   REQUIRE(f.peers.size() == 2);
   CHECK(f.peers[0].name == "west");
   CHECK(f.peers[1].address == "127.0.0.2");
+  CHECK(f.peers[0].priority == 0);  // by position...
+  CHECK(f.peers[0].weight == 1);
+  CHECK(f.peers[1].priority == 0);  // ...or as written
+  CHECK(f.peers[1].weight == 3);
   CHECK(f.heartbeat == millis{100});
   CHECK(f.peer_timeout == millis{500});
   CHECK(f.stale_after == millis{120000});

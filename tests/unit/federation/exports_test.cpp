@@ -40,12 +40,14 @@ TEST_CASE("exports: services marked export, their local endpoints counted, behin
 TEST_CASE("imports: one endpoint per service with endpoints, labelled with cluster and rank") {
   config::export_list exports{{"payments", "10.0.0.1", 7201, 3, {"a"}},
                               {"ledger", "10.0.0.1", 7201, 0, {}}};
-  auto table = federation::imports_of("west", 1, exports);
+  config::federation_peer west{"west", "10.0.0.9", 7102, 1, 3};
+  auto table = federation::imports_of(west, exports);
   REQUIRE(table.size() == 1);  // ledger has nothing behind the ingress: no endpoint
   const auto& ep = table.at("payments").at(0);
   CHECK(ep.address == "10.0.0.1");
   CHECK(ep.port == 7201);
   CHECK(ep.labels.at("cluster") == "west");
   CHECK(ep.labels.at("cluster_rank") == "1");
-  CHECK(federation::imports_of("west", 1, {}).empty());  // withdrawn
+  CHECK(ep.weight == 3);
+  CHECK(federation::imports_of(west, {}).empty());  // withdrawn
 }
