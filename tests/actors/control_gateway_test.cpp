@@ -9,16 +9,13 @@
 
 using namespace am;
 using namespace am::actors;
-using am::actors::testing::test_config;
+using am::actors::testing::actor_fixture;
+using am::actors::testing::table_of;
 using namespace std::chrono_literals;
 
 namespace {
 
-config::endpoint_table table_of(const std::string& service, uint16_t port) {
-  return {{service, {config::endpoint{"127.0.0.1", port, 1, {}}}}};
-}
-
-struct fixture : test_coordinator_fixture<test_config> {
+struct fixture : actor_fixture {
   node_context ctx{config::node{}};
   discovery_actor discovery = spawn_discovery(sys, ctx);
   commander_actor commander = spawn_commander(sys, ctx, "", "");
@@ -26,19 +23,7 @@ struct fixture : test_coordinator_fixture<test_config> {
 
   fixture() { sched.run(); }
 
-  ~fixture() override {
-    for (auto a : {caf::actor_cast<caf::actor>(gateway), caf::actor_cast<caf::actor>(commander),
-                   caf::actor_cast<caf::actor>(discovery)}) {
-      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
-    }
-    sched.run();
-  }
-
-  void after(caf::timespan t) {
-    sched.run();
-    advance_time(t);
-    sched.run();
-  }
+  ~fixture() override { stop(gateway, commander, discovery); }
 
   // The endpoint versions the gateway sent to the test (attached as a sidecar) since the last
   // call; config documents are skipped.

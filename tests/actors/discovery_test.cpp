@@ -11,16 +11,13 @@
 
 using namespace am;
 using namespace am::actors;
-using am::actors::testing::test_config;
+using am::actors::testing::actor_fixture;
+using am::actors::testing::table_of;
 using namespace std::chrono_literals;
 
 namespace {
 
-config::endpoint_table table_of(const std::string& service, uint16_t port) {
-  return {{service, {config::endpoint{"127.0.0.1", port, 1, {}}}}};
-}
-
-struct fixture : test_coordinator_fixture<test_config> {
+struct fixture : actor_fixture {
   node_context ctx{config::node{}};
   discovery_actor discovery = spawn_discovery(sys, ctx);
 
@@ -29,16 +26,7 @@ struct fixture : test_coordinator_fixture<test_config> {
     sched.run();
   }
 
-  ~fixture() override {
-    caf::anon_send_exit(discovery, caf::exit_reason::user_shutdown);
-    sched.run();
-  }
-
-  void after(caf::timespan t) {
-    sched.run();
-    advance_time(t);
-    sched.run();
-  }
+  ~fixture() override { stop(discovery); }
 
   // The versions pushed to the test since the last call, in order.
   std::vector<std::pair<uint64_t, config::endpoint_table>> pushed() {

@@ -14,7 +14,7 @@
 
 using namespace am;
 using namespace am::actors;
-using am::actors::testing::test_config;
+using am::actors::testing::actor_fixture;
 using namespace std::chrono_literals;
 
 namespace {
@@ -39,7 +39,7 @@ struct hello_answer {
   std::string error;
 };
 
-struct fixture : test_coordinator_fixture<test_config> {
+struct fixture : actor_fixture {
   node_context ctx{west_node()};
   discovery_actor discovery = spawn_discovery(sys, ctx);
   commander_actor commander =
@@ -51,18 +51,10 @@ struct fixture : test_coordinator_fixture<test_config> {
     self->send(discovery, source_atom::value, std::string{"inline"},
                config::endpoint_table{{"payments", {{"127.0.0.1", 9001, 1, {}}}},
                                       {"orders", {{"127.0.0.1", 9002, 1, {}}}}});
-    sched.run();
-    advance_time(60ms);  // discovery's first version
-    sched.run();
+    after(60ms);  // discovery's first version
   }
 
-  ~fixture() override {
-    for (auto a : {caf::actor_cast<caf::actor>(gateway), caf::actor_cast<caf::actor>(commander),
-                   caf::actor_cast<caf::actor>(discovery)}) {
-      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
-    }
-    sched.run();
-  }
+  ~fixture() override { stop(gateway, commander, discovery); }
 
   hello_answer hello(uint32_t version, const std::string& cluster) {
     auto r = self->request(gateway, caf::infinite, hello_atom::value, version, cluster,

@@ -11,7 +11,7 @@
 
 using namespace am;
 using namespace am::actors;
-using am::actors::testing::test_config;
+using am::actors::testing::actor_fixture;
 using namespace std::chrono_literals;
 
 namespace {
@@ -28,16 +28,13 @@ net::load_report report(const std::string& sidecar) {
   return r;
 }
 
-struct fixture : test_coordinator_fixture<test_config> {
+struct fixture : actor_fixture {
   node_context ctx{config::node{}};
   global_lb_actor lb = spawn_global_lb(sys, ctx);
 
   // The base class runs until nothing is left to do, timers included: the global-lb's
   // one-second tick would never let it finish.
-  ~fixture() override {
-    caf::anon_send_exit(lb, caf::exit_reason::user_shutdown);
-    sched.run();
-  }
+  ~fixture() override { stop(lb); }
 
   // Lets one second pass: the global-lb's tick, and every message it sends.
   void one_second() {

@@ -8,7 +8,6 @@ the cut heals. Skipped, saying why, where the kernel refuses namespaces."""
 import contextlib
 import os
 import shutil
-import subprocess
 import sys
 import time
 
@@ -16,38 +15,19 @@ sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
 from harness import eventually, run  # noqa: E402
 from test_federation import Cluster, endpoint_clusters, stop_all  # noqa: E402
-from test_transparent import CLONE_NEWNET, setns, sh  # noqa: E402
+from netns import enter, leave_and_delete, make_pair, setns, sh  # noqa: E402
 
 NS = "amfp%d" % os.getpid()  # east: its gateway, its sidecar, the test process
 PEER = NS + "b"              # west: its gateway and its endpoint
 EAST_IP, WEST_IP = "10.201.0.1", "10.201.0.2"
-STATE = {}
 CUT = [["INPUT", "-i", "fp1", "-j", "DROP"], ["OUTPUT", "-o", "fp1", "-j", "DROP"]]
 
 
 def make_namespaces():
-    if sh("ip", "netns", "add", NS, check=False).returncode != 0:
+    if not make_pair(NS, PEER, (EAST_IP,), WEST_IP, ("fp0", "fp1")):
         return False
-    sh("ip", "netns", "add", PEER)
-    for ns in (NS, PEER):
-        sh("ip", "-n", ns, "link", "set", "lo", "up")
-    sh("ip", "-n", NS, "link", "add", "fp0", "type", "veth", "peer", "name", "fp1")
-    sh("ip", "-n", NS, "link", "set", "fp1", "netns", PEER)
-    sh("ip", "-n", NS, "addr", "add", EAST_IP + "/24", "dev", "fp0")
-    sh("ip", "-n", PEER, "addr", "add", WEST_IP + "/24", "dev", "fp1")
-    sh("ip", "-n", NS, "link", "set", "fp0", "up")
-    sh("ip", "-n", PEER, "link", "set", "fp1", "up")
-    STATE["root_fd"] = os.open("/proc/self/ns/net", os.O_RDONLY)
-    setns("/run/netns/" + NS)
+    enter(NS)
     return True
-
-
-def remove_namespaces():
-    if "root_fd" in STATE:
-        import ctypes
-        ctypes.CDLL(None).setns(STATE["root_fd"], CLONE_NEWNET)
-    for ns in (NS, PEER):
-        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
 
 @contextlib.contextmanager
@@ -100,4 +80,4 @@ if __name__ == "__main__":
     try:
         run([test_a_cut_peer_is_marked_down_within_a_second_kept_stale_and_linked_again])
     finally:
-        remove_namespaces()
+        leave_and_delete(NS, PEER)

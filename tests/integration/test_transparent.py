@@ -9,7 +9,6 @@ namespace connects to a namespace address. Skipped, saying why, where the kernel
 namespaces.
 """
 
-import ctypes
 import hashlib
 import json
 import os
@@ -26,6 +25,7 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
 from harness import Mesh, Pki, Upstream, eventually, free_port, run, test_program  # noqa: E402
+from netns import enter, leave_and_delete, make_pair, sh  # noqa: E402
 
 NS = "amtp%d" % os.getpid()      # the client pod: the sidecar, init's rules, the applications
 PEER = NS + "b"                   # another pod, for inbound interception
@@ -34,54 +34,23 @@ APP = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 PYTHON = "/usr/bin/python3"
 CLIENT_IP, LOCAL_IP, PEER_IP = "10.200.0.1", "10.200.0.2", "10.200.0.3"
 LOCAL_IP6 = "fd00:200::2"
-CLONE_NEWNET = 0x40000000
 
 STATE = {}
-
-
-def sh(*cmd, check=True, ns=None):
-    prefix = ["ip", "netns", "exec", ns] if ns else []
-    r = subprocess.run(prefix + list(cmd), capture_output=True, text=True, timeout=60)
-    if check and r.returncode != 0:
-        raise AssertionError("%s failed (%d): %s%s" % (" ".join(cmd), r.returncode, r.stdout,
-                                                          r.stderr))
-    return r
-
-
-def setns(path):
-    with open(path) as f:
-        if ctypes.CDLL(None, use_errno=True).setns(f.fileno(), CLONE_NEWNET) != 0:
-            raise OSError(ctypes.get_errno(), "setns " + path)
 
 
 def make_namespaces():
     """NS holds 10.200.0.1 and .2 (veth am0) and routes the services' virtual IPs there;
     PEER holds .3 (am0's peer). Returns False when the kernel refuses namespaces."""
-    if sh("ip", "netns", "add", NS, check=False).returncode != 0:
+    if not make_pair(NS, PEER, (CLIENT_IP, LOCAL_IP), PEER_IP, ("am0", "am1")):
         return False
-    sh("ip", "netns", "add", PEER)
-    for ns in (NS, PEER):
-        sh("ip", "-n", ns, "link", "set", "lo", "up")
-    sh("ip", "-n", NS, "link", "add", "am0", "type", "veth", "peer", "name", "am1")
-    sh("ip", "-n", NS, "link", "set", "am1", "netns", PEER)
-    sh("ip", "-n", NS, "addr", "add", CLIENT_IP + "/24", "dev", "am0")
-    sh("ip", "-n", NS, "addr", "add", LOCAL_IP + "/24", "dev", "am0")
-    sh("ip", "-n", PEER, "addr", "add", PEER_IP + "/24", "dev", "am1")
-    sh("ip", "-n", NS, "link", "set", "am0", "up")
-    sh("ip", "-n", PEER, "link", "set", "am1", "up")
     sh("ip", "-n", NS, "route", "add", "10.96.0.0/16", "dev", "am0")
     sh("ip", "-n", NS, "addr", "add", LOCAL_IP6 + "/64", "dev", "am0", "nodad")
-    STATE["root_ns"] = "/proc/%d/ns/net" % os.getpid()
-    STATE["root_fd"] = os.open("/proc/self/ns/net", os.O_RDONLY)
-    setns("/run/netns/" + NS)
+    enter(NS)
     return True
 
 
 def remove_namespaces():
-    if "root_fd" in STATE:
-        ctypes.CDLL(None).setns(STATE["root_fd"], CLONE_NEWNET)
-    for ns in (NS, PEER):
-        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+    leave_and_delete(NS, PEER)
 
 
 def app_env():

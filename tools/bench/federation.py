@@ -21,7 +21,6 @@ Loopback only; every loop is bounded in count and time."""
 import argparse
 import datetime
 import http.client
-import json
 import os
 import signal
 import subprocess
