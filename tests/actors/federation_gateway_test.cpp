@@ -122,7 +122,8 @@ CAF_TEST(a_peer_that_dials_gets_the_exports_and_a_hello_back_and_is_imported) {
   self->send(gateway, exports_atom::value, std::string{"east"},
              config::export_list{{"payments", "10.0.0.1", 7201, 2, {}}});
   sched.run();
-  CAF_CHECK_EQUAL(east_status().imported.at("payments"), 2u);
+  auto east = east_status();
+  CAF_CHECK_EQUAL(east.imported.at("payments"), 2u);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
