@@ -52,6 +52,22 @@ void drain(caf::actor_system& sys, const sidecar_actor& sidecar, const config::n
                [](caf::error& e) { log_warn("drain did not finish: " + caf::to_string(e)); });
 }
 
+void unpublish(caf::actor_system& sys, const config::node& node, const caf::actor& whom,
+               uint16_t port) {
+  if (!whom || port == 0) {
+    return;
+  }
+  // Whichever published it (caf::openssl::unpublish does not compile in 0.17.6).
+  auto mm =
+      node.tls.enabled() ? sys.openssl_manager().actor_handle() : sys.middleman().actor_handle();
+  caf::scoped_actor self{sys};
+  self->request(mm, std::chrono::seconds{2}, caf::unpublish_atom::value, whom.address(), port)
+      .receive([] {},
+               [&](caf::error& e) {
+                 log_warn("cannot close port " + std::to_string(port) + ": " + sys.render(e));
+               });
+}
+
 }  // namespace
 
 void block_shutdown_signals() {
@@ -189,6 +205,12 @@ int run_node(const config::node& node, const node_launch& launch) {
   auto sig = wait_for_shutdown_signal();
   log_info(std::string{"received "} + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ", draining");
   ctx.status.set_draining();
+  // No new middleman connections while shutting down: peers and sidecars dial again the
+  // moment they lose this node's gateways, and CAF's broker, having learned of a node that
+  // connected, waits on it (a hidden helper actor) and outlives the system (a leak at exit).
+  caf::anon_send_exit(federation, caf::exit_reason::user_shutdown);
+  unpublish(sys, node, federation, node.federation.listen.port);
+  unpublish(sys, node, caf::actor_cast<caf::actor>(gateway), node.control_listen.port);
   if (sidecar) {
     drain(sys, sidecar, node);
   }
