@@ -90,7 +90,6 @@ void exchange::begin(const message_head& head) {
   service_ = nullptr;
   decision_ = route_decision{};
   attempts_ = 0;
-  last_endpoint_ = nullptr;
   tried_.clear();
   mirror_pending_ = false;
   retry_body_.clear();

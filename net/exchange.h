@@ -211,10 +211,9 @@ class exchange final : private upstream_events, private tunnel_connect_events {
   snapshot_slot* slot_ = nullptr;
   const route_service* service_ = nullptr;
   service_state* service_state_ = nullptr;
-  endpoint_state* endpoint_ = nullptr;             // counted in endpoint_->active while set
-  const endpoint_state* last_endpoint_ = nullptr;  // the previous attempt's (a retry avoids it)
-  // Every endpoint this request tried: a retry leaves a locality priority whose members all
-  // failed it (capacity kept between requests).
+  endpoint_state* endpoint_ = nullptr;  // counted in endpoint_->active while set
+  // Every endpoint this request tried, in order: a retry avoids the last one and leaves a
+  // locality priority whose members all failed it (capacity kept between requests).
   std::vector<const endpoint_state*> tried_;
   std::chrono::steady_clock::time_point attempt_start_;
   route_decision decision_;

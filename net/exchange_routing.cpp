@@ -268,8 +268,8 @@ std::optional<endpoint_pick> exchange::pick_endpoint() {
   // A retry goes to another endpoint than the one that just failed, when the picker has
   // another to give (Envoy's previous_hosts): a dead endpoint that round robin hands out again
   // would otherwise take the retries of the requests it failed.
-  for (int again = 0;
-       again < 2 && picked && retrying_ && !decision_.hashed && picked->state == last_endpoint_;
+  for (int again = 0; again < 2 && picked && retrying_ && !decision_.hashed && !tried_.empty() &&
+                      picked->state == tried_.back();
        ++again) {
     picked = worker_.pick(*slot_, *service_, *decision_.subset, nullptr);
   }
@@ -294,7 +294,6 @@ std::optional<endpoint_pick> exchange::pick_endpoint() {
 void exchange::end_attempt() {
   if (endpoint_ != nullptr) {
     --endpoint_->active;
-    last_endpoint_ = endpoint_;
     tried_.push_back(endpoint_);
     endpoint_ = nullptr;
   }
