@@ -380,14 +380,28 @@ class Mesh:
         return code
 
     def check_sanitizers(self):
-        """In the sanitizer build, any report (a leak at exit included) fails the test."""
+        """In the sanitizer build, any report (a leak at exit included) fails the test, except
+        CAF's own BASP broker outliving its actor system (known_caf_leak)."""
         with open(self.stderr_path, errors="replace") as f:
             text = f.read()
         for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
                        "WARNING: ThreadSanitizer"):
+            if marker == "ERROR: LeakSanitizer" and known_caf_leak(text):
+                continue
             if marker in text:
                 raise AssertionError("sanitizer report:\n" +
                                      text[max(0, text.index(marker) - 200):][:6000])
+
+
+def known_caf_leak(text):
+    """CAF 0.17.6's BASP broker can outlive its actor system at exit, with its maps, proxies and
+    a hidden helper actor it spawned to ask a newly connected node's SpawnServ (waiting up to 5
+    minutes): a cycle of CAF's own objects, reported as indirect leaks only, the broker among
+    them. Seen now and then in any test whose nodes connect over the middleman. A leak of ours
+    reports a direct leak, which this never excuses."""
+    report = text[text.find("ERROR: LeakSanitizer"):]
+    return ("Direct leak" not in report and "Indirect leak" in report and
+            "caf::io::basp_broker" in report)
 
 
 def node_head(name, sidecar="  access_log: {{enabled: false}}\n"):

@@ -170,16 +170,6 @@ def grpc_call(target, n, proxy=None):
     return json.loads(out)
 
 
-def without_leak_checks():
-    """CAF 0.17.6's BASP broker can outlive its actor system at exit, with its maps, proxies and
-    a hidden helper actor it spawned to ask a newly connected node's SpawnServ (waiting up to
-    5 minutes): federation's nodes connect to each other as peers come and go, and about one
-    run in three under ASan had such a report, every object CAF's own (closing the gateways'
-    ports first at shutdown made it rarer, not gone). These tests' processes run with
-    LeakSanitizer off; AddressSanitizer's other checks and UBSan stay on."""
-    os.environ["ASAN_OPTIONS"] = os.environ.get("ASAN_OPTIONS", "") + ":detect_leaks=0"
-
-
 def stop_all(*clusters):
     for c in clusters:
         c.stop()
@@ -414,7 +404,6 @@ def test_a_hung_peer_is_marked_down_within_a_second_and_its_endpoints_stay():
 
 
 if __name__ == "__main__":
-    without_leak_checks()
     run([test_exported_services_are_imported_by_every_peer_and_local_endpoints_come_first,
          test_failover_to_the_first_peer_when_every_local_endpoint_dies_and_back,
          test_peers_of_one_priority_share_the_failover_traffic_by_weight,

@@ -14,8 +14,7 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
 from harness import eventually, run  # noqa: E402
-from test_federation import (Cluster, endpoint_clusters, stop_all,  # noqa: E402
-                             without_leak_checks)
+from test_federation import Cluster, endpoint_clusters, stop_all  # noqa: E402
 from netns import enter, leave_and_delete, make_pair, setns, sh  # noqa: E402
 
 NS = "amfp%d" % os.getpid()  # east: its gateway, its sidecar, the test process
@@ -78,7 +77,6 @@ if __name__ == "__main__":
     if not make_namespaces():
         print("skipped: the kernel refuses network namespaces here (ip netns add failed)")
         sys.exit(0)
-    without_leak_checks()
     try:
         run([test_a_cut_peer_is_marked_down_within_a_second_kept_stale_and_linked_again])
     finally:
