@@ -353,8 +353,8 @@ def test_exports_follow_live_config_and_endpoint_counts():
 def test_a_peer_that_goes_away_stays_as_last_known_and_a_restarted_one_links_again():
     east, west, north = three_clusters()
     try:
-        assert eventually(lambda: east.peer("west")["up"] and east.peer("north")["up"],
-                          timeout=15)
+        assert eventually(lambda: east.peer("west")["up"] and east.peer("north")["up"] and
+                          east.peer("north")["rtt_us"] >= 0, timeout=15)  # a ping answered
         west.node.stop()
         assert eventually(lambda: not east.peer("west")["up"], timeout=3)
         assert east.peer("west")["stale"]
