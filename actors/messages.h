@@ -138,7 +138,7 @@ typename Inspector::result_type inspect(Inspector& f, endpoint& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, exported_service& x) {
   return f(caf::meta::type_name("am.exported_service"), x.name, x.address, x.port, x.endpoints,
-           x.zones);
+           x.zones, x.tls);
 }
 
 }  // namespace am::config

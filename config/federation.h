@@ -16,6 +16,7 @@ struct exported_service {
   // Its own endpoints behind the ingress (0: exported, but nothing serves it there now).
   uint32_t endpoints = 0;
   std::vector<std::string> zones;  // where they run, as their labels say
+  bool tls = false;                // the ingress speaks mesh TLS (the exporter has a certificate)
 
   friend bool operator==(const exported_service&, const exported_service&) = default;
 };

@@ -577,6 +577,7 @@ parsed<node> parse_node(const std::string& yaml_text) {
     }
     n.sidecar.ingress = n.federation.ingress;
   }
+  n.sidecar.tls = n.tls;
   if (n.has(role::sidecar) && n.sidecar.outbound.port == 0 && n.sidecar.inbound.port == 0 &&
       n.sidecar.ingress.port == 0) {
     result.errors.push_back(

@@ -28,6 +28,15 @@ struct endpoint {
   friend bool operator==(const endpoint&, const endpoint&) = default;
 };
 
+// An endpoint labelled `tls: mesh` is reached over mutual TLS with the sidecar's certificate
+// (`tls`): a peer cluster's federation ingress is, as its import labels it.
+inline constexpr const char* tls_label = "tls";
+inline constexpr const char* mesh_tls = "mesh";
+inline bool wants_mesh_tls(const endpoint& ep) {
+  auto i = ep.labels.find(tls_label);
+  return i != ep.labels.end() && i->second == mesh_tls;
+}
+
 // Endpoints per service name, as one discovery source knows them.
 using endpoint_table = std::map<std::string, std::vector<endpoint>>;
 
@@ -138,6 +147,15 @@ struct admin_limit_settings {
   millis timeout{10000};  // a connection idle or stuck in a request this long is closed
 };
 
+// PEM files for mutual TLS: this side shows `cert` (signed by `ca`, with `key`) and accepts
+// only a peer whose certificate chains to `ca`. All three, or none (TLS off).
+struct tls_files {
+  std::string cert;
+  std::string key;
+  std::string ca;
+  bool enabled() const { return !cert.empty(); }
+};
+
 struct sidecar_settings {
   std::string service_name = "unknown";  // identity of the local service, for inbound metrics
   unsigned workers = 0;                  // 0: one per core
@@ -175,18 +193,13 @@ struct sidecar_settings {
   // Federation's ingress (`federation.ingress`, on the gateway's node): requests from peer
   // clusters, for exported services only, routed to this cluster's own endpoints. Port 0: none.
   listener ingress{"127.0.0.1", 0};
+  // The node's certificate (`tls`) on the data path: the ingress serves mutual TLS with it
+  // (ALPN h2, http/1.1), and endpoints labelled `tls: mesh` are called with it. Empty: the
+  // ingress is plaintext, and such endpoints cannot be reached.
+  tls_files tls;
 };
 
 enum class role { sidecar, discovery, commander, global_lb };
-
-// PEM files for mutual TLS: this side shows `cert` (signed by `ca`, with `key`) and accepts
-// only a peer whose certificate chains to `ca`. All three, or none (TLS off).
-struct tls_files {
-  std::string cert;
-  std::string key;
-  std::string ca;
-  bool enabled() const { return !cert.empty(); }
-};
 
 // The control-plane gRPC API: a listener whose callers authenticate when configured.
 struct api_listener : listener {

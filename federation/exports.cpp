@@ -25,13 +25,13 @@ config::endpoint_table local_endpoints(const config::endpoint_table& merged,
 
 config::export_list exports_of(const config::endpoint_table& local,
                                const std::map<std::string, config::service>& services,
-                               const config::listener& ingress) {
+                               const config::listener& ingress, bool ingress_tls) {
   config::export_list out;
   for (const auto& [name, policy] : services) {
     if (!policy.exported) {
       continue;
     }
-    config::exported_service e{name, ingress.address, ingress.port, 0, {}};
+    config::exported_service e{name, ingress.address, ingress.port, 0, {}, ingress_tls};
     std::set<std::string> zones;
     if (auto i = local.find(name); i != local.end()) {
       e.endpoints = static_cast<uint32_t>(i->second.size());
@@ -54,11 +54,14 @@ config::endpoint_table imports_of(const config::federation_peer& peer,
     if (e.endpoints == 0 || e.port == 0) {
       continue;  // nothing serves it there: no endpoint that could only fail
     }
-    out[e.name].push_back(config::endpoint{
-        e.address,
-        e.port,
-        peer.weight,
-        {{"cluster", peer.name}, {"cluster_rank", std::to_string(peer.priority)}}});
+    config::endpoint ep{e.address,
+                        e.port,
+                        peer.weight,
+                        {{"cluster", peer.name}, {"cluster_rank", std::to_string(peer.priority)}}};
+    if (e.tls) {
+      ep.labels[config::tls_label] = config::mesh_tls;
+    }
+    out[e.name].push_back(std::move(ep));
   }
   return out;
 }

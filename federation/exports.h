@@ -22,14 +22,14 @@ config::endpoint_table local_endpoints(const config::endpoint_table& merged,
                                        const std::string& cluster);
 
 // The exported services (by name), each with its count of local endpoints and their zones,
-// reached at `ingress`.
+// reached at `ingress` (over mesh TLS when `ingress_tls`).
 config::export_list exports_of(const config::endpoint_table& local,
                                const std::map<std::string, config::service>& services,
-                               const config::listener& ingress);
+                               const config::listener& ingress, bool ingress_tls);
 
 // A peer's exports as a discovery source: its ingress for every service it has endpoints of,
 // labelled `cluster: NAME` and `cluster_rank: PRIORITY` (its place in this cluster's failover
-// order, 0 first), with the peer's weight.
+// order, 0 first), and `tls: mesh` when the ingress speaks TLS, with the peer's weight.
 config::endpoint_table imports_of(const config::federation_peer& peer,
                                   const config::export_list& exports);
 

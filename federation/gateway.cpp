@@ -120,7 +120,7 @@ void update_exports(self_ptr self) {
   if (st.endpoints_version == 0) {
     return;  // not before discovery's first version: "nothing here" would be untrue
   }
-  auto now = exports_of(st.local, st.services, st.settings().ingress);
+  auto now = exports_of(st.local, st.services, st.settings().ingress, st.ctx->config.tls.enabled());
   if (now == st.exports) {
     return;
   }

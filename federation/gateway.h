@@ -24,7 +24,7 @@
 namespace am::federation {
 
 // Peers speaking another version are refused, with a log line on both sides.
-constexpr uint32_t protocol_version = 1;
+constexpr uint32_t protocol_version = 2;  // 2: exports say whether the ingress is TLS
 
 using gateway_actor = caf::typed_actor<
     // A peer's gateway introduces itself (protocol, cluster, its handle for our exports):

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <memory>
 
 #include "net/socket.h"
@@ -16,14 +17,21 @@ namespace {
 constexpr size_t read_chunk = 16 * 1024;
 // Bytes read per readiness event before yielding to other connections.
 constexpr size_t read_budget = 256 * 1024;
+// on_eof/on_connected's error for a TLS failure (describe() gives TLS's reason).
+constexpr int tls_failure = EPROTO;
 
 }  // namespace
 
-connection::connection(event_loop& loop, int fd, bool connecting)
-    : loop_(loop), fd_(fd), connecting_(connecting) {
+connection::connection(event_loop& loop, int fd, bool connecting, std::unique_ptr<tls_stream> tls)
+    : loop_(loop), fd_(fd), connecting_(connecting), outgoing_(connecting), tls_(std::move(tls)) {
+  handshaking_ = tls_ != nullptr && !tls_->established();
   interest_ = connecting ? EPOLLOUT : EPOLLIN;
   loop_.add(fd_, interest_, this);
   loop_.adopt(this);
+  if (tls_ && !handshaking_ && tls_->has_pending()) {
+    read_again_ = true;  // a session handed over with bytes its last owner did not read
+    request_output();
+  }
 }
 
 connection::~connection() {
@@ -41,15 +49,17 @@ void connection::on_io(uint32_t events) {
     if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) {
       connecting_ = false;
       int err = socket_error(fd_);
-      if (err == 0) {
-        update_interest();
-        if (!out_.empty()) {  // what was queued while connecting
-          flush_queued_ = true;
-          loop_.flush_later(this);
-        }
+      if (err == 0 && handshaking_) {
+        continue_handshake();
+      } else {
+        handshaking_ = false;
+        established(err);
       }
-      on_connected(err);
     }
+    return;
+  }
+  if (handshaking_) {
+    continue_handshake();
     return;
   }
   if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
@@ -60,16 +70,98 @@ void connection::on_io(uint32_t events) {
   }
 }
 
+void connection::established(int error) {
+  if (error == 0) {
+    update_interest();
+    request_output();  // what was queued meanwhile, and a codec's first frames
+  }
+  on_connected(error);
+}
+
+void connection::continue_handshake() {
+  switch (tls_->handshake()) {
+    case tls_stream::status::done:
+      handshaking_ = false;
+      established(0);
+      if (!closed() && tls_->has_pending()) {
+        handle_read();  // bytes that came with the handshake's last flight
+      }
+      return;
+    case tls_stream::status::want_read:
+      set_interest(EPOLLIN);
+      return;
+    case tls_stream::status::want_write:
+      set_interest(EPOLLOUT);
+      return;
+    default:
+      handshaking_ = false;
+      if (outgoing_) {
+        on_connected(tls_failure);
+      } else {
+        on_eof(tls_failure);
+      }
+  }
+}
+
+ssize_t connection::receive(char* data, size_t size) {
+  if (!tls_) {
+    return ::recv(fd_, data, size, 0);
+  }
+  size_t moved = 0;
+  switch (tls_->read(data, size, moved)) {
+    case tls_stream::status::done:
+      return static_cast<ssize_t>(moved);
+    case tls_stream::status::closed:
+      return 0;
+    case tls_stream::status::want_read:
+    case tls_stream::status::want_write:  // a key update's answer: the socket is full
+      errno = EAGAIN;
+      return -1;
+    default:
+      errno = tls_failure;
+      return -1;
+  }
+}
+
+ssize_t connection::transmit(const char* data, size_t size) {
+  if (!tls_) {
+    return ::send(fd_, data, size, MSG_NOSIGNAL);
+  }
+  size_t moved = 0;
+  switch (tls_->write(data, size, moved)) {
+    case tls_stream::status::done:
+      return static_cast<ssize_t>(moved);
+    case tls_stream::status::want_read:
+    case tls_stream::status::want_write:
+      errno = EAGAIN;
+      return -1;
+    case tls_stream::status::closed:
+      errno = EPIPE;
+      return -1;
+    default:
+      errno = tls_failure;
+      return -1;
+  }
+}
+
 void connection::handle_read() {
   size_t total = 0;
-  while (!closed() && !read_paused_ && total < read_budget) {
+  while (!closed() && !read_paused_) {
+    if (total >= read_budget) {
+      if (tls_ && tls_->has_pending()) {
+        read_again_ = true;  // the socket will not announce these bytes again
+        request_output();
+      }
+      return;
+    }
     char* p = in_.reserve_back(read_chunk);
-    auto n = ::recv(fd_, p, read_chunk, 0);
+    auto n = receive(p, read_chunk);
     if (n > 0) {
       in_.commit(static_cast<size_t>(n));
       total += static_cast<size_t>(n);
       on_data();
-      if (static_cast<size_t>(n) < read_chunk) {
+      // A short read emptied the socket; TLS hands out one record at a time, so it reads on.
+      if (!tls_ && static_cast<size_t>(n) < read_chunk) {
         break;
       }
     } else if (n == 0) {
@@ -86,7 +178,7 @@ void connection::handle_read() {
 
 void connection::handle_write() {
   while (!out_.empty()) {
-    auto n = ::send(fd_, out_.data(), out_.size(), MSG_NOSIGNAL);
+    auto n = transmit(out_.data(), out_.size());
     if (n > 0) {
       out_.consume(static_cast<size_t>(n));
     } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -109,14 +201,11 @@ void connection::send(std::string_view data) {
     return;
   }
   out_.append(data);
-  if (!flush_queued_ && !connecting_) {
-    flush_queued_ = true;
-    loop_.flush_later(this);
-  }
+  request_output();
 }
 
 void connection::request_output() {
-  if (!flush_queued_ && !connecting_ && !closed()) {
+  if (!flush_queued_ && ready() && !closed()) {
     flush_queued_ = true;
     loop_.flush_later(this);
   }
@@ -124,10 +213,17 @@ void connection::request_output() {
 
 void connection::on_flush() {
   flush_queued_ = false;
-  if (!closed() && !connecting_) {
+  if (closed() || !ready()) {
+    return;
+  }
+  if (read_again_) {
+    read_again_ = false;
+    handle_read();
+  }
+  if (!closed()) {
     produce_output();
   }
-  if (!closed() && !connecting_ && !out_.empty()) {
+  if (!closed() && !out_.empty()) {
     handle_write();
   }
 }
@@ -136,18 +232,32 @@ void connection::pause_reading(bool paused) {
   if (read_paused_ != paused) {
     read_paused_ = paused;
     update_interest();
+    if (!paused && tls_ && ready() && tls_->has_pending()) {
+      read_again_ = true;  // read before the pause, held inside TLS
+      request_output();
+    }
   }
 }
 
 void connection::update_interest() {
-  if (closed() || connecting_) {
+  if (closed() || !ready()) {
     return;
   }
-  uint32_t want = (read_paused_ ? 0u : EPOLLIN) | (out_.empty() ? 0u : EPOLLOUT);
+  set_interest((read_paused_ ? 0u : EPOLLIN) | (out_.empty() ? 0u : EPOLLOUT));
+}
+
+void connection::set_interest(uint32_t want) {
   if (want != interest_) {
     interest_ = want;
     loop_.modify(fd_, want, this);
   }
+}
+
+std::string connection::describe(int error) const {
+  if (error == tls_failure && tls_ && !tls_->error().empty()) {
+    return "TLS: " + tls_->error();
+  }
+  return std::strerror(error);
 }
 
 void connection::close() {
@@ -163,24 +273,29 @@ void connection::close() {
 
 void connection::shutdown_write() {
   if (!closed()) {
+    if (tls_ && ready()) {
+      tls_->close_notify();
+    }
     ::shutdown(fd_, SHUT_WR);
   }
 }
 
-int connection::detach_fd(std::string& unread, std::string& unsent) {
+detached_socket connection::detach() {
+  detached_socket out;
   if (closed()) {
-    return -1;
+    return out;
   }
-  unread.assign(in_.data(), in_.size());
-  unsent.assign(out_.data(), out_.size());
+  out.fd = fd_;
+  out.tls = std::move(tls_);
+  out.unread.assign(in_.data(), in_.size());
+  out.unsent.assign(out_.data(), out_.size());
   in_.clear();
   out_.clear();
-  int fd = fd_;
   loop_.remove(fd_);
   fd_ = -1;
   on_closed();
   loop_.retire(this);
-  return fd;
+  return out;
 }
 
 }  // namespace am::net

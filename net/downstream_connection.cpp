@@ -31,8 +31,9 @@ int64_t detect_delay_ms(const config::transparent_settings& t, const sockaddr_in
 }  // namespace
 
 downstream_connection::downstream_connection(proxy_worker& worker, int fd, listener_side side,
-                                             bool detect_h2, const sockaddr_in* intercepted)
-    : connection(worker.loop(), fd, false),
+                                             bool detect_h2, const sockaddr_in* intercepted,
+                                             std::unique_ptr<tls_stream> tls)
+    : connection(worker.loop(), fd, false, std::move(tls)),
       worker_(worker),
       side_(side),
       parser_(http1_parser::kind::request, *this, worker.settings().max_header_bytes),
@@ -173,10 +174,9 @@ void downstream_connection::detect(bool final) {
 // The successor registers with the worker before this connection leaves it, so a drain never
 // sees a moment without either.
 void downstream_connection::become_h2() {
-  std::string unread, unsent;
   handing_off_ = true;
-  int fd = detach_fd(unread, unsent);
-  new h2_downstream_connection(worker_, fd, side_, unread, &origin_);  // adopted by the loop
+  auto socket = detach();
+  new h2_downstream_connection(worker_, std::move(socket), side_, &origin_);  // adopted
   worker_.on_downstream_closed(this);
 }
 
@@ -399,26 +399,15 @@ void downstream_connection::on_tunnel_ready(tunnel_end& upstream) {
   if (!tunnel_answered_) {
     send(connect_established);
   }
-  std::string unread, unsent;
-  int fd = detach_fd(unread, unsent);
-  auto* client = new tunnel_end(loop_, fd, false, nullptr);
+  auto* client = new tunnel_end(loop_, detach());
   client->watch(&worker_);
-  client->send(unsent);
-  client->preload_input(unread);
   tunnel_end::join(*client, upstream);
 }
 
 void downstream_connection::on_upgraded(upstream_connection& c) {
-  std::string up_unread, up_unsent, unread, unsent;
-  int upstream_fd = c.detach_fd(up_unread, up_unsent);
-  int fd = detach_fd(unread, unsent);
-  auto* client = new tunnel_end(loop_, fd, false, nullptr);
+  auto* server = new tunnel_end(loop_, c.detach());
+  auto* client = new tunnel_end(loop_, detach());
   client->watch(&worker_);
-  auto* server = new tunnel_end(loop_, upstream_fd, false, nullptr);
-  client->send(unsent);
-  server->send(up_unsent);
-  client->preload_input(unread);
-  server->preload_input(up_unread);
   tunnel_end::join(*client, *server);
 }
 

@@ -32,9 +32,11 @@ class downstream_connection final : public connection,
  public:
   // `intercepted`: the connection's destination (transparent mode): its protocol is detected
   // from its first bytes, and HTTP requests go there whatever their Host says (see
-  // client_origin); null for a connection that spoke to the listener.
+  // client_origin); null for a connection that spoke to the listener. `tls`: the listener's
+  // TLS session for it (the federation ingress).
   downstream_connection(proxy_worker& worker, int fd, listener_side side, bool detect_h2,
-                        const sockaddr_in* intercepted = nullptr);
+                        const sockaddr_in* intercepted = nullptr,
+                        std::unique_ptr<tls_stream> tls = {});
   ~downstream_connection() override;
 
   // Closes at once when idle, otherwise after the current response.

@@ -90,6 +90,7 @@ void exchange::begin(const message_head& head) {
   service_ = nullptr;
   decision_ = route_decision{};
   attempts_ = 0;
+  upstream_tls_ = false;
   tried_.clear();
   mirror_pending_ = false;
   retry_body_.clear();

@@ -169,6 +169,7 @@ class exchange final : private upstream_events, private tunnel_connect_events {
   tunnel_end* pending_tunnel_ = nullptr;
   std::shared_ptr<exchange*> resolve_token_;
   bool upstream_h2_ = false;       // this exchange's upstream speaks HTTP/2
+  bool upstream_tls_ = false;      // this attempt's endpoint asks for mesh TLS
   std::string upstream_head_;      // HTTP/1.1 upstreams: the head without attempt and blank line
   h2_field_list upstream_fields_;  // HTTP/2 upstreams: the request's header block
   std::string pending_body_;       // request body received before the upstream was chosen

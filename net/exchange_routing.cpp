@@ -307,6 +307,7 @@ void exchange::start_attempt() {
   }
   const auto& ep = service_->endpoints[picked->index];
   upstream_key_ = ep.key;
+  upstream_tls_ = ep.tls;
   timeout_ms_ = decision_.retry->per_try_timeout_ms;
   if (timeout_ms_ > 0) {
     worker_.loop().schedule(request_timer_, timeout_ms_);
@@ -512,13 +513,17 @@ void exchange::dispatch(const sockaddr_in& address) {
   upstream_pool::limits limits;
   if (service_ != nullptr) {
     limits = {service_->stats, service_->policy.limits.max_connections,
-              service_->policy.limits.max_pending, service_->policy.idle_timeout.count()};
+              service_->policy.limits.max_pending, service_->policy.idle_timeout.count(),
+              upstream_tls_};
   }
   upstream_pool::acquire_error why;
   if (!open_upstream(address, limits, why, error)) {
     if (why != upstream_pool::acquire_error::socket) {
       send_error(proxy_error::overloaded, error);
-    } else if (!try_retry({policy::attempt_failure::connect_failure, 0, nullptr})) {
+      return;
+    }
+    ++attempts_;  // it failed at once, but it was one: retries are bounded by attempts
+    if (!try_retry({policy::attempt_failure::connect_failure, 0, nullptr})) {
       send_error(proxy_error::upstream_connect_failed, upstream_key_ + ": " + error);
     }
     return;

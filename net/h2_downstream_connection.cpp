@@ -183,20 +183,24 @@ class h2_downstream_connection::stream final : public exchange_client {
 };
 
 h2_downstream_connection::h2_downstream_connection(proxy_worker& worker, int fd, listener_side side,
-                                                   std::string_view preread,
-                                                   const client_origin* origin)
-    : connection(worker.loop(), fd, false),
+                                                   std::unique_ptr<tls_stream> tls)
+    : h2_downstream_connection(worker, detached_socket{fd, std::move(tls), {}, {}}, side, nullptr) {
+}
+
+h2_downstream_connection::h2_downstream_connection(proxy_worker& worker, detached_socket socket,
+                                                   listener_side side, const client_origin* origin)
+    : connection(worker.loop(), socket.fd, false, std::move(socket.tls)),
       worker_(worker),
       side_(side),
-      origin_(origin != nullptr ? *origin : client_origin{peer_ip(fd), false, {}, {}}),
+      origin_(origin != nullptr ? *origin : client_origin{peer_ip(socket.fd), false, {}, {}}),
       session_(h2_session::role::server, *this, server_settings(worker.settings())),
       streams_(max_spare_streams),
       idle_timer_(&h2_downstream_connection::on_idle_timer, this) {
   worker_.on_downstream_opened(this, side_);
   update_idle();
   request_output();  // our SETTINGS
-  if (!preread.empty()) {
-    in_.append(preread);
+  if (!socket.unread.empty()) {
+    in_.append(socket.unread);
     on_data();
   }
   if (worker_.draining()) {

@@ -25,11 +25,13 @@ class proxy_worker;
 
 class h2_downstream_connection final : public connection, public downstream, private h2_events {
  public:
-  // `preread`: the bytes already read from the socket (the preface, maybe more); `origin`:
-  // where the client is (and, intercepted, where its streams go), when the connection that
-  // read them knew it.
+  // A socket from the listener (`tls`: the listener's session for it).
   h2_downstream_connection(proxy_worker& worker, int fd, listener_side side,
-                           std::string_view preread, const client_origin* origin = nullptr);
+                           std::unique_ptr<tls_stream> tls = {});
+  // A socket an HTTP/1.1 connection read the preface from (its unread bytes are handled
+  // first); `origin`: where the client is (and, intercepted, where its streams go).
+  h2_downstream_connection(proxy_worker& worker, detached_socket socket, listener_side side,
+                           const client_origin* origin);
   ~h2_downstream_connection() override;
 
   void drain() override;

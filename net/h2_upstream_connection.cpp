@@ -90,8 +90,9 @@ class h2_upstream_connection::stream final : public upstream_channel {
 h2_upstream_connection::h2_upstream_connection(event_loop& loop, int fd, upstream_pool& pool,
                                                std::string key, traffic_stats* stats,
                                                int64_t idle_timeout_ms, int64_t connect_timeout_ms,
-                                               uint32_t assumed_streams)
-    : connection(loop, fd, true),
+                                               uint32_t assumed_streams,
+                                               std::unique_ptr<tls_stream> tls)
+    : connection(loop, fd, true, std::move(tls)),
       pool_(pool),
       key_(std::move(key)),
       stats_(stats),
@@ -240,7 +241,7 @@ void h2_upstream_connection::on_h2_goaway(int32_t last_stream, uint32_t) {
 void h2_upstream_connection::on_connected(int error) {
   connected();
   if (error != 0) {
-    fail_all(proxy_error::upstream_connect_failed, key_ + ": " + std::strerror(error));
+    fail_all(proxy_error::upstream_connect_failed, key_ + ": " + describe(error));
     close();
     return;
   }
@@ -293,9 +294,8 @@ void h2_upstream_connection::on_drained() {
 }
 
 void h2_upstream_connection::on_eof(int error) {
-  fail_all(proxy_error::upstream_reset,
-           key_ + (error != 0 ? std::string{": "} + std::strerror(error)
-                              : std::string{": connection closed"}));
+  fail_all(proxy_error::upstream_reset, key_ + (error != 0 ? std::string{": "} + describe(error)
+                                                           : std::string{": connection closed"}));
   close();
 }
 

@@ -30,7 +30,7 @@ class h2_upstream_connection final : public connection, private h2_events {
   // earlier connection to the same endpoint learned, else HTTP/2's customary 100).
   h2_upstream_connection(event_loop& loop, int fd, upstream_pool& pool, std::string key,
                          traffic_stats* stats, int64_t idle_timeout_ms, int64_t connect_timeout_ms,
-                         uint32_t assumed_streams);
+                         uint32_t assumed_streams, std::unique_ptr<tls_stream> tls = {});
   ~h2_upstream_connection() override;
 
   const std::string& key() const { return key_; }

@@ -68,6 +68,17 @@ proxy_worker::~proxy_worker() {
 }
 
 bool proxy_worker::open_listeners(std::string& error) {
+  if (const auto& t = settings_.tls; t.enabled()) {
+    client_tls_ = tls_context::create(tls_role::client, t.cert, t.key, t.ca, error);
+    if (settings_.ingress.port != 0 && client_tls_) {
+      ingress_tls_ = tls_context::create(tls_role::server, t.cert, t.key, t.ca, error);
+    }
+    if (!client_tls_ || (settings_.ingress.port != 0 && !ingress_tls_)) {
+      error = "tls: " + error;
+      return false;
+    }
+    pool_.use_tls(client_tls_.get());
+  }
   auto open = [&](const std::string& ip, uint16_t port, listener_side side, bool transparent,
                   const char* name) {
     if (port == 0) {
@@ -509,10 +520,15 @@ void proxy_worker::on_accept(int fd, listener_side side, bool transparent) {
   const auto& l = side == listener_side::inbound   ? settings_.inbound
                   : side == listener_side::ingress ? settings_.ingress
                                                    : settings_.outbound;
+  std::unique_ptr<tls_stream> tls;
+  if (side == listener_side::ingress && ingress_tls_) {
+    tls = std::make_unique<tls_stream>(*ingress_tls_, fd);
+  }
   if (l.protocol == config::listener_protocol::http2) {
-    new h2_downstream_connection(*this, fd, side, {});
+    new h2_downstream_connection(*this, fd, side, std::move(tls));
   } else {
-    new downstream_connection(*this, fd, side, l.protocol == config::listener_protocol::automatic);
+    new downstream_connection(*this, fd, side, l.protocol == config::listener_protocol::automatic,
+                              nullptr, std::move(tls));
   }
 }
 

@@ -176,6 +176,10 @@ class proxy_worker final : public tunnel_watcher {
   config::sidecar_settings settings_;
   stats_registry& stats_;
   event_loop loop_;
+  // Mesh TLS with the sidecar's certificate (settings_.tls): the ingress's server side, and
+  // the client side of connections to endpoints labelled `tls: mesh`. Null without one.
+  std::unique_ptr<tls_context> ingress_tls_;
+  std::unique_ptr<tls_context> client_tls_;
   upstream_pool pool_;
   resolver resolver_;
   access_log_buffer log_buffer_;

@@ -167,6 +167,7 @@ routing_snapshot_ptr build_routing_snapshot(uint64_t version,
       }
       re.key = to_string(re.address);
       re.labels = ep.labels;
+      re.tls = config::wants_mesh_tls(ep);
       re.weight = ep.weight;
       re.id = ids.id_of(name, re.key);
       re.identity = policy::stable_hash(re.key);

@@ -30,6 +30,7 @@ struct route_endpoint {
   endpoint_id id = 0;     // the endpoint's identity in its service: see endpoint_registry
   uint64_t identity = 0;  // a hash of `key`: where consistent hashing places the endpoint
   uint8_t priority = 0;   // 0: the closest level the service prefers (lb/locality)
+  bool tls = false;       // labelled `tls: mesh`: over mutual TLS (another cluster's ingress)
 };
 
 // The endpoints of a service whose labels include a set of labels (a version, a zone).

@@ -7,6 +7,12 @@ namespace am::net {
 tunnel_end::tunnel_end(event_loop& loop, int fd, bool connecting, tunnel_connect_events* waiter)
     : connection(loop, fd, connecting), waiter_(waiter) {}
 
+tunnel_end::tunnel_end(event_loop& loop, detached_socket socket)
+    : connection(loop, socket.fd, false, std::move(socket.tls)), waiter_(nullptr) {
+  send(socket.unsent);
+  preload_input(socket.unread);
+}
+
 void tunnel_end::join(tunnel_end& a, tunnel_end& b) {
   a.peer_ = &b;
   b.peer_ = &a;

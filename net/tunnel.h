@@ -33,6 +33,9 @@ class tunnel_end final : public connection {
  public:
   // `waiter` (may be null) learns when a connecting end is connected.
   tunnel_end(event_loop& loop, int fd, bool connecting, tunnel_connect_events* waiter);
+  // A socket taken from an HTTP connection: its unsent bytes go first, its unread ones are
+  // forwarded once joined.
+  tunnel_end(event_loop& loop, detached_socket socket);
 
   void forget_waiter() { waiter_ = nullptr; }
 

@@ -9,8 +9,8 @@ namespace am::net {
 
 upstream_connection::upstream_connection(event_loop& loop, int fd, upstream_pool& pool,
                                          std::string key, size_t max_header_bytes,
-                                         traffic_stats* stats)
-    : connection(loop, fd, true),
+                                         traffic_stats* stats, std::unique_ptr<tls_stream> tls)
+    : connection(loop, fd, true, std::move(tls)),
       pool_(pool),
       key_(std::move(key)),
       parser_(http1_parser::kind::response, *this, max_header_bytes),
@@ -155,7 +155,7 @@ void upstream_connection::on_message_complete() {
 void upstream_connection::on_connected(int error) {
   connected();
   if (error != 0) {
-    fail(proxy_error::upstream_connect_failed, key_ + ": " + std::strerror(error));
+    fail(proxy_error::upstream_connect_failed, key_ + ": " + describe(error));
   }
 }
 
@@ -199,8 +199,8 @@ void upstream_connection::on_eof(int error) {
   }
   if (owner_ != nullptr && !response_done_) {
     bool retryable = reused_ && !got_response_bytes_;
-    auto detail = key_ + (error ? std::string{": "} + std::strerror(error)
-                                : std::string{": connection closed"});
+    auto detail =
+        key_ + (error ? std::string{": "} + describe(error) : std::string{": connection closed"});
     auto* owner = owner_;
     owner_ = nullptr;
     close();

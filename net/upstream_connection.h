@@ -62,9 +62,11 @@ class upstream_connection final : public connection,
                                   public upstream_channel,
                                   private http1_parser::sink {
  public:
-  // `stats` (may be null) is the service whose connection and pending gauges it counts in.
+  // `stats` (may be null) is the service whose connection and pending gauges it counts in;
+  // `tls`: the session over which it speaks (an endpoint labelled `tls: mesh`).
   upstream_connection(event_loop& loop, int fd, upstream_pool& pool, std::string key,
-                      size_t max_header_bytes, traffic_stats* stats);
+                      size_t max_header_bytes, traffic_stats* stats,
+                      std::unique_ptr<tls_stream> tls = {});
   ~upstream_connection() override;
 
   const std::string& key() const { return key_; }

@@ -30,17 +30,25 @@ upstream_connection* upstream_pool::acquire(const sockaddr_in& address, const st
     stats_.upstream_connections_reused.fetch_add(1, std::memory_order_relaxed);
     return c;
   }
-  int fd = open_socket(address, l, why, error);
+  std::unique_ptr<tls_stream> tls;
+  int fd = open_socket(address, l, "http/1.1", tls, why, error);
   if (fd < 0) {
     return nullptr;
   }
-  auto* c = new upstream_connection(loop_, fd, *this, key, max_header_bytes_, l.stats);
+  auto* c =
+      new upstream_connection(loop_, fd, *this, key, max_header_bytes_, l.stats, std::move(tls));
   c->set_idle_timeout(l.idle_timeout_ms);
   return c;
 }
 
-int upstream_pool::open_socket(const sockaddr_in& address, const limits& l, acquire_error& why,
+int upstream_pool::open_socket(const sockaddr_in& address, const limits& l, std::string_view alpn,
+                               std::unique_ptr<tls_stream>& tls, acquire_error& why,
                                std::string& error) {
+  if (l.tls && tls_ == nullptr) {
+    why = acquire_error::socket;
+    error = "the endpoint asks for mesh TLS (tls: mesh) and this sidecar has no certificate (tls)";
+    return -1;
+  }
   if (l.stats != nullptr) {
     if (l.max_connections > 0 &&
         l.stats->upstream_connections.load(std::memory_order_relaxed) >= l.max_connections) {
@@ -60,6 +68,9 @@ int upstream_pool::open_socket(const sockaddr_in& address, const limits& l, acqu
     return -1;
   }
   stats_.upstream_connections_opened.fetch_add(1, std::memory_order_relaxed);
+  if (l.tls) {
+    tls = std::make_unique<tls_stream>(*tls_, fd, alpn);
+  }
   return fd;
 }
 
@@ -81,13 +92,14 @@ h2_upstream_connection* upstream_pool::acquire_h2(const sockaddr_in& address,
   if (learned != 0) {
     assumed = learned;
   }
-  int fd = open_socket(address, l, why, error);
+  std::unique_ptr<tls_stream> tls;
+  int fd = open_socket(address, l, "h2", tls, why, error);
   if (fd < 0) {
     return nullptr;
   }
   auto idle = l.idle_timeout_ms > 0 ? l.idle_timeout_ms : idle_timeout_ms_;
   auto* c = new h2_upstream_connection(loop_, fd, *this, key, l.stats, idle, connect_timeout_ms,
-                                       assumed != 0 ? assumed : 100);
+                                       assumed != 0 ? assumed : 100, std::move(tls));
   conns.push_back(c);
   return c;
 }

@@ -12,6 +12,7 @@
 
 #include "net/event_loop.h"
 #include "net/routing_snapshot.h"
+#include "net/tls.h"
 #include "net/traffic_stats.h"
 
 namespace am::net {
@@ -28,14 +29,19 @@ class upstream_pool {
   upstream_pool(const upstream_pool&) = delete;
   upstream_pool& operator=(const upstream_pool&) = delete;
 
-  // Concurrency limits a new connection must respect (0: none), and the counters of the
-  // service it serves (null: not a mesh service).
+  // Concurrency limits a new connection must respect (0: none), the counters of the service it
+  // serves (null: not a mesh service), and how it is made.
   struct limits {
     traffic_stats* stats = nullptr;
     uint32_t max_connections = 0;
     uint32_t max_pending = 0;
     int64_t idle_timeout_ms = 0;  // for a new connection; 0: the pool's default
+    bool tls = false;             // over mesh TLS (an endpoint labelled `tls: mesh`)
   };
+
+  // The sidecar's certificate for endpoints that ask for mesh TLS (null: it has none, and
+  // connections to them fail saying so).
+  void use_tls(const tls_context* client) { tls_ = client; }
 
   enum class acquire_error { none, socket, max_connections, max_pending };
 
@@ -63,12 +69,14 @@ class upstream_pool {
   size_t idle_count() const;
 
  private:
-  // A connecting socket for a new connection within `l` (-1 with `why` and `error`).
-  int open_socket(const sockaddr_in& address, const limits& l, acquire_error& why,
-                  std::string& error);
+  // A connecting socket for a new connection within `l` (-1 with `why` and `error`), with
+  // its TLS session offering `alpn` when `l` asks for TLS.
+  int open_socket(const sockaddr_in& address, const limits& l, std::string_view alpn,
+                  std::unique_ptr<tls_stream>& tls, acquire_error& why, std::string& error);
 
   event_loop& loop_;
   proxy_stats& stats_;
+  const tls_context* tls_ = nullptr;
   size_t max_header_bytes_;
   int64_t idle_timeout_ms_;
   std::unordered_map<std::string, std::vector<upstream_connection*>, string_hash, std::equal_to<>>

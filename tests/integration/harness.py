@@ -464,13 +464,14 @@ sidecar:
 """
 
 
-def remote_sidecar(control, name="sc", uses=(), expect_ready=True, sidecar="", workers=1):
+def remote_sidecar(control, name="sc", uses=(), expect_ready=True, sidecar="", workers=1,
+                   node=""):
     """A lean sidecar node (actormesh-sidecar) attached to the control plane at `control`;
     `uses` names the services it subscribes to (all when empty); `sidecar` adds lines to
-    that section (indented)."""
+    that section (indented), `node` top-level lines (braces doubled)."""
     uses_line = "  uses: [%s]" % ", ".join(uses) if uses else ""
     return Mesh(REMOTE_SIDECAR % {"name": name, "control": control, "workers": workers,
-                                  "uses": uses_line + "\n" + sidecar},
+                                  "uses": uses_line + "\n" + sidecar} + node,
                 executable="actormesh-sidecar", expect_ready=expect_ready)
 
 

@@ -51,6 +51,22 @@ PAYMENTS = """  payments:
 """
 
 
+# A sidecar with no certificate, and an endpoint that asks for mesh TLS.
+PLAIN_NODE = """
+name: plain
+roles: [sidecar, discovery, commander]
+sidecar:
+  workers: 1
+  outbound: {{address: 127.0.0.1, port: {outbound}}}
+  admin: {{address: 127.0.0.1, port: {admin}}}
+  access_log: {{enabled: false}}
+services:
+  payments:
+    endpoints:
+      - {{address: 127.0.0.1, port: %(port)d, labels: {{tls: mesh}}}}
+"""
+
+
 def services(export_payments=True):
     return ("services:\n" + PAYMENTS % {"export": "true" if export_payments else "false"} +
             "  orders: {timeout: 2s}\n  echo: {protocol: grpc, export: true}\n")
@@ -108,13 +124,17 @@ class Cluster:
                                "endpoints": self.endpoints, "gateway": self.gateway,
                                "ingress": self.ingress, "peers": peer_list,
                                "address": self.address}
+        sidecar_tls = ""
         if pki:
             cert, key = pki.issue(self.name + "-gateway")
             text += "  tls: {{cert: %s, key: %s, ca: %s}}\n" % (cert, key, pki.ca)
+            cert, key = pki.issue(self.name + "-sidecar")
+            sidecar_tls = "tls: {{cert: %s, key: %s, ca: %s}}\n" % (cert, key, pki.ca)
         self.template = text + services().replace("{", "{{").replace("}", "}}")
         self.node = Mesh(self.template)
         for i in range(sidecars - len(self.sidecars)):
-            self.sidecars.append(remote_sidecar(self.control, name="%s-sc%d" % (self.name, i)))
+            self.sidecars.append(remote_sidecar(self.control, name="%s-sc%d" % (self.name, i),
+                                                node=sidecar_tls))
         return self
 
     def restart_gateway(self):
@@ -328,6 +348,58 @@ def test_mutual_tls_links_peers_of_one_ca_and_refuses_a_foreign_one():
         stop_all(east, west, north)
 
 
+def test_with_tls_the_ingress_and_the_sidecars_that_call_it_speak_mutual_tls():
+    """The data path between clusters: east's sidecar reaches west's ingress over TLS with its
+    certificate (ALPN http/1.1 for HTTP/1.1, h2 for gRPC); a plaintext client, one without a
+    certificate and one with a certificate of another CA are refused at the ingress."""
+    pki, foreign = Pki("mesh-ca"), Pki("foreign-ca")
+    east, west = Cluster("east"), Cluster("west")
+    try:
+        west.upstream("payments-a")
+        west.upstream("echo-a")
+        east.start([west], 1, pki)
+        west.start([east], 0, pki)
+        sc = east.sidecars[0]
+        assert eventually(lambda: endpoint_clusters(sc) == ["west"], timeout=15), sc.log()
+        imported = json.loads(sc.admin_get("/config")[1])["endpoints"]["payments"]
+        assert imported[0]["labels"].get("tls") == "mesh", imported
+        failures, names = count_failures(sc, 20)
+        assert failures == 0 and set(names) == {"west-payments-a"}, (failures, names, sc.log())
+        assert eventually(lambda: endpoint_clusters(sc, "echo") == ["west"])
+        r = grpc_call("echo:50051", 20, proxy=sc.proxy)
+        assert r["failures"] == 0 and r["servers"] == ["west-echo-a"], r
+        # Straight to the ingress with a certificate of the mesh's CA: ALPN as offered.
+        url = "https://127.0.0.1:%d/" % west.ingress
+        cert, key = pki.issue("operator")
+        for flag, alpn in (("--http2", "h2"), ("--http1.1", "http/1.1")):
+            code, out, err = curl("-v", flag, "--cacert", pki.ca, "--cert", cert, "--key", key,
+                                  "-H", "Host: payments", url)
+            assert code == 0 and out == b"west-payments-a", (code, out, err)
+            assert "ALPN: server accepted %s" % alpn in err, err
+        # Plaintext, no certificate, another CA's certificate: nothing served.
+        foreign_cert, foreign_key = foreign.issue("intruder")
+        for args in (["http://127.0.0.1:%d/" % west.ingress],
+                     ["--cacert", pki.ca, url],
+                     ["--cacert", pki.ca, "--cert", foreign_cert, "--key", foreign_key, url]):
+            code, out, err = curl("-H", "Host: payments", *args)
+            assert code != 0 and out == b"", (args, code, out)
+    finally:
+        stop_all(east, west)
+
+
+def test_an_endpoint_asking_for_mesh_tls_fails_clearly_from_a_sidecar_without_a_certificate():
+    up = Upstream("plain")
+    mesh = Mesh(PLAIN_NODE % {"port": up.port})
+    try:
+        code, out, err = curl("-s", "-w", "\n%{http_code}", "http://payments/", proxy=mesh.proxy)
+        body, _, status = out.decode().rpartition("\n")
+        assert status == "503", out
+        assert "asks for mesh TLS (tls: mesh) and this sidecar has no certificate" in body, body
+    finally:
+        mesh.stop()
+        up.stop()
+
+
 def test_exports_follow_live_config_and_endpoint_counts():
     east, west, north = three_clusters()
     try:
@@ -410,6 +482,8 @@ if __name__ == "__main__":
          test_the_ingress_serves_exported_services_only,
          test_grpc_crosses_clusters_over_http2_and_the_ingress_refuses_what_is_not_exported,
          test_mutual_tls_links_peers_of_one_ca_and_refuses_a_foreign_one,
+         test_with_tls_the_ingress_and_the_sidecars_that_call_it_speak_mutual_tls,
+         test_an_endpoint_asking_for_mesh_tls_fails_clearly_from_a_sidecar_without_a_certificate,
          test_exports_follow_live_config_and_endpoint_counts,
          test_a_peer_that_goes_away_stays_as_last_known_and_a_restarted_one_links_again,
          test_a_hung_peer_is_marked_down_within_a_second_and_its_endpoints_stay])

@@ -31,10 +31,12 @@ TEST_CASE("exports: services marked export, their local endpoints counted, behin
   config::endpoint_table local{
       {"payments", {at(1, {{"zone", "b"}}), at(2, {{"zone", "a"}}), at(3, {{"zone", "a"}})}},
       {"orders", {at(4)}}};
-  auto exports = federation::exports_of(local, services, config::listener{"10.0.0.1", 7201});
+  auto exports = federation::exports_of(local, services, config::listener{"10.0.0.1", 7201}, false);
   REQUIRE(exports.size() == 2);
   CHECK(exports[0] == config::exported_service{"ledger", "10.0.0.1", 7201, 0, {}});
   CHECK(exports[1] == config::exported_service{"payments", "10.0.0.1", 7201, 3, {"a", "b"}});
+  auto over_tls = federation::exports_of(local, services, config::listener{"10.0.0.1", 7201}, true);
+  CHECK(over_tls[1].tls);
 }
 
 TEST_CASE("imports: one endpoint per service with endpoints, labelled with cluster and rank") {
@@ -49,5 +51,8 @@ TEST_CASE("imports: one endpoint per service with endpoints, labelled with clust
   CHECK(ep.labels.at("cluster") == "west");
   CHECK(ep.labels.at("cluster_rank") == "1");
   CHECK(ep.weight == 3);
+  CHECK(ep.labels.count("tls") == 0);               // a plaintext ingress
   CHECK(federation::imports_of(west, {}).empty());  // withdrawn
+  exports[0].tls = true;
+  CHECK(config::wants_mesh_tls(federation::imports_of(west, exports).at("payments").at(0)));
 }
