@@ -17,8 +17,6 @@ namespace {
 constexpr size_t read_chunk = 16 * 1024;
 // Bytes read per readiness event before yielding to other connections.
 constexpr size_t read_budget = 256 * 1024;
-// on_eof/on_connected's error for a TLS failure (describe() gives TLS's reason).
-constexpr int tls_failure = EPROTO;
 
 }  // namespace
 

@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -78,6 +79,8 @@ class connection : public io_handler {
   // Asks for produce_output() at the end of the batch.
   void request_output();
 
+  // on_eof/on_connected's error for a failed TLS handshake or record (describe() says why).
+  static constexpr int tls_failure = EPROTO;
   // What `error` (from on_eof or on_connected) means: the system's words, or TLS's reason.
   std::string describe(int error) const;
 

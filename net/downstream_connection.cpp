@@ -435,7 +435,10 @@ void downstream_connection::on_drained() {
   exchange_.on_response_drained();
 }
 
-void downstream_connection::on_eof(int) {
+void downstream_connection::on_eof(int error) {
+  if (error == tls_failure) {
+    worker_.count(protection_event::tls_refused, origin_.ip + ": " + describe(error));
+  }
   exchange_.abandon("client_closed");
   close();
 }

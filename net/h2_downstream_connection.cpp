@@ -443,7 +443,10 @@ void h2_downstream_connection::on_drained() {
   request_output();  // more frames may wait for the socket (and paused streams may resume)
 }
 
-void h2_downstream_connection::on_eof(int) {
+void h2_downstream_connection::on_eof(int error) {
+  if (error == tls_failure) {
+    worker_.count(protection_event::tls_refused, origin_.ip + ": " + describe(error));
+  }
   close();
 }
 

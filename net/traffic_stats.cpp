@@ -18,6 +18,8 @@ const char* to_string(protection_event e) {
       return "h2_premature_resets";
     case access_log_dropped:
       return "access_log_dropped";
+    case tls_refused:
+      return "tls_refused";
     case protection_event_count:
       break;
   }

@@ -58,6 +58,7 @@ enum protection_event : size_t {
   header_list_too_large,  // an HTTP/2 request whose header list exceeded max_header_bytes
   h2_premature_resets,    // an HTTP/2 connection whose client reset most streams (rapid reset)
   access_log_dropped,     // an access-log line dropped: the writer's queue full, or a failed write
+  tls_refused,            // a TLS handshake on the ingress failed (no or a foreign certificate)
   protection_event_count
 };
 const char* to_string(protection_event e);

@@ -383,6 +383,8 @@ def test_with_tls_the_ingress_and_the_sidecars_that_call_it_speak_mutual_tls():
                      ["--cacert", pki.ca, "--cert", foreign_cert, "--key", foreign_key, url]):
             code, out, err = curl("-H", "Host: payments", *args)
             assert code != 0 and out == b"", (args, code, out)
+        assert west.node.metric("actormesh_protection_events_total", event="tls_refused") == 3
+        assert "tls_refused: 127.0.0.1: TLS: " in west.node.log()
     finally:
         stop_all(east, west)
 
