@@ -15,7 +15,8 @@ payments endpoint of its own (a killable process), every cluster the peer of eve
 - cross-cluster latency: requests through east's sidecar to its own endpoint, to a peer's
   ingress (east's endpoint gone), and straight to the endpoint; p50/p99 and the CPU of the two
   sidecar processes per request.
-Usage: tools/bench/federation.py [--clusters 5] [--trials 20] [--binary build/tools/actormesh]
+Usage: tools/bench/federation.py [--clusters 5] [--trials 20] [--tls]
+                                [--binary build/tools/actormesh]
 Loopback only; every loop is bounded in count and time."""
 
 import argparse
@@ -182,25 +183,30 @@ def main():
     p.add_argument("--clusters", type=int, default=5)
     p.add_argument("--trials", type=int, default=20)
     p.add_argument("--requests", type=int, default=2000)
+    p.add_argument("--tls", action="store_true",
+                   help="every node with a certificate of one CA: mutual TLS on the middleman "
+                        "links and on the ingress data path")
     p.add_argument("--binary", default=os.path.join(here, "..", "..", "build", "tools",
                                                     "actormesh"))
     args = p.parse_args()
     harness.ARGS = argparse.Namespace(binary=args.binary, sanitized=False, k="",
                                       sidecar_binary="")
     clusters = [Cluster(n) for n in NAMES[:args.clusters]]
+    pki = harness.Pki("bench-ca") if args.tls else None
     try:
         for c in clusters:
             c.upstream("payments-a")
         for c in clusters:
             c.peers_started = [o for o in clusters if o is not c]
-            c.start(c.peers_started, sidecars=1)
+            c.start(c.peers_started, sidecars=1, pki=pki)
         east = clusters[0]
         want = [""] + sorted(c.name for c in clusters[1:])
         assert until(lambda: all(endpoint_clusters(c.sidecars[0]) ==
                                  sorted([""] + [o.name for o in clusters if o is not c])
                                  for c in clusters), 30), "clusters did not import each other"
         assert endpoint_clusters(east.sidecars[0]) == want
-        print("%d clusters, every one the peer of every other" % len(clusters))
+        print("%d clusters, every one the peer of every other%s"
+              % (len(clusters), ", mutual TLS everywhere" if pki else ""))
         over, back, failed = failover(east, args.trials)
         print("failover (%d trials): p50 %.0f ms, p99 %.0f ms, max %.0f ms; failed requests per "
               "trial: %s" % (len(over), pct(over, 50), pct(over, 99), max(over), failed))
