@@ -86,7 +86,8 @@ std::unique_ptr<tls_context> tls_context::create(tls_role role, const std::strin
   SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                             SSL_MODE_RELEASE_BUFFERS);
   // HTTP frames its own messages: a peer closing without close_notify is a close, not an error.
-  SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+  // No renegotiation (TLS 1.2): a peer could make us pay handshakes on a connection at will.
+  SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_RENEGOTIATION);
   int verify = SSL_VERIFY_PEER;
   if (role == tls_role::server) {
     verify |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
