@@ -141,6 +141,11 @@ void append_time(std::string& out, int64_t unix_ms) {
 void access_log_buffer::append(const access_record& r) {
   append_time(pending_, r.start_unix_ms);
   append_field(pending_, "request_id", r.request_id);
+  append_field(pending_, "trace_id", r.trace_id);
+  append_field(pending_, "span_id", r.span_id);
+  if (!r.parent_span_id.empty()) {
+    append_field(pending_, "parent_span_id", r.parent_span_id);
+  }
   append_field(pending_, "direction", r.direction);
   append_field(pending_, "service", r.service);
   append_field(pending_, "method", r.method);

@@ -16,6 +16,9 @@ namespace am::net {
 struct access_record {
   int64_t start_unix_ms = 0;
   std::string_view request_id;
+  std::string_view trace_id;  // W3C trace context: the trace, this hop's span and
+  std::string_view span_id;   // the caller's ("" when this hop began the trace)
+  std::string_view parent_span_id;
   std::string_view method;
   std::string_view authority;
   std::string_view path;

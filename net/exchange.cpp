@@ -103,6 +103,45 @@ void exchange::begin(const message_head& head) {
   } else {
     request_id_.clear();
   }
+  begin_trace(head);
+}
+
+// The trace the request came with (W3C first, then B3), or a new one; and this hop's span.
+void exchange::begin_trace(const message_head& head) {
+  const std::string* traceparent = nullptr;
+  const std::string* b3 = nullptr;
+  const std::string* b3_trace = nullptr;
+  const std::string* b3_span = nullptr;
+  const std::string* b3_sampled = nullptr;
+  for (size_t i = 0; i < head.count; ++i) {
+    const auto& f = head.fields[i];
+    if (!is_trace_field(f.name)) {
+      continue;
+    }
+    auto* slot = iequals(f.name, "traceparent")    ? &traceparent
+                 : iequals(f.name, "b3")           ? &b3
+                 : iequals(f.name, "x-b3-traceid") ? &b3_trace
+                 : iequals(f.name, "x-b3-spanid")  ? &b3_span
+                 : iequals(f.name, "x-b3-sampled") ? &b3_sampled
+                                                   : nullptr;
+    if (slot != nullptr) {
+      *slot = &f.value;
+    }
+  }
+  auto& c = trace_.context;
+  bool came = (traceparent != nullptr && parse_traceparent(*traceparent, c)) ||
+              (b3 != nullptr && parse_b3(*b3, c)) ||
+              (b3_trace != nullptr && b3_span != nullptr &&
+               parse_b3_multi(*b3_trace, *b3_span, b3_sampled ? *b3_sampled : "", c));
+  if (!came) {
+    c = trace_context{};
+    c.trace_hi = worker_.random();
+    c.trace_lo = worker_.random() | 1;  // never the invalid all-zero id
+  }
+  c.span = worker_.random() | 1;
+  trace_.format(b3 != nullptr         ? b3_format::single
+                : b3_trace != nullptr ? b3_format::multi
+                                      : b3_format::none);
 }
 
 void exchange::request_body(const char* data, size_t size) {
@@ -465,6 +504,9 @@ void exchange::record() {
     access_record r;
     r.start_unix_ms = start_unix_ms_;
     r.request_id = request_id_;
+    r.trace_id = trace_.trace_id();
+    r.span_id = trace_.span_id();
+    r.parent_span_id = trace_.parent_id;
     r.method = method_;
     r.authority = authority_;
     r.path = path_;

@@ -22,6 +22,7 @@
 #include "net/request_routing.h"
 #include "net/service_state.h"
 #include "net/timer_wheel.h"
+#include "net/trace_context.h"
 #include "net/tunnel.h"
 #include "net/upstream_connection.h"
 #include "net/upstream_pool.h"
@@ -113,6 +114,7 @@ class exchange final : private upstream_events, private tunnel_connect_events {
   void on_tunnel_connected(tunnel_end& end, int error) override;
 
   void begin(const message_head& head);
+  void begin_trace(const message_head& head);
   void route(const message_head& head);
   bool check_loop(const message_head& head);
   void refuse_loop(const std::string& detail);
@@ -174,6 +176,7 @@ class exchange final : private upstream_events, private tunnel_connect_events {
   h2_field_list upstream_fields_;  // HTTP/2 upstreams: the request's header block
   std::string pending_body_;       // request body received before the upstream was chosen
   std::string request_id_;
+  hop_trace trace_;
   std::string method_;
   std::string authority_;
   std::string path_;

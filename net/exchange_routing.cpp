@@ -385,7 +385,8 @@ template <class Emit>
 void for_each_forwarded_field(const message_head& head, const config::header_ops* ops,
                               listener_side side, const std::string& client_ip,
                               const std::string* hop_token, const std::string& request_id,
-                              const std::string* caller, std::string& scratch, Emit&& emit) {
+                              const hop_trace& trace, const std::string* caller,
+                              std::string& scratch, Emit&& emit) {
   const std::string* forwarded_for = nullptr;
   const std::string* hops = nullptr;
   const auto* connection_field = head.find("connection");
@@ -398,7 +399,8 @@ void for_each_forwarded_field(const message_head& head, const config::header_ops
     } else if (!is_hop_by_hop(connection_field, f.name) && !iequals(f.name, "host") &&
                !iequals(f.name, "x-request-id") &&
                !(side == listener_side::outbound && iequals(f.name, caller_header)) &&
-               !iequals(f.name, attempt_header) && !touched_by(ops, f.name)) {
+               !iequals(f.name, attempt_header) && !is_trace_field(f.name) &&
+               !touched_by(ops, f.name)) {
       emit(f.name, f.value);
     }
   }
@@ -425,6 +427,17 @@ void for_each_forwarded_field(const message_head& head, const config::header_ops
   }
   if (!request_id.empty()) {
     emit("x-request-id", request_id, true);  // unique: kept out of HPACK's table
+  }
+  emit("traceparent", trace.traceparent, true);
+  if (trace.b3 == b3_format::single) {
+    emit("b3", trace.b3_single, true);
+  } else if (trace.b3 == b3_format::multi) {
+    emit("x-b3-traceid", trace.trace_id(), true);
+    emit("x-b3-spanid", trace.span_id(), true);
+    if (!trace.parent_id.empty()) {
+      emit("x-b3-parentspanid", trace.parent_id, true);
+    }
+    emit("x-b3-sampled", trace.context.sampled ? "1" : "0");
   }
   if (caller != nullptr) {
     // The caller's identity is what this sidecar says, never what the application set.
@@ -456,8 +469,8 @@ void exchange::build_upstream_request(const message_head& head, std::string_view
     add(":scheme", "http");
     add(":authority", authority);
     add(":path", path);
-    for_each_forwarded_field(head, ops, side_, origin_.ip, hop_token, request_id_, caller, scratch_,
-                             add);
+    for_each_forwarded_field(head, ops, side_, origin_.ip, hop_token, request_id_, trace_, caller,
+                             scratch_, add);
     if (grpc_) {
       add("te", "trailers");  // required by gRPC servers; hop-by-hop otherwise
     }
@@ -479,7 +492,8 @@ void exchange::build_upstream_request(const message_head& head, std::string_view
   out += " HTTP/1.1\r\nHost: ";
   out += authority;
   out += "\r\n";
-  for_each_forwarded_field(head, ops, side_, origin_.ip, hop_token, request_id_, caller, scratch_,
+  for_each_forwarded_field(head, ops, side_, origin_.ip, hop_token, request_id_, trace_, caller,
+                           scratch_,
                            [&out](std::string_view name, std::string_view value, bool = false) {
                              out += name;
                              out += ": ";
