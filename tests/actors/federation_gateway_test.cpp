@@ -82,8 +82,8 @@ CAF_TEST(another_protocol_version_or_an_unknown_cluster_is_refused) {
   auto other_version = hello(federation::protocol_version + 1, "east");
   CAF_CHECK(!other_version.ok);
   auto v = federation::protocol_version;
-  auto expected = "speaks federation protocol " + std::to_string(v + 1) + ", this gateway " +
-                  std::to_string(v);
+  auto expected =
+      "speaks federation protocol " + std::to_string(v + 1) + ", this gateway " + std::to_string(v);
   CAF_CHECK(other_version.error.find(expected) != std::string::npos);
   auto unknown = hello(federation::protocol_version, "mars");
   CAF_CHECK(!unknown.ok);
