@@ -116,6 +116,15 @@ void append_field(std::string& out, const char* key, std::string_view value) {
   config::append_json_string(out, value);
 }
 
+// A value that needs no escaping (hex ids).
+void append_plain_field(std::string& out, const char* key, std::string_view value) {
+  out += ",\"";
+  out += key;
+  out += "\":\"";
+  out += value;
+  out += '"';
+}
+
 void append_number(std::string& out, const char* key, uint64_t value) {
   out += ",\"";
   out += key;
@@ -141,10 +150,10 @@ void append_time(std::string& out, int64_t unix_ms) {
 void access_log_buffer::append(const access_record& r) {
   append_time(pending_, r.start_unix_ms);
   append_field(pending_, "request_id", r.request_id);
-  append_field(pending_, "trace_id", r.trace_id);
-  append_field(pending_, "span_id", r.span_id);
+  append_plain_field(pending_, "trace_id", r.trace_id);
+  append_plain_field(pending_, "span_id", r.span_id);
   if (!r.parent_span_id.empty()) {
-    append_field(pending_, "parent_span_id", r.parent_span_id);
+    append_plain_field(pending_, "parent_span_id", r.parent_span_id);
   }
   append_field(pending_, "direction", r.direction);
   append_field(pending_, "service", r.service);

@@ -2,11 +2,24 @@
 
 #include <strings.h>
 
+#include <array>
+#include <cstring>
+
 namespace am::net {
 
 namespace {
 
 constexpr char digits[] = "0123456789abcdef";
+
+// Each byte's two hex digits: formatting an id is 8 two-byte copies.
+constexpr auto hex_pairs = [] {
+  std::array<char, 512> t{};
+  for (int i = 0; i < 256; ++i) {
+    t[2 * i] = digits[i >> 4];
+    t[2 * i + 1] = digits[i & 15];
+  }
+  return t;
+}();
 
 // Lower-case hex only (W3C forbids upper case; B3 writes lower case).
 bool parse_hex(std::string_view s, uint64_t& out) {
@@ -43,10 +56,19 @@ bool parse_span_id(std::string_view s, uint64_t& out) {
   return s.size() == 16 && parse_hex(s, out) && out != 0;
 }
 
-void append_hex(std::string& out, uint64_t v) {
-  for (int shift = 60; shift >= 0; shift -= 4) {
-    out += digits[(v >> shift) & 0xf];
+// 16 hex digits at p (this runs for every request).
+char* hex16(char* p, uint64_t v) {
+  for (int i = 7; i >= 0; --i) {
+    std::memcpy(p + 2 * i, &hex_pairs[(v & 0xff) * 2], 2);
+    v >>= 8;
   }
+  return p + 16;
+}
+
+void append_hex(std::string& out, uint64_t v) {
+  auto n = out.size();
+  out.resize(n + 16);
+  hex16(out.data() + n, v);
 }
 
 bool iequals(std::string_view a, std::string_view b) {
@@ -126,12 +148,17 @@ void format_span_id(uint64_t span, std::string& out) {
 }
 
 void format_traceparent(const trace_context& c, std::string& out) {
-  out.assign("00-");
-  append_hex(out, c.trace_hi);
-  append_hex(out, c.trace_lo);
-  out += '-';
-  append_hex(out, c.span);
-  out += c.sampled ? "-01" : "-00";
+  out.resize(55);  // "00-" trace "-" span "-" flags
+  char* p = out.data();
+  *p++ = '0';
+  *p++ = '0';
+  *p++ = '-';
+  p = hex16(hex16(p, c.trace_hi), c.trace_lo);
+  *p++ = '-';
+  p = hex16(p, c.span);
+  *p++ = '-';
+  *p++ = '0';
+  *p = c.sampled ? '1' : '0';
 }
 
 void format_b3(const trace_context& c, std::string& out) {
