@@ -137,6 +137,13 @@ void add_proxy(const net::proxy_stats& p, std::vector<MetricFamily>& out) {
         {{"event", net::to_string(static_cast<net::protection_event>(e))}}, load(p.protection[e])));
   }
   out.push_back(std::move(protections));
+  auto spans = family("actormesh_spans_total",
+                      "Spans sent to the tracing collector (exported), or dropped: its queue "
+                      "full, the collector slow or gone",
+                      MetricType::Counter);
+  spans.metric.push_back(counter({{"event", "exported"}}, load(p.spans_exported)));
+  spans.metric.push_back(counter({{"event", "dropped"}}, load(p.spans_dropped)));
+  out.push_back(std::move(spans));
   auto intercepted = family("actormesh_intercepted_connections_total",
                             "Connections redirected to the sidecar (transparent mode), by the "
                             "protocol their first bytes showed",

@@ -13,6 +13,7 @@
 #include "actors/actor_metrics.h"
 #include "config/model.h"
 #include "net/access_log.h"
+#include "net/span_exporter.h"
 #include "net/traffic_stats.h"
 
 namespace am::actors {
@@ -97,13 +98,20 @@ struct node_context {
         // The audit log loses nothing: config changes are few, and each must be on record.
         audit_log(std::make_unique<net::access_log_writer>(
             config.has(config::role::commander) && config.audit_log != "off" ? config.audit_log
-                                                                             : "")) {}
+                                                                             : "")) {
+    if (const auto& t = config.sidecar.tracing; t.enabled()) {
+      spans = std::make_unique<net::span_exporter>(t.address, t.port, t.max_queue_spans,
+                                                   stats.proxy().spans_exported,
+                                                   stats.proxy().spans_dropped);
+    }
+  }
 
   const config::node config;
   net::stats_registry stats;
   actor_metrics_registry actor_metrics;
   std::unique_ptr<net::access_log_writer> access_log;
   std::unique_ptr<net::access_log_writer> audit_log;  // the commander's (JSON lines)
+  std::unique_ptr<net::span_exporter> spans;          // null: no tracing collector
   node_status status;
 };
 

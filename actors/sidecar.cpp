@@ -316,8 +316,8 @@ bool spawn_sidecar(caf::actor_system& sys, node_context& ctx, sidecar_actor& out
   auto instance = net::new_instance_id();  // names this sidecar in hop markers (loops)
   std::vector<std::shared_ptr<net::proxy_worker>> started;
   for (unsigned i = 0; i < count; ++i) {
-    auto w = std::make_shared<net::proxy_worker>(ctx.config.sidecar, ctx.stats,
-                                                 ctx.access_log.get(), i, instance);
+    auto w = std::make_shared<net::proxy_worker>(
+        ctx.config.sidecar, ctx.stats, ctx.access_log.get(), i, instance, ctx.spans.get());
     if (!w->open_listeners(error)) {
       return false;
     }

@@ -328,6 +328,18 @@ void read_sidecar(reader r, sidecar_settings& s) {
     log.read_uint("max_queue_bytes", s.access_log.max_queue_bytes, 4096, uint64_t{1} << 32);
     log.reject_unknown_keys();
   }
+  // `tracing: {collector: {address, port}, max_queue_spans}`
+  auto tracing = r.child("tracing");
+  if (tracing.is_map()) {
+    auto collector = tracing.child("collector");
+    if (collector.is_map()) {
+      collector.read_ipv4("address", s.tracing.address);
+      collector.read_uint("port", s.tracing.port, 1, 65535);
+      collector.reject_unknown_keys();
+    }
+    tracing.read_uint("max_queue_spans", s.tracing.max_queue_spans, 1, 10'000'000);
+    tracing.reject_unknown_keys();
+  }
   r.reject_unknown_keys();
 }
 

@@ -133,6 +133,15 @@ struct transparent_settings {
 // What the outbound listener does with a host that names no mesh service.
 enum class unknown_host_policy { passthrough, reject };
 
+// Spans to a Zipkin v2 collector (`POST /api/v2/spans`), one per sampled request and hop.
+// Port 0: none are exported (trace context still goes on, and access logs carry the ids).
+struct tracing_settings {
+  std::string address = "127.0.0.1";
+  uint16_t port = 0;
+  uint32_t max_queue_spans = 10000;  // waiting for the collector; more are dropped (counted)
+  bool enabled() const { return port != 0; }
+};
+
 struct access_log_settings {
   bool enabled = true;
   std::string path = "stdout";  // "stdout" or a file path
@@ -182,6 +191,7 @@ struct sidecar_settings {
   // clients set pass through, none is made up.
   bool generate_request_id = true;
   access_log_settings access_log;
+  tracing_settings tracing;
   // The services this sidecar calls: it subscribes to their endpoints only (empty: all).
   std::vector<std::string> uses;
   // Where it runs: `sidecar.locality`, each field left empty taken from ACTORMESH_CLUSTER,

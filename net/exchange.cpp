@@ -521,6 +521,23 @@ void exchange::record() {
     r.direction = to_string(stats->dir);
     log.append(r);
   }
+  if (auto& spans = worker_.spans(); spans.enabled() && trace_.context.sampled) {
+    span_record s;
+    s.trace_id = trace_.trace_id();
+    s.span_id = trace_.span_id();
+    s.parent_id = trace_.parent_id;
+    s.server = side_ != listener_side::outbound;
+    s.local_service = worker_.settings().service_name;
+    s.method = method_;
+    s.authority = authority_;
+    s.path = path_;
+    s.status = status_;
+    s.upstream = upstream_key_;
+    s.error = error_;
+    s.start_unix_us = start_unix_ms_ * 1000;
+    s.duration_us = us;
+    spans.append(s);
+  }
   // The exchange's routing state ends here: timers, and the snapshot it pointed into.
   loop_cancel_all();
   decision_ = route_decision{};

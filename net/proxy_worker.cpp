@@ -30,12 +30,14 @@ constexpr int64_t protection_log_interval_ms = 5000;
 }  // namespace
 
 proxy_worker::proxy_worker(config::sidecar_settings settings, stats_registry& stats,
-                           access_log_writer* log, uint32_t index, std::string_view instance)
+                           access_log_writer* log, uint32_t index, std::string_view instance,
+                           span_exporter* spans)
     : settings_(std::move(settings)),
       stats_(stats),
       pool_(loop_, stats.proxy(), settings_.max_header_bytes, settings_.idle_timeout.count()),
       resolver_(loop_),
       log_buffer_(log),
+      span_buffer_(spans),
       flush_timer_(&proxy_worker::on_flush_timer, this),
       inbound_stats_(stats.get(settings_.service_name, direction::inbound)),
       passthrough_stats_(stats.get("passthrough", direction::outbound)),
@@ -61,6 +63,7 @@ proxy_worker::~proxy_worker() {
   stop();
   mirrors_.clear();
   log_buffer_.flush();
+  span_buffer_.flush();
   listeners_.clear();
   pool_.close_idle();
   stats_.proxy().routing_snapshots.fetch_sub(static_cast<int64_t>(slots_.size()),
@@ -474,6 +477,7 @@ void proxy_worker::drain(std::function<void()> done) {
 void proxy_worker::check_drained() {
   if (draining_ && downstreams_.empty() && tunnels_ == 0 && on_drained_) {
     log_buffer_.flush();
+    span_buffer_.flush();
     auto done = std::move(on_drained_);
     on_drained_ = nullptr;
     done();
@@ -628,6 +632,7 @@ void proxy_worker::on_flush_timer(void* p) {
   ++self->flush_ticks_;
   if (self->flush_ticks_ % (log_flush_ms / outcome_flush_ms) == 0) {
     self->log_buffer_.flush();
+    self->span_buffer_.flush();
   }
   if (self->flush_ticks_ % (weights_check_ms / outcome_flush_ms) == 0) {
     self->expire_weights();

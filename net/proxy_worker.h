@@ -29,6 +29,7 @@
 #include "net/resolver.h"
 #include "net/routing_snapshot.h"
 #include "net/service_state.h"
+#include "net/span_exporter.h"
 #include "net/traffic_stats.h"
 #include "net/tunnel.h"
 #include "net/upstream_pool.h"
@@ -42,8 +43,9 @@ class proxy_worker final : public tunnel_watcher {
  public:
   // `index` names this worker in usage reports; `instance` names the sidecar (all its
   // workers) in the hop markers that detect forwarding loops.
+  // `spans` (may be null) exports each sampled request's span.
   proxy_worker(config::sidecar_settings settings, stats_registry& stats, access_log_writer* log,
-               uint32_t index = 0, std::string_view instance = "0");
+               uint32_t index = 0, std::string_view instance = "0", span_exporter* spans = nullptr);
   ~proxy_worker();
   proxy_worker(const proxy_worker&) = delete;
   proxy_worker& operator=(const proxy_worker&) = delete;
@@ -127,6 +129,7 @@ class proxy_worker final : public tunnel_watcher {
   upstream_pool& pool() { return pool_; }
   resolver& dns() { return resolver_; }
   access_log_buffer& access_log() { return log_buffer_; }
+  span_buffer& spans() { return span_buffer_; }
   traffic_stats* inbound_stats() const { return inbound_stats_; }
   traffic_stats* passthrough_stats() const { return passthrough_stats_; }
   traffic_stats* unrouted_stats(listener_side side) const {
@@ -183,6 +186,7 @@ class proxy_worker final : public tunnel_watcher {
   upstream_pool pool_;
   resolver resolver_;
   access_log_buffer log_buffer_;
+  span_buffer span_buffer_;
   timer flush_timer_;
   std::list<snapshot_slot> slots_;              // the current one and those exchanges still hold
   snapshot_slot* current_ = nullptr;            // routes new requests

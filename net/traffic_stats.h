@@ -76,6 +76,9 @@ struct proxy_stats {
   // one: http1, http2, tls, opaque), and how many of them the detection timeout decided.
   std::array<std::atomic<uint64_t>, 4> intercepted{};
   std::atomic<uint64_t> detect_timeouts{0};
+  // Spans the tracing collector took, and those dropped (queue full, collector slow or gone).
+  std::atomic<uint64_t> spans_exported{0};
+  std::atomic<uint64_t> spans_dropped{0};
 };
 
 // Owns every traffic_stats object; get() is for the control path (it locks), the returned

@@ -1,12 +1,18 @@
 """Trace context across two sidecar hops (a caller's outbound sidecar, the callee's inbound
 one, then the application): the trace a request came with goes on (W3C traceparent, and B3
 headers when it came with them), a request without one gets a new trace, each hop adds a span
-whose parent is the previous hop's, and both access logs carry the ids."""
+whose parent is the previous hop's, and both access logs carry the ids. With a collector,
+each sidecar exports its spans (Zipkin v2 JSON) off the request path, dropping what a slow or
+gone collector cannot take."""
 
+import http.client
+import http.server
 import json
 import os
 import re
+import socket
 import sys
+import threading
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import Mesh, Upstream, curl, eventually, run  # noqa: E402
@@ -21,6 +27,7 @@ sidecar:
   inbound: {{address: 127.0.0.1, port: {inbound}, app_address: 127.0.0.1, app_port: %(app)d}}
   admin: {{address: 127.0.0.1, port: {admin}}}
   access_log: {{enabled: true, path: {access_log}}}
+%(tracing)s
 services:
   orders:
     endpoints:
@@ -34,10 +41,17 @@ HEX16, HEX32 = re.compile("^[0-9a-f]{16}$"), re.compile("^[0-9a-f]{32}$")
 class TwoHops:
     """frontend's sidecar -> orders' sidecar (inbound) -> orders' application."""
 
-    def __init__(self):
+    def __init__(self, collector=None, max_queue_spans=10000):
+        """`collector`: the port of a Zipkin collector both sidecars export to."""
+        tracing = ""
+        if collector:
+            tracing = ("  tracing: {{collector: {{address: 127.0.0.1, port: %d}}, "
+                       "max_queue_spans: %d}}" % (collector, max_queue_spans))
         self.app = Upstream("orders-app")
-        self.callee = Mesh(NODE % {"me": "orders", "app": self.app.port, "orders": 1})
-        self.caller = Mesh(NODE % {"me": "frontend", "app": 1, "orders": self.callee.inbound})
+        self.callee = Mesh(NODE % {"me": "orders", "app": self.app.port, "orders": 1,
+                                   "tracing": tracing})
+        self.caller = Mesh(NODE % {"me": "frontend", "app": 1, "orders": self.callee.inbound,
+                                   "tracing": tracing})
 
     def call(self, *headers):
         """The headers the application saw (lower-case names), and the two access-log lines
@@ -132,7 +146,95 @@ def test_b3_headers_go_on_updated_in_the_form_they_came():
         hops.stop()
 
 
+class Collector:
+    """A Zipkin collector's API as far as the sidecars use it: POST /api/v2/spans, a JSON
+    array of spans, answered 202."""
+
+    def __init__(self):
+        self.spans = []
+        lock = threading.Lock()
+        spans = self.spans
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                ok = self.path == "/api/v2/spans" and \
+                    self.headers["Content-Type"] == "application/json"
+                if ok:
+                    with lock:
+                        spans.extend(json.loads(body))
+                self.send_response(202 if ok else 400)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_spans_reach_the_collector_linked_across_the_hops():
+    collector = Collector()
+    hops = TwoHops(collector.port)
+    try:
+        calls = [hops.call() for _ in range(5)]
+        hops.call("traceparent: " + W3C[:-2] + "00")  # not sampled: no span
+        assert eventually(lambda: len(collector.spans) >= 10), collector.spans
+        by_id = {s["id"]: s for s in collector.spans}
+        for seen, out, into in calls:
+            client, server = by_id[out["span_id"]], by_id[into["span_id"]]
+            assert client["traceId"] == server["traceId"] == out["trace_id"]
+            assert client["kind"] == "CLIENT" and server["kind"] == "SERVER"
+            assert client["localEndpoint"] == {"serviceName": "frontend"}
+            assert server["localEndpoint"] == {"serviceName": "orders"}
+            assert server["parentId"] == client["id"] and "parentId" not in client
+            for s in (client, server):
+                assert s["name"] == "get" and s["duration"] > 0, s
+                assert s["tags"]["http.path"] == "/trace" and s["tags"]["http.status_code"] == "200"
+        assert len(collector.spans) == 10, len(collector.spans)  # the unsampled one: none
+        for m in (hops.caller, hops.callee):
+            assert m.metric("actormesh_spans_total", event="exported") == 5
+            assert m.metric("actormesh_spans_total", event="dropped") == 0
+    finally:
+        hops.stop()
+        collector.stop()
+
+
+def test_a_collector_that_never_answers_costs_dropped_spans_not_requests():
+    hung = socket.socket()
+    hung.bind(("127.0.0.1", 0))
+    hung.listen(512)  # connections complete in the backlog; nothing is ever read or answered
+    hops = TwoHops(hung.getsockname()[1], max_queue_spans=50)
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", hops.caller.outbound, timeout=10)
+        failures = 0
+        for i in range(300):
+            try:
+                conn.request("GET", "http://orders/%d" % i)
+                r = conn.getresponse()
+                r.read()
+                failures += r.status != 200
+            except Exception:  # counted: a load test misses no client-side failure
+                failures += 1
+                conn = http.client.HTTPConnection("127.0.0.1", hops.caller.outbound, timeout=10)
+        assert failures == 0, failures
+        assert eventually(lambda: hops.caller.metric("actormesh_spans_total",
+                                                     event="dropped") >= 200)
+        assert hops.caller.metric("actormesh_spans_total", event="exported") == 0
+    finally:
+        hops.stop()
+        hung.close()
+
+
 if __name__ == "__main__":
     run([test_a_request_without_a_trace_starts_one_and_each_hop_adds_a_span,
          test_a_w3c_trace_goes_on_with_tracestate_untouched,
-         test_b3_headers_go_on_updated_in_the_form_they_came])
+         test_b3_headers_go_on_updated_in_the_form_they_came,
+         test_spans_reach_the_collector_linked_across_the_hops,
+         test_a_collector_that_never_answers_costs_dropped_spans_not_requests])

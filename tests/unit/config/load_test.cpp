@@ -56,6 +56,28 @@ services:
   CHECK(e == "services.echo.endpoints[2].port: must be 1..65535, got '70000'");
 }
 
+TEST_CASE("tracing: a collector's address and port, a bound on the spans that wait") {
+  auto r = parse_node(R"(
+roles: [sidecar, discovery, commander]
+sidecar:
+  tracing: {collector: {address: 10.0.0.7, port: 9411}, max_queue_spans: 500}
+)");
+  REQUIRE(r.ok());
+  CHECK(r.value->sidecar.tracing.enabled());
+  CHECK(r.value->sidecar.tracing.address == "10.0.0.7");
+  CHECK(r.value->sidecar.tracing.port == 9411);
+  CHECK(r.value->sidecar.tracing.max_queue_spans == 500);
+  CHECK_FALSE(parse_node(minimal).value->sidecar.tracing.enabled());  // off unless asked
+  CHECK(first_error(R"(
+roles: [sidecar, discovery, commander]
+sidecar: {tracing: {collector: {address: zipkin, port: 9411}}}
+)") == "sidecar.tracing.collector.address: must be a numeric IPv4 address");
+  CHECK(first_error(R"(
+roles: [sidecar, discovery, commander]
+sidecar: {tracing: {collector: {port: 9411}, sample: 0.1}}
+)").rfind("sidecar.tracing.sample: ", 0) == 0);
+}
+
 TEST_CASE("every error of a document is reported, and none yields a value") {
   auto r = parse_node(R"(
 roles: [sidecar, discovery, commander, gateway]
