@@ -75,7 +75,8 @@ sidecar: {tracing: {collector: {address: zipkin, port: 9411}}}
   CHECK(first_error(R"(
 roles: [sidecar, discovery, commander]
 sidecar: {tracing: {collector: {port: 9411}, sample: 0.1}}
-)").rfind("sidecar.tracing.sample: ", 0) == 0);
+)")
+            .rfind("sidecar.tracing.sample: ", 0) == 0);
 }
 
 TEST_CASE("every error of a document is reported, and none yields a value") {
