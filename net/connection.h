@@ -39,6 +39,7 @@ class connection : public io_handler {
   void on_io(uint32_t events) final;
 
   bool closed() const { return fd_ < 0; }
+  bool over_tls() const { return tls_ != nullptr; }
   size_t pending_output() const { return out_.size(); }
   bool over_high_watermark() const { return out_.size() > high_watermark; }
 

@@ -24,7 +24,8 @@ upstream_connection* upstream_pool::acquire(const sockaddr_in& address, const st
                                             std::string& error) {
   why = acquire_error::none;
   auto i = idle_.find(key);
-  if (i != idle_.end() && !i->second.empty()) {
+  // Not one of another kind: an endpoint whose `tls` label changed (those left age out).
+  if (i != idle_.end() && !i->second.empty() && i->second.back()->over_tls() == l.tls) {
     auto* c = i->second.back();
     i->second.pop_back();
     stats_.upstream_connections_reused.fetch_add(1, std::memory_order_relaxed);
@@ -82,7 +83,7 @@ h2_upstream_connection* upstream_pool::acquire_h2(const sockaddr_in& address,
   auto& conns = h2_[key];
   uint32_t learned = 0;
   for (auto* c : conns) {
-    if (c->has_room()) {
+    if (c->has_room() && c->over_tls() == l.tls) {
       stats_.upstream_connections_reused.fetch_add(1, std::memory_order_relaxed);
       return c;
     }
