@@ -91,6 +91,14 @@ void connection::continue_handshake() {
     case tls_stream::status::want_write:
       set_interest(EPOLLOUT);
       return;
+    case tls_stream::status::closed:  // the peer left first (a health check's connect, say)
+      handshaking_ = false;
+      if (outgoing_) {
+        on_connected(ECONNRESET);
+      } else {
+        on_eof(0);
+      }
+      return;
     default:
       handshaking_ = false;
       if (outgoing_) {

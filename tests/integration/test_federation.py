@@ -10,6 +10,7 @@ linked again."""
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -376,6 +377,8 @@ def test_with_tls_the_ingress_and_the_sidecars_that_call_it_speak_mutual_tls():
                                   "-H", "Host: payments", url)
             assert code == 0 and out == b"west-payments-a", (code, out, err)
             assert "ALPN: server accepted %s" % alpn in err, err
+        # A connect and a close (a health check's): not a refusal.
+        socket.create_connection(("127.0.0.1", west.ingress), timeout=5).close()
         # Plaintext, no certificate, another CA's certificate: nothing served.
         foreign_cert, foreign_key = foreign.issue("intruder")
         for args in (["http://127.0.0.1:%d/" % west.ingress],
