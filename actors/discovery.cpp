@@ -25,6 +25,9 @@ constexpr auto min_interval = std::chrono::milliseconds{50};
 struct discovery_state {
   std::map<std::string, config::endpoint_table> sources;
   std::set<std::string> changed_sources;  // since the last version (for the log)
+  // Until the first version: the sources not heard from yet, and when to stop waiting.
+  std::set<std::string> awaited;
+  caf::actor_clock::time_point first_deadline;
   // Set at spawn: the sources' first views, which all come within moments of the start, make
   // one first version (a node is ready with its endpoints, not with a part of them).
   caf::actor_clock::time_point last_version;
@@ -38,14 +41,19 @@ struct discovery_state {
 
 using self_ptr = discovery_actor::stateful_pointer<discovery_state>;
 
+std::string joined(const std::set<std::string>& names) {
+  std::string out;
+  for (const auto& name : names) {
+    out += (out.empty() ? "" : ", ") + name;
+  }
+  return out;
+}
+
 // Merges the sources and, when that changed anything, pushes it as the next version.
 void make_version(self_ptr self) {
   auto& st = self->state;
   auto merged = merge_sources(st.sources);
-  std::string from;
-  for (const auto& source : st.changed_sources) {
-    from += (from.empty() ? "" : ", ") + source;
-  }
+  auto from = joined(st.changed_sources);
   st.changed_sources.clear();
   if (merged == st.merged && st.version > 0) {
     return;  // nothing changed: no push
@@ -60,10 +68,21 @@ void make_version(self_ptr self) {
   }
 }
 
-discovery_actor::behavior_type discovery(self_ptr self, node_context* ctx) {
+// Whether the first version still waits for a source's first view.
+bool awaiting_first_views(const discovery_state& st) {
+  return st.version == 0 && !st.awaited.empty();
+}
+
+discovery_actor::behavior_type discovery(self_ptr self, node_context* ctx,
+                                         std::set<std::string> awaited) {
   self->state.ctx = ctx;
   self->state.stats = ctx->actor_metrics.get("discovery");
   self->state.last_version = self->clock().now();
+  self->state.awaited = std::move(awaited);
+  if (!self->state.awaited.empty()) {
+    self->state.first_deadline = self->state.last_version + first_view_wait;
+    self->delayed_send(self, first_view_wait, settle_atom::value);
+  }
   self->set_down_handler([self](const caf::down_msg& msg) { self->state.subscribers.remove(msg); });
   return {
       [self](source_atom, const std::string& source, config::endpoint_table& table) {
@@ -71,8 +90,9 @@ discovery_actor::behavior_type discovery(self_ptr self, node_context* ctx) {
         auto& st = self->state;
         st.sources[source] = std::move(table);
         st.changed_sources.insert(source);
-        if (st.settling) {
-          return;  // the interval's end makes the version
+        st.awaited.erase(source);
+        if (st.settling || awaiting_first_views(st)) {
+          return;  // the interval's end, the last first view or the deadline makes the version
         }
         auto now = self->clock().now();
         auto next = st.last_version + min_interval;
@@ -85,7 +105,19 @@ discovery_actor::behavior_type discovery(self_ptr self, node_context* ctx) {
       },
       [self](settle_atom) {
         metered_handler m{self->state.stats, self->mailbox().size()};
-        self->state.settling = false;
+        auto& st = self->state;
+        if (awaiting_first_views(st)) {
+          if (self->clock().now() < st.first_deadline) {
+            return;
+          }
+          log_warn("discovery: no first view from " + joined(st.awaited) + " within " +
+                   std::to_string(first_view_wait.count()) +
+                   " s; the first version goes without it");
+          st.awaited.clear();
+        } else if (!st.settling) {
+          return;  // the first views' deadline, passed after the first version
+        }
+        st.settling = false;
         make_version(self);
       },
       [self](subscribe_atom, endpoints_sink sink) {
@@ -117,8 +149,27 @@ config::endpoint_table merge_sources(const std::map<std::string, config::endpoin
   return merged;
 }
 
-discovery_actor spawn_discovery(caf::actor_system& sys, node_context& ctx) {
-  return sys.spawn(discovery, &ctx);
+std::string file_source_name(const std::string& path) {
+  return "file:" + path;
+}
+
+std::set<std::string> configured_sources(const config::node& node) {
+  std::set<std::string> out{inline_source};
+  if (!node.endpoints_file.empty()) {
+    out.insert(file_source_name(node.endpoints_file));
+  }
+  if (!node.etcd.endpoints.empty()) {
+    out.insert(etcd_source);
+  }
+  if (!node.kubernetes_endpoints.api.empty()) {
+    out.insert(kubernetes_source);
+  }
+  return out;
+}
+
+discovery_actor spawn_discovery(caf::actor_system& sys, node_context& ctx,
+                                std::set<std::string> awaited) {
+  return sys.spawn(discovery, &ctx, std::move(awaited));
 }
 
 }  // namespace am::actors

@@ -75,7 +75,7 @@ std::unique_ptr<node_service> start_etcd_source(caf::actor_system& sys, node_con
   const auto& settings = ctx.config.etcd;
   auto actor = sys.spawn(endpoint_source, ctx.actor_metrics.get("etcd_source"), discovery);
   auto watch = std::make_unique<etcd_watch>(settings, [actor](config::endpoint_table table) {
-    caf::anon_send(actor, source_atom::value, std::string{"etcd"}, std::move(table));
+    caf::anon_send(actor, source_atom::value, std::string{etcd_source}, std::move(table));
   });
   log_info("etcd source: following " + settings.prefix + " at " + settings.endpoints);
   return std::make_unique<watched_source<etcd_watch>>(actor, std::move(watch));
@@ -92,7 +92,7 @@ std::unique_ptr<node_service> start_k8s_endpoint_source(caf::actor_system& sys, 
         for (const auto& e : errors) {
           log_warn("kubernetes: skipped EndpointSlice " + e);
         }
-        caf::anon_send(actor, source_atom::value, std::string{"kubernetes"}, std::move(table));
+        caf::anon_send(actor, source_atom::value, std::string{kubernetes_source}, std::move(table));
       });
   log_info("kubernetes source: following EndpointSlices at " + ctx.config.kubernetes_endpoints.api);
   return std::make_unique<watched_source<k8s_watch>>(actor, std::move(watch));

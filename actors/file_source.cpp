@@ -46,7 +46,7 @@ file_source_actor::behavior_type file_source(
           return;
         }
         log_info("discovery file source: loaded " + s.path);
-        self->send(s.discovery, source_atom::value, "file:" + s.path, *parsed.value);
+        self->send(s.discovery, source_atom::value, file_source_name(s.path), *parsed.value);
       },
   };
 }

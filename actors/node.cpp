@@ -124,8 +124,9 @@ int run_node(const config::node& node, const node_launch& launch) {
   global_lb_actor global_lb;
   caf::actor control_link;
   if (node.has(config::role::discovery)) {
-    discovery = spawn_discovery(sys, ctx);
-    caf::anon_send(discovery, source_atom::value, std::string{"inline"}, node.inline_endpoints);
+    discovery = spawn_discovery(sys, ctx, configured_sources(node));
+    caf::anon_send(discovery, source_atom::value, std::string{inline_source},
+                   node.inline_endpoints);
     if (!node.endpoints_file.empty()) {
       file_source = spawn_file_source(sys, ctx, node.endpoints_file, discovery, file_poll_interval);
     }

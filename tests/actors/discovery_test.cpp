@@ -90,3 +90,52 @@ CAF_TEST(an_update_that_changes_nothing_makes_no_version_and_a_later_one_the_nex
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
+
+namespace {
+
+// A node that configures an inline table and etcd: the first version waits for both.
+struct awaiting_fixture : fixture {
+  discovery_actor awaiting = spawn_discovery(sys, ctx, {inline_source, etcd_source});
+
+  awaiting_fixture() {
+    self->send(awaiting, subscribe_atom::value, caf::actor_cast<endpoints_sink>(self));
+    sched.run();
+  }
+
+  ~awaiting_fixture() override { stop(awaiting); }
+};
+
+}  // namespace
+
+CAF_TEST_FIXTURE_SCOPE(first_view_tests, awaiting_fixture)
+
+CAF_TEST(the_first_version_waits_for_every_configured_source) {
+  self->send(awaiting, source_atom::value, std::string{inline_source}, table_of("web", 1));
+  after(1s);
+  CAF_CHECK(pushed().empty());  // etcd has not listed yet
+  self->send(awaiting, source_atom::value, std::string{etcd_source}, table_of("api", 2));
+  sched.run();
+  auto first = pushed();
+  CAF_REQUIRE_EQUAL(first.size(), 1u);  // at once: the start is more than 50 ms ago
+  CAF_CHECK_EQUAL(first[0].first, 1u);
+  CAF_CHECK_EQUAL(first[0].second.size(), 2u);
+  after(first_view_wait);
+  CAF_CHECK(pushed().empty());  // the deadline, passed, makes nothing
+}
+
+CAF_TEST(a_silent_source_holds_the_first_version_back_only_until_the_deadline) {
+  self->send(awaiting, source_atom::value, std::string{inline_source}, table_of("web", 1));
+  after(first_view_wait - 10ms);
+  CAF_CHECK(pushed().empty());
+  after(10ms);
+  auto first = pushed();
+  CAF_REQUIRE_EQUAL(first.size(), 1u);
+  CAF_CHECK_EQUAL(first[0].second.count("web"), 1u);
+  self->send(awaiting, source_atom::value, std::string{etcd_source}, table_of("api", 2));
+  after(50ms);
+  auto late = pushed();  // the late source joins (at the interval's end)
+  CAF_REQUIRE_EQUAL(late.size(), 1u);
+  CAF_CHECK_EQUAL(late[0].second.size(), 2u);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
