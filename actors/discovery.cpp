@@ -61,6 +61,7 @@ void make_version(self_ptr self) {
   st.merged = std::move(merged);
   ++st.version;
   st.last_version = self->clock().now();
+  st.ctx->status.set_discovery_version(st.version);
   log_info("discovery: version " + std::to_string(st.version) + " from source " + from + " (" +
            std::to_string(st.merged.size()) + " services)");
   for (auto& s : st.subscribers) {

@@ -38,6 +38,11 @@ void node_status::set_config_version(uint64_t version) {
   gauges_.config_version = static_cast<int64_t>(version);
 }
 
+void node_status::set_discovery_version(uint64_t version) {
+  std::lock_guard<std::mutex> guard{mutex_};
+  discovery_version_ = version;
+}
+
 void node_status::set_sidecars(int64_t connected, int64_t disconnected, int64_t behind) {
   std::lock_guard<std::mutex> guard{mutex_};
   gauges_.sidecars_connected = connected;
@@ -54,6 +59,15 @@ bool node_status::ready(std::string& why) const {
   std::lock_guard<std::mutex> guard{mutex_};
   if (draining_) {
     why = "draining";
+  } else if (!roles_.sidecar) {
+    if (roles_.commander && gauges_.config_version <= 0) {
+      why = "no config version yet";
+    } else if (roles_.discovery && discovery_version_ == 0) {
+      why = "no endpoint table yet";
+    } else {
+      why = "ready";
+      return true;
+    }
   } else if (!workers_running_) {
     why = "workers not running";
   } else if (services_version_ == 0) {

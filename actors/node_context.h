@@ -45,9 +45,19 @@ struct federation_status {
   std::vector<federation_peer_status> peers;
 };
 
+// What a node runs, for what readiness means: a sidecar is ready when it can proxy, a
+// control-plane node when its discovery and commander have made their first versions.
+struct node_roles {
+  bool sidecar = true;
+  bool discovery = false;
+  bool commander = false;
+};
+
 // Written by actors, read by the admin thread.
 class node_status {
  public:
+  explicit node_status(node_roles roles = {}) : roles_(roles) {}
+
   void set_endpoints(uint64_t version, std::string json);
   void set_services(uint64_t version);
   void set_workers_running(bool running);
@@ -58,10 +68,13 @@ class node_status {
   int control_plane_connected() const;
 
   void set_config_version(uint64_t version);                                   // the commander
+  void set_discovery_version(uint64_t version);                                // discovery
   void set_sidecars(int64_t connected, int64_t disconnected, int64_t behind);  // the gateway
   control_plane_gauges control_plane() const;
 
-  // Ready when the workers run and both the services and the endpoints have arrived.
+  // A sidecar: ready when the workers run and both the services and the endpoints have
+  // arrived. A control-plane node: when the commander has a config version and discovery a
+  // first endpoint table (what it pushes to the sidecars that attach).
   bool ready(std::string& why) const;
   bool draining() const;
   std::string endpoints_json() const;
@@ -77,6 +90,8 @@ class node_status {
 
  private:
   mutable std::mutex mutex_;
+  const node_roles roles_;
+  uint64_t discovery_version_ = 0;
   uint64_t endpoints_version_ = 0;
   uint64_t services_version_ = 0;
   std::string endpoints_json_ = "{}";
@@ -112,7 +127,9 @@ struct node_context {
   std::unique_ptr<net::access_log_writer> access_log;
   std::unique_ptr<net::access_log_writer> audit_log;  // the commander's (JSON lines)
   std::unique_ptr<net::span_exporter> spans;          // null: no tracing collector
-  node_status status;
+  node_status status{node_roles{config.has(config::role::sidecar),
+                                config.has(config::role::discovery),
+                                config.has(config::role::commander)}};
 };
 
 }  // namespace am::actors

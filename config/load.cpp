@@ -141,6 +141,16 @@ void read_listener(reader r, listener& out) {
   r.reject_unknown_keys();
 }
 
+// `control_plane: {address, port}`: where a sidecar attaches; a name is resolved at connect.
+void read_control_plane(reader r, listener& out) {
+  if (!r.is_map()) {
+    return;
+  }
+  r.read_host("address", out.address);
+  r.read_uint("port", out.port, 0, 65535);
+  r.reject_unknown_keys();
+}
+
 // `{cert, key, ca}`: all three PEM files, each readable.
 void read_tls(reader r, tls_files& out) {
   if (!r.is_map() || !r.exists()) {
@@ -543,7 +553,7 @@ parsed<node> parse_node(const std::string& yaml_text) {
     read_api_listener(control.child("api"), n.control_api);
     control.reject_unknown_keys();
   }
-  read_listener(r.child("control_plane"), n.control_plane);
+  read_control_plane(r.child("control_plane"), n.control_plane);
   read_tls(r.child("tls"), n.tls);
   bool federated = static_cast<bool>(r.get("federation"));
   read_federation(r.child("federation"), n);

@@ -8,6 +8,7 @@
 #include <charconv>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/error.h"
@@ -112,6 +113,48 @@ class reader {
 
   void read_ipv4(const std::string& key, std::string& out) { read_ip(key, AF_INET, out); }
   void read_ipv6(const std::string& key, std::string& out) { read_ip(key, AF_INET6, out); }
+
+  // A numeric IPv4 address or a DNS name (a Kubernetes Service's, resolved when connecting).
+  void read_host(const std::string& key, std::string& out) {
+    auto n = get(key);
+    if (!n) {
+      return;
+    }
+    auto value = n.IsScalar() ? n.Scalar() : std::string{};
+    if (!parse_ip(value, AF_INET).empty() && !is_dns_name(value)) {
+      fail(child_path(key), "must be a numeric IPv4 address or a DNS name, got '" + value + "'");
+      return;
+    }
+    out = value;
+  }
+
+  // RFC 1123: dot-separated labels of letters, digits and inner hyphens, 63 characters each
+  // at most, 253 in all; a trailing dot (fully qualified) allowed.
+  static bool is_dns_name(std::string_view s) {
+    if (!s.empty() && s.back() == '.') {
+      s.remove_suffix(1);
+    }
+    if (s.empty() || s.size() > 253) {
+      return false;
+    }
+    size_t label = 0;
+    for (size_t i = 0; i <= s.size(); ++i) {
+      if (i == s.size() || s[i] == '.') {
+        if (label == 0 || label > 63 || s[i - 1] == '-') {
+          return false;
+        }
+        label = 0;
+        continue;
+      }
+      char c = s[i];
+      bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+      if (!alnum && !(c == '-' && label > 0)) {
+        return false;
+      }
+      ++label;
+    }
+    return true;
+  }
 
   void read_ipv4_list(const std::string& key, std::vector<std::string>& out) {
     read_list(key, "IPv4 addresses", [&](const std::string& v) {

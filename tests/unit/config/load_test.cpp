@@ -113,6 +113,22 @@ TEST_CASE("a sidecar without the control-plane roles needs a control plane to at
   CHECK(ok.value->control_plane.port == 15010);
 }
 
+TEST_CASE("a sidecar attaches to its control plane by address or by DNS name") {
+  auto by_name = parse_node(
+      "roles: [sidecar]\ncontrol_plane: {address: actormesh-control-plane.actormesh.svc., "
+      "port: 15010}\n");
+  REQUIRE(by_name.ok());
+  CHECK(by_name.value->control_plane.address == "actormesh-control-plane.actormesh.svc.");
+  for (const char* bad : {"-cp.mesh", "cp..mesh", "cp_1.mesh", "cp-.mesh", "cp.mesh:15010"}) {
+    INFO(bad);
+    auto e = first_error(std::string{"roles: [sidecar]\ncontrol_plane: {address: "} + bad +
+                         ", port: 15010}\n");
+    CHECK(e == std::string{"control_plane.address: must be a numeric IPv4 address or a DNS "
+                           "name, got '"} +
+                   bad + "'");
+  }
+}
+
 TEST_CASE("an enabled inbound listener needs the application's port") {
   auto e = first_error(R"(
 roles: [sidecar, discovery, commander]
