@@ -282,6 +282,59 @@ class load_balancer_service final : public pb::LoadBalancer::Service {
   const api_authenticator& auth_;
 };
 
+class stats_service final : public pb::Stats::Service {
+ public:
+  stats_service(caf::actor_system& sys, signals_actor signals, const api_authenticator& auth)
+      : sys_(sys), signals_(std::move(signals)), auth_(auth) {}
+
+  grpc::Status Stat(grpc::ServerContext* ctx, const pb::StatRequest* req,
+                    pb::StatResponse* resp) override {
+    std::string who;
+    if (auto denied = auth_.check(*ctx, who); !denied.ok()) {
+      return denied;
+    }
+    if (!signals_) {
+      return {grpc::StatusCode::FAILED_PRECONDITION,
+              "this control plane has no discovery role: no golden signals"};
+    }
+    lb::signal_query q{lb::signal_window::one_minute, req->from(), req->to(), req->by_pair()};
+    if (!req->window().empty() && !lb::parse_signal_window(req->window(), q.window)) {
+      return {grpc::StatusCode::INVALID_ARGUMENT,
+              "window: must be 10s, 1m or 10m, got '" + req->window() + "'"};
+    }
+    resp->set_window(lb::to_string(q.window));
+    caf::scoped_actor self{sys_};
+    grpc::Status status;
+    self->request(signals_, ask_timeout, stat_atom::value, q)
+        .receive(
+            [&](const std::vector<lb::signal_row>& rows) {
+              for (const auto& r : rows) {
+                auto* out = resp->add_rows();
+                out->set_source(r.source);
+                out->set_destination(r.destination);
+                out->set_requests(r.requests);
+                out->set_failures(r.failures);
+                out->set_success_rate(r.success_rate());
+                out->set_requests_per_s(r.requests_per_second);
+                out->set_p50_us(r.p50_us);
+                out->set_p95_us(r.p95_us);
+                out->set_p99_us(r.p99_us);
+                out->set_sidecars(r.sidecars);
+                for (auto n : r.by_class) {
+                  out->add_by_class(n);
+                }
+              }
+            },
+            [&](caf::error& e) { status = unavailable(e, sys_); });
+    return status;
+  }
+
+ private:
+  caf::actor_system& sys_;
+  signals_actor signals_;
+  const api_authenticator& auth_;
+};
+
 // Reads what the federation gateway publishes in the node's status: no actor to ask.
 class federation_service final : public pb::Federation::Service {
  public:
@@ -330,6 +383,7 @@ class control_api final : public node_service {
       : commander_(sys, actors, auth_),
         discovery_(sys, actors.discovery, auth_),
         load_balancer_(sys, actors.global_lb, auth_),
+        stats_(sys, actors.signals, auth_),
         federation_(status, auth_) {}
 
   bool start(const config::api_listener& at, std::string& error) {
@@ -356,6 +410,7 @@ class control_api final : public node_service {
     builder.RegisterService(&commander_);
     builder.RegisterService(&discovery_);
     builder.RegisterService(&load_balancer_);
+    builder.RegisterService(&stats_);
     builder.RegisterService(&federation_);
     server_ = builder.BuildAndStart();
     if (!server_ || bound == 0) {
@@ -381,6 +436,7 @@ class control_api final : public node_service {
   commander_service commander_;
   discovery_service discovery_;
   load_balancer_service load_balancer_;
+  stats_service stats_;
   federation_service federation_;
   std::unique_ptr<grpc::Server> server_;
 };

@@ -1,8 +1,8 @@
 // The control plane's gRPC API (proto/control.proto): Commander (Apply, Get, History,
-// Rollback, Status), Discovery (Endpoints, Watch), LoadBalancer (Table) and Federation
-// (Clusters), served from gRPC's own threads. Each
-// call asks the actors with a scoped actor and waits for the answer; Watch subscribes to
-// discovery for as long as the client keeps the stream open.
+// Rollback, Status), Discovery (Endpoints, Watch), LoadBalancer (Table), Stats (Stat) and
+// Federation (Clusters), served from gRPC's own threads. Each call asks the actors with a scoped
+// actor and waits for the answer; Watch subscribes to discovery for as long as the client keeps the
+// stream open.
 #pragma once
 
 #include <memory>

@@ -30,6 +30,7 @@ struct gateway_state {
   uint64_t document_version = 0;
   std::string document;
   global_lb_actor global_lb;
+  signals_actor signals;
   actor_stats* stats = nullptr;
 };
 
@@ -80,9 +81,10 @@ int64_t unix_ms_now() {
 
 control_gateway_actor::behavior_type gateway(self_ptr self, node_context* ctx,
                                              discovery_actor discovery, commander_actor commander,
-                                             global_lb_actor global_lb) {
+                                             global_lb_actor global_lb, signals_actor signals) {
   self->state.ctx = ctx;
   self->state.global_lb = std::move(global_lb);
+  self->state.signals = std::move(signals);
   self->state.stats = ctx->actor_metrics.get("control_gateway");
   report(self);
   self->send(discovery, subscribe_atom::value, endpoints_sink{self});
@@ -158,6 +160,11 @@ control_gateway_actor::behavior_type gateway(self_ptr self, node_context* ctx,
                         load_atom::value, std::move(report));
         }
       },
+      [self](signals_atom, config::signals_report& report) {
+        if (self->state.signals) {
+          self->send(self->state.signals, signals_atom::value, std::move(report));
+        }
+      },
       [self](status_atom) {
         std::vector<sidecar_status> out;
         for (const auto& s : self->state.sidecars) {
@@ -187,8 +194,9 @@ config::endpoint_table endpoints_for(const config::endpoint_table& table,
 
 control_gateway_actor spawn_control_gateway(caf::actor_system& sys, node_context& ctx,
                                             discovery_actor discovery, commander_actor commander,
-                                            global_lb_actor global_lb) {
-  return sys.spawn(gateway, &ctx, std::move(discovery), std::move(commander), std::move(global_lb));
+                                            global_lb_actor global_lb, signals_actor signals) {
+  return sys.spawn(gateway, &ctx, std::move(discovery), std::move(commander), std::move(global_lb),
+                   std::move(signals));
 }
 
 }  // namespace am::actors

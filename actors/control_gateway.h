@@ -14,6 +14,7 @@
 #include "actors/commander.h"
 #include "actors/discovery.h"
 #include "actors/global_lb.h"
+#include "actors/signals.h"
 
 namespace am::actors {
 
@@ -26,11 +27,13 @@ using control_gateway_actor =
                      caf::reacts_to<ack_atom, uint64_t>,
                      caf::replies_to<status_atom>::with<std::vector<sidecar_status>>,
                      // a remote sidecar's load, for the global-lb (null: none on this node)
-                     caf::reacts_to<load_atom, net::load_report>>;
+                     caf::reacts_to<load_atom, net::load_report>,
+                     // a remote sidecar's golden signals, for the signals actor
+                     caf::reacts_to<signals_atom, config::signals_report>>;
 
 control_gateway_actor spawn_control_gateway(caf::actor_system& sys, node_context& ctx,
                                             discovery_actor discovery, commander_actor commander,
-                                            global_lb_actor global_lb);
+                                            global_lb_actor global_lb, signals_actor signals);
 
 // The part of `table` a sidecar that uses `services` needs (all of it when `services` is empty).
 config::endpoint_table endpoints_for(const config::endpoint_table& table,

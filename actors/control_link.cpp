@@ -95,6 +95,12 @@ caf::behavior control_link(self_ptr self, node_context* ctx, sidecar_actor sidec
           self->send(self->state.gateway, load_atom::value, report);
         }
       },
+      // Golden signals go the same way, to the control plane's signals actor.
+      [self](signals_atom, const config::signals_report& report) {
+        if (self->state.gateway) {
+          self->send(self->state.gateway, signals_atom::value, report);
+        }
+      },
       [self](weights_atom, const net::weight_table& table) {
         self->send(self->state.sidecar, weights_atom::value, table);
       },

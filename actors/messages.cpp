@@ -23,6 +23,9 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<net::weight_table>("am.weight_table");
   cfg.add_message_type<config::exported_service>("am.exported_service");
   cfg.add_message_type<config::export_list>("am.export_list");
+  cfg.add_message_type<config::pair_signals>("am.pair_signals");
+  cfg.add_message_type<std::vector<config::pair_signals>>("am.pair_signals_list");
+  cfg.add_message_type<config::signals_report>("am.signals_report");
 }
 
 }  // namespace am::actors

@@ -9,6 +9,7 @@
 #include <caf/meta/type_name.hpp>
 
 #include "config/federation.h"
+#include "config/golden_signals.h"
 #include "config/model.h"
 #include "net/load_report.h"
 #include "net/routing_snapshot.h"
@@ -70,6 +71,12 @@ using load_atom = caf::atom_constant<caf::atom("load")>;
 using weights_atom = caf::atom_constant<caf::atom("weights")>;
 using report_to_atom = caf::atom_constant<caf::atom("reportto")>;
 using lb_status_atom = caf::atom_constant<caf::atom("lbstatus")>;
+// sidecar → signals (directly, or through its control link and the gateway): the golden
+// signals of its calls, every second; where they go (a local signals actor, or the control
+// link); the API → signals: a query over a window.
+using signals_atom = caf::atom_constant<caf::atom("signals")>;
+using signals_to_atom = caf::atom_constant<caf::atom("signalsto")>;
+using stat_atom = caf::atom_constant<caf::atom("stat")>;
 // federation gateways (federation/): a peer's gateway introduces itself (protocol version,
 // cluster, its handle) and gets this cluster's exports, then each change of them; pings
 // measure the link (and find a hung one); a peer's services withdrawn once stale too long.
@@ -139,6 +146,16 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, exported_service& x) {
   return f(caf::meta::type_name("am.exported_service"), x.name, x.address, x.port, x.endpoints,
            x.zones, x.tls);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, pair_signals& x) {
+  return f(caf::meta::type_name("am.pair_signals"), x.source, x.destination, x.by_class, x.latency);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, signals_report& x) {
+  return f(caf::meta::type_name("am.signals_report"), x.sidecar, x.pairs);
 }
 
 }  // namespace am::config

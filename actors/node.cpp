@@ -122,9 +122,11 @@ int run_node(const config::node& node, const node_launch& launch) {
   file_source_actor file_source;
   control_gateway_actor gateway;
   global_lb_actor global_lb;
+  signals_actor signals;
   caf::actor control_link;
   if (node.has(config::role::discovery)) {
     discovery = spawn_discovery(sys, ctx, configured_sources(node));
+    signals = spawn_signals(sys, ctx);
     caf::anon_send(discovery, source_atom::value, std::string{inline_source},
                    node.inline_endpoints);
     if (!node.endpoints_file.empty()) {
@@ -140,7 +142,7 @@ int run_node(const config::node& node, const node_launch& launch) {
   std::string error;  // a part that could not start: the node stops and exits 1
   caf::actor federation;
   if (node.federation.enabled()) {
-    federation = launch.federation(sys, ctx, {discovery, commander, {}, global_lb}, error);
+    federation = launch.federation(sys, ctx, {discovery, commander, {}, global_lb, signals}, error);
     if (!federation) {
       log_error(error);
       kill(getpid(), SIGTERM);
@@ -150,6 +152,7 @@ int run_node(const config::node& node, const node_launch& launch) {
     if (!spawn_sidecar(sys, ctx, sidecar, error)) {
       log_error("sidecar: cannot start: " + error);
       caf::anon_send_exit(discovery, caf::exit_reason::user_shutdown);
+      caf::anon_send_exit(signals, caf::exit_reason::user_shutdown);
       caf::anon_send_exit(file_source, caf::exit_reason::user_shutdown);
       caf::anon_send_exit(commander, caf::exit_reason::user_shutdown);
       caf::anon_send_exit(federation, caf::exit_reason::user_shutdown);
@@ -170,9 +173,15 @@ int run_node(const config::node& node, const node_launch& launch) {
     } else if (control_link) {
       caf::anon_send(sidecar, report_to_atom::value, control_link);
     }
+    // Golden signals: to this node's signals actor, or through the link.
+    if (signals) {
+      caf::anon_send(sidecar, signals_to_atom::value, caf::actor_cast<caf::actor>(signals));
+    } else if (control_link) {
+      caf::anon_send(sidecar, signals_to_atom::value, control_link);
+    }
   }
   if (node.control_listen.port != 0) {
-    gateway = spawn_control_gateway(sys, ctx, discovery, commander, global_lb);
+    gateway = spawn_control_gateway(sys, ctx, discovery, commander, global_lb, signals);
     auto port = node.tls.enabled()
                     ? caf::openssl::publish(gateway, node.control_listen.port,
                                             node.control_listen.address.c_str(), true)
@@ -190,7 +199,8 @@ int run_node(const config::node& node, const node_launch& launch) {
   }
   std::vector<std::unique_ptr<node_service>> services;
   if (error.empty() && launch.control_plane && needs_control_plane_extensions(node)) {
-    services = launch.control_plane(sys, ctx, {discovery, commander, gateway, global_lb}, error);
+    services =
+        launch.control_plane(sys, ctx, {discovery, commander, gateway, global_lb, signals}, error);
     if (!error.empty()) {
       log_error(error);
       kill(getpid(), SIGTERM);
@@ -222,6 +232,7 @@ int run_node(const config::node& node, const node_launch& launch) {
   caf::anon_send_exit(discovery, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(gateway, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(global_lb, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(signals, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(control_link, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(federation, caf::exit_reason::user_shutdown);
   return error.empty() ? 0 : 1;

@@ -15,6 +15,7 @@
 #include "actors/version_waiters.h"
 #include "actors/worker.h"
 #include "config/json.h"
+#include "net/golden_signals.h"
 #include "net/h2_memory.h"
 #include "net/hop_guard.h"
 #include "net/proxy_worker.h"
@@ -49,6 +50,9 @@ struct sidecar_state {
   std::map<std::string, std::map<std::string, net::endpoint_load_report>> load;
   size_t awaiting = 0;  // workers asked for their load that have not answered
   std::shared_ptr<net::load_sink> load_sink;
+  // Golden signals, every second, to the node's signals actor or the control link.
+  caf::actor signals_to;
+  net::signals_sampler signals;
   actor_stats* stats = nullptr;
 };
 
@@ -201,6 +205,20 @@ void ask_load(self_ptr self) {
   }
 }
 
+// What this sidecar's calls did in the last second, per destination (from the counters the
+// workers keep for /metrics: nothing is asked of them).
+void send_signals(self_ptr self) {
+  auto& st = self->state;
+  if (!st.signals_to) {
+    return;
+  }
+  auto report =
+      st.signals.sample(st.ctx->stats, st.ctx->config.name, st.ctx->config.sidecar.service_name);
+  if (!report.pairs.empty()) {
+    caf::anon_send(st.signals_to, signals_atom::value, std::move(report));
+  }
+}
+
 // The global-lb's weights: to every worker, and to /config and /metrics.
 void apply_weights(self_ptr self, const net::weight_table& table) {
   auto shared = std::make_shared<const net::weight_table>(table);
@@ -243,9 +261,11 @@ sidecar_actor::behavior_type sidecar(self_ptr self, node_context* ctx,
         apply_weights(self, table);
       },
       [self](report_to_atom, caf::actor target) { self->state.report_to = std::move(target); },
+      [self](signals_to_atom, caf::actor target) { self->state.signals_to = std::move(target); },
       [self](poll_atom) {
         self->delayed_send(self, load_report_interval, poll_atom::value);
         ask_load(self);
+        send_signals(self);
       },
       [self](endpoints_atom, uint64_t version, const config::endpoint_table& table) {
         metered_handler m{self->state.stats, self->mailbox().size()};

@@ -15,14 +15,13 @@
 
 namespace am::actors {
 
-using sidecar_actor =
-    caf::typed_actor<caf::reacts_to<endpoints_atom, uint64_t, config::endpoint_table>,
-                     caf::reacts_to<services_atom, uint64_t, service_map>,
-                     caf::replies_to<in_force_atom, uint64_t>::with<uint64_t>,
-                     caf::replies_to<drain_atom>::with<bool>,
-                     caf::reacts_to<load_atom, net::load_report>,
-                     caf::reacts_to<weights_atom, net::weight_table>,
-                     caf::reacts_to<report_to_atom, caf::actor>, caf::reacts_to<poll_atom>>;
+using sidecar_actor = caf::typed_actor<
+    caf::reacts_to<endpoints_atom, uint64_t, config::endpoint_table>,
+    caf::reacts_to<services_atom, uint64_t, service_map>,
+    caf::replies_to<in_force_atom, uint64_t>::with<uint64_t>,
+    caf::replies_to<drain_atom>::with<bool>, caf::reacts_to<load_atom, net::load_report>,
+    caf::reacts_to<weights_atom, net::weight_table>, caf::reacts_to<report_to_atom, caf::actor>,
+    caf::reacts_to<signals_to_atom, caf::actor>, caf::reacts_to<poll_atom>>;
 
 // Opens the listeners of every worker first, so that a port in use fails here, with `error`
 // set and no actor spawned.

@@ -19,7 +19,7 @@ struct fixture : actor_fixture {
   node_context ctx{config::node{}};
   discovery_actor discovery = spawn_discovery(sys, ctx);
   commander_actor commander = spawn_commander(sys, ctx, "", "");
-  control_gateway_actor gateway = spawn_control_gateway(sys, ctx, discovery, commander, {});
+  control_gateway_actor gateway = spawn_control_gateway(sys, ctx, discovery, commander, {}, {});
 
   fixture() { sched.run(); }
 

@@ -39,6 +39,11 @@ commands:
   lb SERVICE [--json]   the global-lb's table of an `lb: global` service: each
                         endpoint's weight, the load behind it (requests/s, mean
                         latency, errors, in flight) and how many sidecars ejected it
+  stat [SERVICE] [--from S] [--to S] [--window 10s|1m|10m] [--json]
+                        golden signals from the sidecars' reports: success rate,
+                        requests/s, p50/p95/p99 latency, requests and how many
+                        sidecars reported, per destination service; per (source,
+                        destination) pair for SERVICE's callers or with --from/--to
   clusters [--json]     federation: this cluster, what it exports, and each peer: its
                         gateway, link (up, down, stale), last heard, round trip and the
                         services imported from it with their endpoint counts
@@ -119,6 +124,7 @@ class client {
         commander_(pb::Commander::NewStub(channel_)),
         discovery_(pb::Discovery::NewStub(channel_)),
         load_balancer_(pb::LoadBalancer::NewStub(channel_)),
+        stats_(pb::Stats::NewStub(channel_)),
         federation_(pb::Federation::NewStub(channel_)) {}
 
   int apply(const std::vector<std::string>& args) {
@@ -289,6 +295,68 @@ class client {
     if (args.size() == 1 && resp.services().count(args[0]) == 0) {
       std::fprintf(stderr, "meshctl: no endpoints known for %s\n", args[0].c_str());
       return 1;
+    }
+    return 0;
+  }
+
+  int stat(const std::vector<std::string>& args) {
+    pb::StatRequest req;
+    bool json = false;
+    for (size_t i = 0; i < args.size(); ++i) {
+      auto more = i + 1 < args.size();
+      if (args[i] == "--json") {
+        json = true;
+      } else if (args[i] == "--from" && more) {
+        req.set_from(args[++i]);
+      } else if (args[i] == "--to" && more) {
+        req.set_to(args[++i]);
+      } else if (args[i] == "--window" && more) {
+        req.set_window(args[++i]);
+      } else if (args[i].rfind("--", 0) != 0 && req.to().empty()) {
+        req.set_to(args[i]);
+      } else {
+        return usage_error("stat: unexpected argument " + args[i]);
+      }
+    }
+    req.set_by_pair(!req.from().empty() || !req.to().empty());
+    pb::StatResponse r;
+    auto ctx = context();
+    auto s = stats_->Stat(ctx.get(), req, &r);
+    if (!s.ok()) {
+      return s.error_code() == grpc::StatusCode::INVALID_ARGUMENT
+                 ? usage_error("stat: " + s.error_message())
+                 : rpc_error(s, server_);
+    }
+    if (json) {
+      std::printf("{\"window\":%s,\"rows\":[", json_string(r.window()).c_str());
+      for (int i = 0; i < r.rows_size(); ++i) {
+        const auto& row = r.rows(i);
+        std::printf(
+            "%s{\"source\":%s,\"destination\":%s,\"requests\":%llu,\"failures\":%llu,"
+            "\"success_rate\":%.6f,\"requests_per_s\":%.3f,\"p50_ms\":%.3f,"
+            "\"p95_ms\":%.3f,\"p99_ms\":%.3f,\"sidecars\":%u}",
+            i ? "," : "", json_string(row.source()).c_str(), json_string(row.destination()).c_str(),
+            (unsigned long long)row.requests(), (unsigned long long)row.failures(),
+            row.success_rate(), row.requests_per_s(), row.p50_us() / 1000.0, row.p95_us() / 1000.0,
+            row.p99_us() / 1000.0, row.sidecars());
+      }
+      std::printf("]}\n");
+      return 0;
+    }
+    if (r.rows_size() == 0) {
+      std::printf("no calls reported in the last %s\n", r.window().c_str());
+      return 0;
+    }
+    std::string header = req.by_pair() ? "SOURCE" : "";
+    std::printf("%-*s%-20s %8s %9s %9s %9s %9s %9s %8s\n", req.by_pair() ? 20 : 0, header.c_str(),
+                "DESTINATION", "SUCCESS", "RPS", "P50_MS", "P95_MS", "P99_MS", "REQUESTS",
+                "SIDECARS");
+    for (const auto& row : r.rows()) {
+      std::printf("%-*s%-20s %7.2f%% %9.1f %9.2f %9.2f %9.2f %9llu %8u\n", req.by_pair() ? 20 : 0,
+                  req.by_pair() ? row.source().c_str() : "", row.destination().c_str(),
+                  row.success_rate() * 100, row.requests_per_s(), row.p50_us() / 1000.0,
+                  row.p95_us() / 1000.0, row.p99_us() / 1000.0, (unsigned long long)row.requests(),
+                  row.sidecars());
     }
     return 0;
   }
@@ -479,6 +547,7 @@ class client {
   std::unique_ptr<pb::Commander::Stub> commander_;
   std::unique_ptr<pb::Discovery::Stub> discovery_;
   std::unique_ptr<pb::LoadBalancer::Stub> load_balancer_;
+  std::unique_ptr<pb::Stats::Stub> stats_;
   std::unique_ptr<pb::Federation::Stub> federation_;
 };
 
@@ -563,6 +632,9 @@ int main(int argc, char** argv) {
   }
   if (command == "lb") {
     return c.lb(args);
+  }
+  if (command == "stat") {
+    return c.stat(args);
   }
   if (command == "clusters") {
     return c.clusters(args);

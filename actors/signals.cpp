@@ -1,0 +1,54 @@
+#include "actors/signals.h"
+
+#include <caf/actor_system.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <chrono>
+
+namespace am::actors {
+
+namespace {
+
+// Pairs silent for longer than the longest window are dropped this often.
+constexpr auto expire_interval = std::chrono::seconds{60};
+
+struct signals_state {
+  lb::signal_windows windows{{net::latency_bounds_us.begin(), net::latency_bounds_us.end()}};
+  actor_stats* stats = nullptr;
+};
+
+using self_ptr = signals_actor::stateful_pointer<signals_state>;
+
+int64_t now_ms(self_ptr self) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             self->clock().now().time_since_epoch())
+      .count();
+}
+
+signals_actor::behavior_type signals(self_ptr self, node_context* ctx) {
+  self->state.stats = ctx->actor_metrics.get("signals");
+  self->delayed_send(self, expire_interval, poll_atom::value);
+  return {
+      [self](signals_atom, const config::signals_report& report) {
+        metered_handler m{self->state.stats, self->mailbox().size()};
+        self->state.windows.add(report, now_ms(self));
+      },
+      [self](stat_atom, const lb::signal_query& q) {
+        metered_handler m{self->state.stats, self->mailbox().size()};
+        return self->state.windows.query(q, now_ms(self));
+      },
+      [self](poll_atom) {
+        self->delayed_send(self, expire_interval, poll_atom::value);
+        self->state.windows.expire(now_ms(self));
+      },
+  };
+}
+
+}  // namespace
+
+signals_actor spawn_signals(caf::actor_system& sys, node_context& ctx) {
+  return sys.spawn(signals, &ctx);
+}
+
+}  // namespace am::actors
