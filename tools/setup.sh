@@ -22,7 +22,7 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libcurl4-openssl-dev
   etcd-server etcd-client libnghttp2-dev nghttp2-client nghttp2-server libbenchmark-dev
   python3-h2 openssl libssl-dev clang-14 libfuzzer-14-dev libclang-rt-14-dev
-  iptables iproute2 python3-yaml python3-kubernetes systemd
+  iptables iproute2 python3-yaml python3-kubernetes systemd prometheus
 )
 # kubectl checks the Kubernetes manifests client-side: Debian's, unless one is installed.
 command -v kubectl >/dev/null || packages+=(kubernetes-client)
