@@ -20,7 +20,8 @@ import yaml
 
 sys.path.insert(0, os.path.dirname(__file__))
 from fake_kube_api import FakeKubeApi, endpoint_slice  # noqa: E402
-from harness import Mesh, Upstream, free_port, run, tool  # noqa: E402
+import harness  # noqa: E402
+from harness import Mesh, Upstream, free_port, known_caf_leak, run, tool  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 K8S = os.path.join(ROOT, "config", "k8s")
@@ -331,7 +332,10 @@ def test_the_example_workload_runs_against_the_manifests_control_plane():
                            capture_output=True, text=True, timeout=30)
         assert p.returncode == 0, (p.stdout, p.stderr, sidecar.log())
         assert [r[1] for r in payments.requests] == ["/report"], payments.requests
-        assert sidecar.proc.wait(timeout=20) == 0, sidecar.log()
+        code = sidecar.proc.wait(timeout=20)
+        # (Under the sanitizers LeakSanitizer's exit code may stand for CAF's known leak.)
+        assert code == 0 or (harness.ARGS.sanitized and known_caf_leak(sidecar.log())), \
+            (code, sidecar.log())
     finally:
         if hook and hook.poll() is None:
             hook.kill()
@@ -391,15 +395,18 @@ def test_the_systemd_units_verify_and_their_commands_run():
                            capture_output=True, text=True, timeout=60)
         # Unknown keys are only warnings (exit 0): any output at all fails.
         assert p.returncode == 0 and not p.stdout.strip() and not p.stderr.strip(), (unit, p)
-    # The command lines, run as systemd would: ExecStartPre, then ExecStart, then SIGTERM.
+    # The command lines, run as systemd would: ExecStartPre, then ExecStart, then SIGTERM
+    # (leak checks are other tests' business: a sanitized build's exit code is the drain's).
+    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0")
     procs = []
     try:
         for unit, instance, admin in (("actormesh-control-plane.service", "", cp_admin),
                                       ("actormesh-sidecar@.service", "orders", sc_admin)):
             lines = exec_lines(os.path.join(units, unit), instance)
-            assert subprocess.run(lines["ExecStartPre"], capture_output=True).returncode == 0
+            assert subprocess.run(lines["ExecStartPre"], capture_output=True,
+                                  env=env).returncode == 0
             procs.append(subprocess.Popen(lines["ExecStart"], stdout=subprocess.DEVNULL,
-                                          stderr=subprocess.DEVNULL))
+                                          stderr=subprocess.DEVNULL, env=env))
             import urllib.request
 
             def ready():
