@@ -71,7 +71,6 @@ void signal_windows::add(const config::signals_report& report, int64_t now_ms) {
       it = pairs_.emplace(std::move(key), make_pair_state(now_ms)).first;
     }
     auto& p = it->second;
-    p.last_ms = now_ms;
     p.sidecars[report.sidecar] = now_ms;
     for (const auto& shape : shapes) {
       auto index = now_ms / shape.granularity_ms;
@@ -100,66 +99,68 @@ std::vector<signal_row> signal_windows::query(const signal_query& q, int64_t now
   // The slots in the window cover from the oldest one's start to now.
   auto slots_cover = (static_cast<int64_t>(shape.slots) - 1) * shape.granularity_ms +
                      now_ms % shape.granularity_ms;
-  std::map<std::pair<std::string, std::string>, signal_row> rows;
-  std::map<std::pair<std::string, std::string>, std::vector<uint64_t>> latencies;
+  // Per row (a pair, or a destination summed over its sources): its figures and latencies.
+  struct merged {
+    signal_row row;
+    std::vector<uint64_t> latency;
+  };
+  std::map<std::pair<std::string, std::string>, merged> rows;
   for (const auto& [key, p] : pairs_) {
     const auto& [source, destination] = key;
+    int64_t last = 0;  // the pair's latest report: its sidecars' latest
+    for (const auto& entry : p.sidecars) {
+      last = std::max(last, entry.second);
+    }
     if ((!q.from.empty() && q.from != source) || (!q.to.empty() && q.to != destination) ||
-        now_ms - p.last_ms >= span) {
+        now_ms - last >= span) {
       continue;
     }
-    signal_row r;
-    std::vector<uint64_t> latency(bounds_us_.size() + 1, 0);
-    for (size_t i = shape.first; i < shape.first + shape.slots; ++i) {
-      const auto& s = p.slots[i];
-      if (s.index <= current - static_cast<int64_t>(shape.slots) || s.index > current) {
+    auto in_window = [&](const slot& s) {
+      return s.index > current - static_cast<int64_t>(shape.slots) && s.index <= current;
+    };
+    const auto* first = p.slots.data() + shape.first;
+    const auto* end = first + shape.slots;
+    uint64_t requests = 0;
+    for (const auto* s = first; s != end; ++s) {
+      for (auto n : s->by_class) {
+        requests += in_window(*s) ? n : 0;
+      }
+    }
+    if (requests == 0) {
+      continue;
+    }
+    auto& out = rows[q.by_pair ? key : std::make_pair(std::string{}, destination)];
+    if (out.latency.empty()) {
+      out.row.source = q.by_pair ? source : std::string{};
+      out.row.destination = destination;
+      out.latency.assign(bounds_us_.size() + 1, 0);
+    }
+    for (const auto* s = first; s != end; ++s) {
+      if (!in_window(*s)) {
         continue;
       }
-      for (size_t c = 0; c < s.by_class.size(); ++c) {
-        r.by_class[c] += s.by_class[c];
+      for (size_t c = 0; c < s->by_class.size(); ++c) {
+        out.row.by_class[c] += s->by_class[c];
       }
-      for (size_t b = 0; b < latency.size(); ++b) {
-        latency[b] += s.latency[b];
+      for (size_t b = 0; b < out.latency.size(); ++b) {
+        out.latency[b] += s->latency[b];
       }
     }
-    for (auto n : r.by_class) {
-      r.requests += n;
-    }
-    if (r.requests == 0) {
-      continue;
-    }
-    r.failures = r.by_class[config::failure_class];
+    out.row.requests += requests;
     auto covered = std::max(std::min(slots_cover, now_ms - p.first_ms), report_interval_ms);
-    r.requests_per_second = static_cast<double>(r.requests) * 1000.0 / static_cast<double>(covered);
-    for (const auto& [sidecar, last] : p.sidecars) {
-      r.sidecars += now_ms - last < span ? 1 : 0;
-    }
-    auto row_key = q.by_pair ? key : std::make_pair(std::string{}, destination);
-    auto& out = rows[row_key];
-    auto& out_latency = latencies[row_key];
-    if (out.destination.empty()) {
-      out.source = row_key.first;
-      out.destination = destination;
-      out_latency.assign(latency.size(), 0);
-    }
-    out.requests += r.requests;
-    out.failures += r.failures;
-    for (size_t c = 0; c < r.by_class.size(); ++c) {
-      out.by_class[c] += r.by_class[c];
-    }
-    out.requests_per_second += r.requests_per_second;
-    out.sidecars += r.sidecars;
-    for (size_t b = 0; b < latency.size(); ++b) {
-      out_latency[b] += latency[b];
+    out.row.requests_per_second +=
+        static_cast<double>(requests) * 1000.0 / static_cast<double>(covered);
+    for (const auto& entry : p.sidecars) {
+      out.row.sidecars += now_ms - entry.second < span ? 1 : 0;
     }
   }
   std::vector<signal_row> out;
-  for (auto& [key, r] : rows) {
-    const auto& latency = latencies[key];
-    r.p50_us = percentile(latency, bounds_us_, 0.50);
-    r.p95_us = percentile(latency, bounds_us_, 0.95);
-    r.p99_us = percentile(latency, bounds_us_, 0.99);
-    out.push_back(std::move(r));
+  for (auto& [key, m] : rows) {
+    m.row.failures = m.row.by_class[config::failure_class];
+    m.row.p50_us = percentile(m.latency, bounds_us_, 0.50);
+    m.row.p95_us = percentile(m.latency, bounds_us_, 0.95);
+    m.row.p99_us = percentile(m.latency, bounds_us_, 0.99);
+    out.push_back(std::move(m.row));
   }
   return out;
 }

@@ -78,8 +78,7 @@ class signal_windows {
     std::array<uint32_t, max_latency_buckets> latency{};
   };
   struct pair_state {
-    int64_t first_ms = 0;  // when its first report's interval began
-    int64_t last_ms = 0;
+    int64_t first_ms = 0;     // when its first report's interval began
     std::vector<slot> slots;  // the tiers' rings one after the other (see tiers in .cpp)
     std::unordered_map<std::string, int64_t> sidecars;  // name → last report
   };
