@@ -282,10 +282,31 @@ class load_balancer_service final : public pb::LoadBalancer::Service {
   const api_authenticator& auth_;
 };
 
+void to_proto(const config::tap_event& e, const std::string& sidecar, pb::TapEvent& out) {
+  out.set_sidecar(sidecar);
+  out.set_unix_ms(e.unix_ms);
+  out.set_source(e.source);
+  out.set_destination(e.destination);
+  out.set_method(e.method);
+  out.set_authority(e.authority);
+  out.set_path(e.path);
+  out.set_status(e.status);
+  out.set_grpc_status(e.grpc_status);
+  out.set_latency_us(e.latency_us);
+  out.set_endpoint(e.endpoint);
+  out.set_attempt(e.attempt);
+  out.set_error(e.error);
+}
+
 class stats_service final : public pb::Stats::Service {
  public:
-  stats_service(caf::actor_system& sys, signals_actor signals, const api_authenticator& auth)
-      : sys_(sys), signals_(std::move(signals)), auth_(auth) {}
+  stats_service(caf::actor_system& sys, const control_plane_handles& actors,
+                const api_authenticator& auth)
+      : sys_(sys),
+        signals_(actors.signals),
+        gateway_(actors.gateway),
+        sidecar_(actors.sidecar),
+        auth_(auth) {}
 
   grpc::Status Stat(grpc::ServerContext* ctx, const pb::StatRequest* req,
                     pb::StatResponse* resp) override {
@@ -329,9 +350,74 @@ class stats_service final : public pb::Stats::Service {
     return status;
   }
 
+  // The stream's scoped actor is the tap's session: the gateway passes its filter on to every
+  // sidecar (and to those that attach while it lasts), the node's own sidecar gets it here;
+  // sidecars send their events straight to it and end the tap when it goes.
+  grpc::Status Tap(grpc::ServerContext* ctx, const pb::TapRequest* req,
+                   grpc::ServerWriter<pb::TapEvent>* writer) override {
+    std::string who;
+    if (auto denied = auth_.check(*ctx, who); !denied.ok()) {
+      return denied;
+    }
+    if (req->service().empty()) {
+      return {grpc::StatusCode::INVALID_ARGUMENT, "service: required"};
+    }
+    if (!gateway_ && !sidecar_) {
+      return {grpc::StatusCode::FAILED_PRECONDITION,
+              "this control plane has no sidecars to tap (no control.listen, no sidecar)"};
+    }
+    config::tap_filter filter{req->service(), req->from(),   req->path_prefix(),
+                              req->method(),  req->status(), req->max_per_second()};
+    if (filter.max_per_second == 0) {
+      filter.max_per_second = config::tap_filter{}.max_per_second;
+    }
+    caf::scoped_actor self{sys_};
+    auto session = caf::actor_cast<caf::actor>(self);
+    if (gateway_) {
+      self->send(gateway_, tap_atom::value, filter, session);
+    }
+    if (sidecar_) {
+      self->send(sidecar_, tap_atom::value, filter, session);
+    }
+    bool open = true;
+    while (open && !ctx->IsCancelled()) {
+      self->receive(
+          [&](tapping_atom, const std::string& sidecar) {
+            pb::TapEvent e;
+            e.set_kind(pb::TapEvent::TAPPING);
+            e.set_sidecar(sidecar);
+            open = writer->Write(e);
+          },
+          [&](tap_atom, const config::tap_events& batch) {
+            for (const auto& event : batch.events) {
+              pb::TapEvent e;
+              to_proto(event, batch.sidecar, e);
+              open = open && writer->Write(e);
+            }
+            if (batch.dropped > 0) {
+              pb::TapEvent e;
+              e.set_kind(pb::TapEvent::DROPPED);
+              e.set_sidecar(batch.sidecar);
+              e.set_dropped(batch.dropped);
+              open = open && writer->Write(e);
+            }
+          },
+          caf::after(watch_poll) >> [] {});
+    }
+    if (gateway_) {
+      self->send(gateway_, untap_atom::value, session);
+    }
+    if (sidecar_) {
+      self->send(sidecar_, untap_atom::value, session);
+    }
+    return grpc::Status::OK;
+  }
+
  private:
   caf::actor_system& sys_;
   signals_actor signals_;
+  control_gateway_actor gateway_;
+  sidecar_actor sidecar_;
   const api_authenticator& auth_;
 };
 
@@ -383,7 +469,7 @@ class control_api final : public node_service {
       : commander_(sys, actors, auth_),
         discovery_(sys, actors.discovery, auth_),
         load_balancer_(sys, actors.global_lb, auth_),
-        stats_(sys, actors.signals, auth_),
+        stats_(sys, actors, auth_),
         federation_(status, auth_) {}
 
   bool start(const config::api_listener& at, std::string& error) {

@@ -5,6 +5,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include <algorithm>
 #include <chrono>
 
 #include "actors/log.h"
@@ -31,6 +32,7 @@ struct gateway_state {
   std::string document;
   global_lb_actor global_lb;
   signals_actor signals;
+  std::vector<std::pair<caf::actor, config::tap_filter>> taps;  // by session
   actor_stats* stats = nullptr;
 };
 
@@ -73,6 +75,23 @@ void send_endpoints(self_ptr self, attached_sidecar& s, bool force) {
   s.status.endpoints_version = st.endpoints_version;
 }
 
+// Ends a session's tap on every attached sidecar.
+void untap(self_ptr self, const caf::actor_addr& session) {
+  auto& taps = self->state.taps;
+  auto i = std::find_if(taps.begin(), taps.end(),
+                        [&](const auto& t) { return t.first.address() == session; });
+  if (i == taps.end()) {
+    return;
+  }
+  auto handle = std::move(i->first);
+  taps.erase(i);
+  for (auto& s : self->state.sidecars) {
+    if (s.link) {
+      caf::anon_send(s.link, untap_atom::value, handle);
+    }
+  }
+}
+
 int64_t unix_ms_now() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -95,7 +114,9 @@ control_gateway_actor::behavior_type gateway(self_ptr self, node_context* ctx,
       s->link = nullptr;
       s->status.connected = false;
       report(self);
+      return;
     }
+    untap(self, msg.source);  // a tap session that ended without saying so
   });
   return {
       [self](endpoints_atom, uint64_t version, const config::endpoint_table& table) {
@@ -141,6 +162,9 @@ control_gateway_actor::behavior_type gateway(self_ptr self, node_context* ctx,
         if (st.document_version > 0) {
           caf::anon_send(s.link, document_atom::value, st.document_version, st.document);
         }
+        for (const auto& [session, filter] : st.taps) {
+          caf::anon_send(s.link, tap_atom::value, filter, session);
+        }
         report(self);
       },
       [self](ack_atom, uint64_t version) {
@@ -165,6 +189,18 @@ control_gateway_actor::behavior_type gateway(self_ptr self, node_context* ctx,
           self->send(self->state.signals, signals_atom::value, std::move(report));
         }
       },
+      [self](tap_atom, const config::tap_filter& filter, caf::actor session) {
+        metered_handler m{self->state.stats, self->mailbox().size()};
+        untap(self, session.address());
+        self->monitor(session);
+        for (auto& s : self->state.sidecars) {
+          if (s.link) {
+            caf::anon_send(s.link, tap_atom::value, filter, session);
+          }
+        }
+        self->state.taps.emplace_back(std::move(session), filter);
+      },
+      [self](untap_atom, const caf::actor& session) { untap(self, session.address()); },
       [self](status_atom) {
         std::vector<sidecar_status> out;
         for (const auto& s : self->state.sidecars) {

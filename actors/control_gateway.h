@@ -29,7 +29,11 @@ using control_gateway_actor =
                      // a remote sidecar's load, for the global-lb (null: none on this node)
                      caf::reacts_to<load_atom, net::load_report>,
                      // a remote sidecar's golden signals, for the signals actor
-                     caf::reacts_to<signals_atom, config::signals_report>>;
+                     caf::reacts_to<signals_atom, config::signals_report>,
+                     // a tap session's filter (passed on to every attached sidecar, and to
+                     // those that attach while it lasts) and its end
+                     caf::reacts_to<tap_atom, config::tap_filter, caf::actor>,
+                     caf::reacts_to<untap_atom, caf::actor>>;
 
 control_gateway_actor spawn_control_gateway(caf::actor_system& sys, node_context& ctx,
                                             discovery_actor discovery, commander_actor commander,

@@ -101,6 +101,14 @@ caf::behavior control_link(self_ptr self, node_context* ctx, sidecar_actor sidec
           self->send(self->state.gateway, signals_atom::value, report);
         }
       },
+      // Taps: the gateway passes on a session's filter and its end; events go from the
+      // sidecar straight to the session.
+      [self](tap_atom, const config::tap_filter& filter, const caf::actor& session) {
+        self->send(self->state.sidecar, tap_atom::value, filter, session);
+      },
+      [self](untap_atom, const caf::actor& session) {
+        self->send(self->state.sidecar, untap_atom::value, session);
+      },
       [self](weights_atom, const net::weight_table& table) {
         self->send(self->state.sidecar, weights_atom::value, table);
       },

@@ -5,6 +5,7 @@
 #include "actors/control_gateway.h"
 #include "actors/discovery.h"
 #include "actors/global_lb.h"
+#include "actors/sidecar.h"
 #include "actors/signals.h"
 
 namespace am::actors {
@@ -15,6 +16,7 @@ struct control_plane_handles {
   control_gateway_actor gateway;  // null unless control.listen is set
   global_lb_actor global_lb;      // null unless the node has the global_lb role
   signals_actor signals;          // the golden signals (a node with the discovery role)
+  sidecar_actor sidecar;          // the node's own sidecar (null: none), for taps
 };
 
 }  // namespace am::actors

@@ -11,9 +11,11 @@
 #include "config/federation.h"
 #include "config/golden_signals.h"
 #include "config/model.h"
+#include "config/tap.h"
 #include "net/load_report.h"
 #include "net/routing_snapshot.h"
 #include "net/service_health.h"
+#include "net/tap_recorder.h"
 
 namespace am::actors {
 
@@ -77,6 +79,13 @@ using lb_status_atom = caf::atom_constant<caf::atom("lbstatus")>;
 using signals_atom = caf::atom_constant<caf::atom("signals")>;
 using signals_to_atom = caf::atom_constant<caf::atom("signalsto")>;
 using stat_atom = caf::atom_constant<caf::atom("stat")>;
+// `meshctl tap`: a tap session (the API's) → the gateway → control links → sidecars, and to
+// the node's own sidecar: tap this filter for me, or stop; a sidecar → the session: its
+// workers tap (`tapping`, with its name), then the events (`tap`). Workers → their sidecar:
+// batches (`tap`); sidecar → workers: the taps to install.
+using tap_atom = caf::atom_constant<caf::atom("tap")>;
+using untap_atom = caf::atom_constant<caf::atom("untap")>;
+using tapping_atom = caf::atom_constant<caf::atom("tapping")>;
 // federation gateways (federation/): a peer's gateway introduces itself (protocol version,
 // cluster, its handle) and gets this cluster's exports, then each change of them; pings
 // measure the link (and find a hung one); a peer's services withdrawn once stale too long.
@@ -158,6 +167,24 @@ typename Inspector::result_type inspect(Inspector& f, signals_report& x) {
   return f(caf::meta::type_name("am.signals_report"), x.sidecar, x.pairs);
 }
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, tap_filter& x) {
+  return f(caf::meta::type_name("am.tap_filter"), x.service, x.from, x.path_prefix, x.method,
+           x.status, x.max_per_second);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, tap_event& x) {
+  return f(caf::meta::type_name("am.tap_event"), x.unix_ms, x.source, x.destination, x.method,
+           x.authority, x.path, x.status, x.grpc_status, x.latency_us, x.endpoint, x.attempt,
+           x.error);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, tap_events& x) {
+  return f(caf::meta::type_name("am.tap_events"), x.sidecar, x.events, x.dropped);
+}
+
 }  // namespace am::config
 
 namespace am::net {
@@ -192,6 +219,10 @@ typename Inspector::result_type inspect(Inspector& f, weight_table& x) {
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(am::net::weight_table_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(am::net::routing_snapshot_ptr)
+// A worker's taps and its batches stay between the sidecar and its workers.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(am::net::tap_set_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(am::net::tap_batch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<am::net::tap_sink>)
 // Service policies hold compiled regular expressions; they stay in-process. Across the
 // middleman (control-plane issue) the commander will send the validated document instead.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(am::actors::service_map)

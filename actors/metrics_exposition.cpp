@@ -144,6 +144,16 @@ void add_proxy(const net::proxy_stats& p, std::vector<MetricFamily>& out) {
   spans.metric.push_back(counter({{"event", "exported"}}, load(p.spans_exported)));
   spans.metric.push_back(counter({{"event", "dropped"}}, load(p.spans_dropped)));
   out.push_back(std::move(spans));
+  auto taps = family("actormesh_taps_active", "Taps (meshctl tap) installed on this sidecar",
+                     MetricType::Gauge);
+  taps.metric.push_back(gauge({}, static_cast<double>(p.taps_active.load())));
+  out.push_back(std::move(taps));
+  auto tapped = family("actormesh_tap_events_total",
+                       "Requests taps saw (sent), or left out by their rate limits (dropped)",
+                       MetricType::Counter);
+  tapped.metric.push_back(counter({{"event", "sent"}}, load(p.tap_events)));
+  tapped.metric.push_back(counter({{"event", "dropped"}}, load(p.tap_dropped)));
+  out.push_back(std::move(tapped));
   auto intercepted = family("actormesh_intercepted_connections_total",
                             "Connections redirected to the sidecar (transparent mode), by the "
                             "protocol their first bytes showed",

@@ -142,7 +142,8 @@ int run_node(const config::node& node, const node_launch& launch) {
   std::string error;  // a part that could not start: the node stops and exits 1
   caf::actor federation;
   if (node.federation.enabled()) {
-    federation = launch.federation(sys, ctx, {discovery, commander, {}, global_lb, signals}, error);
+    federation =
+        launch.federation(sys, ctx, {discovery, commander, {}, global_lb, signals, {}}, error);
     if (!federation) {
       log_error(error);
       kill(getpid(), SIGTERM);
@@ -199,8 +200,8 @@ int run_node(const config::node& node, const node_launch& launch) {
   }
   std::vector<std::unique_ptr<node_service>> services;
   if (error.empty() && launch.control_plane && needs_control_plane_extensions(node)) {
-    services =
-        launch.control_plane(sys, ctx, {discovery, commander, gateway, global_lb, signals}, error);
+    services = launch.control_plane(
+        sys, ctx, {discovery, commander, gateway, global_lb, signals, sidecar}, error);
     if (!error.empty()) {
       log_error(error);
       kill(getpid(), SIGTERM);

@@ -11,6 +11,7 @@
 #include "actors/breaker.h"
 #include "actors/log.h"
 #include "actors/retry.h"
+#include "actors/sidecar_taps.h"
 #include "actors/tsan_handoff.h"
 #include "actors/version_waiters.h"
 #include "actors/worker.h"
@@ -53,6 +54,10 @@ struct sidecar_state {
   // Golden signals, every second, to the node's signals actor or the control link.
   caf::actor signals_to;
   net::signals_sampler signals;
+  // `meshctl tap` sessions (the API's actors, maybe in another process) and the workers'
+  // batches of what they saw.
+  sidecar_taps taps;
+  std::shared_ptr<net::tap_sink> tap_sink;
   actor_stats* stats = nullptr;
 };
 
@@ -236,6 +241,22 @@ void apply_weights(self_ptr self, const net::weight_table& table) {
   self->state.ctx->status.set_global_weights(std::move(view));
 }
 
+void publish_taps(self_ptr self, const net::tap_set_ptr& taps) {
+  auto& st = self->state;
+  handoff_release(taps.get());
+  for (auto& w : st.workers) {
+    self->send(w, tap_atom::value, taps, st.tap_sink);
+  }
+  st.ctx->stats.proxy().taps_active.store(static_cast<int64_t>(st.taps.size()));
+}
+
+void untap(self_ptr self, const caf::actor_addr& session) {
+  if (auto taps = self->state.taps.remove(session)) {
+    log_info("sidecar: tap ended (" + std::to_string(self->state.taps.size()) + " left)");
+    publish_taps(self, *taps);
+  }
+}
+
 sidecar_actor::behavior_type sidecar(self_ptr self, node_context* ctx,
                                      std::vector<worker_actor> workers) {
   self->state.ctx = ctx;
@@ -246,6 +267,9 @@ sidecar_actor::behavior_type sidecar(self_ptr self, node_context* ctx,
   }
   // Workers' load reports: a one-way send to the sidecar, which merges them.
   self->state.load_sink = make_actor_sink<net::load_report, load_atom>(sidecar_actor{self});
+  self->state.tap_sink = make_actor_sink<net::tap_batch, tap_atom>(sidecar_actor{self});
+  // A tap session that ends without saying so (its control plane gone) ends its tap.
+  self->set_down_handler([self](const caf::down_msg& msg) { untap(self, msg.source); });
   self->delayed_send(self, load_report_interval, poll_atom::value);
   return {
       [self](load_atom, const net::load_report& report) {
@@ -266,6 +290,33 @@ sidecar_actor::behavior_type sidecar(self_ptr self, node_context* ctx,
         self->delayed_send(self, load_report_interval, poll_atom::value);
         ask_load(self);
         send_signals(self);
+      },
+      [self](tap_atom, config::tap_filter& filter, caf::actor session) {
+        metered_handler m{self->state.stats, self->mailbox().size()};
+        auto& st = self->state;
+        const auto& own = st.ctx->config.sidecar.service_name;
+        if (!filter.from.empty() && filter.from != own) {
+          return;  // another service's calls
+        }
+        log_info("sidecar: tap on " + filter.service + " started");
+        self->monitor(session);
+        publish_taps(self, st.taps.add(std::move(session), std::move(filter)));
+      },
+      [self](untap_atom, const caf::actor& session) { untap(self, session.address()); },
+      [self](tap_atom, net::tap_batch& batch) {
+        metered_handler m{self->state.stats, self->mailbox().size()};
+        auto& st = self->state;
+        if (batch.installed) {
+          for (auto& session : st.taps.installed(batch.generation, st.workers.size())) {
+            caf::anon_send(session, tapping_atom::value, st.ctx->config.name);
+          }
+        }
+        auto& proxy = st.ctx->stats.proxy();
+        for (auto& [session, events] : st.taps.route(batch, st.ctx->config.name)) {
+          proxy.tap_events.fetch_add(events.events.size(), std::memory_order_relaxed);
+          proxy.tap_dropped.fetch_add(events.dropped, std::memory_order_relaxed);
+          caf::anon_send(session, tap_atom::value, std::move(events));
+        }
       },
       [self](endpoints_atom, uint64_t version, const config::endpoint_table& table) {
         metered_handler m{self->state.stats, self->mailbox().size()};

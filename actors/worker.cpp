@@ -79,6 +79,11 @@ worker_actor::behavior_type worker(worker_actor::stateful_pointer<worker_state> 
         self->state.worker->publish_weights(table);
       },
       [self](load_atom) { self->state.worker->request_load_report(); },
+      [self](tap_atom, net::tap_set_ptr& taps, std::shared_ptr<net::tap_sink>& out) {
+        metered_handler m{self->state.stats, self->mailbox().size()};
+        handoff_acquire(taps.get());
+        self->state.worker->publish_taps(std::move(taps), std::move(out));
+      },
       [self](drain_atom) -> caf::result<bool> {
         metered_handler m{self->state.stats, self->mailbox().size()};
         auto& st = self->state;

@@ -22,6 +22,7 @@ using worker_actor =
                      caf::reacts_to<health_atom, std::string, net::service_health_ptr>,
                      caf::reacts_to<lease_atom, std::string, uint64_t>,
                      caf::reacts_to<weights_atom, net::weight_table_ptr>, caf::reacts_to<load_atom>,
+                     caf::reacts_to<tap_atom, net::tap_set_ptr, std::shared_ptr<net::tap_sink>>,
                      caf::replies_to<drain_atom>::with<bool>, caf::reacts_to<drained_atom>>;
 
 // `worker` has its listeners open and its thread started.

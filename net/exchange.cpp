@@ -538,6 +538,10 @@ void exchange::record() {
     s.duration_us = us;
     spans.append(s);
   }
+  if (worker_.tapping() && side_ == listener_side::outbound) {
+    worker_.tap({stats->service, method_, authority_, path_, status_, grpc_ ? grpc_status_ : -1, us,
+                 upstream_key_, attempts_, error_});
+  }
   // The exchange's routing state ends here: timers, and the snapshot it pointed into.
   loop_cancel_all();
   decision_ = route_decision{};

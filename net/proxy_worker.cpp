@@ -25,6 +25,8 @@ namespace {
 constexpr int64_t log_flush_ms = 50;
 constexpr int64_t outcome_flush_ms = 10;  // one tick: the breaker learns within ~10 ms
 constexpr int64_t weights_check_ms = 100;
+constexpr int64_t tap_flush_ms = 100;
+constexpr int64_t tap_budget_ms = 1000;  // taps' limits are per second
 constexpr int64_t protection_log_interval_ms = 5000;
 
 }  // namespace
@@ -412,6 +414,20 @@ void proxy_worker::flush_outcomes() {
   }
 }
 
+void proxy_worker::publish_taps(tap_set_ptr taps, std::shared_ptr<tap_sink> out) {
+  loop_.post([this, taps = std::move(taps), out = std::move(out)]() mutable {
+    taps_.install(std::move(taps), std::move(out));
+    taps_.flush();  // the acknowledgement: requests finished from now on are tapped
+  });
+}
+
+void proxy_worker::tap(const tap_view& request) {
+  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
+  taps_.record(request, settings_.service_name, now);
+}
+
 void proxy_worker::mirror(const sockaddr_in& address, const std::string& key,
                           std::string_view head) {
   upstream_pool::acquire_error why;
@@ -636,6 +652,12 @@ void proxy_worker::on_flush_timer(void* p) {
   }
   if (self->flush_ticks_ % (weights_check_ms / outcome_flush_ms) == 0) {
     self->expire_weights();
+  }
+  if (self->flush_ticks_ % (tap_flush_ms / outcome_flush_ms) == 0) {
+    self->taps_.flush();
+  }
+  if (self->flush_ticks_ % (tap_budget_ms / outcome_flush_ms) == 0) {
+    self->taps_.refill();
   }
 
   self->loop_.schedule(self->flush_timer_, outcome_flush_ms);

@@ -30,6 +30,7 @@
 #include "net/routing_snapshot.h"
 #include "net/service_state.h"
 #include "net/span_exporter.h"
+#include "net/tap_recorder.h"
 #include "net/traffic_stats.h"
 #include "net/tunnel.h"
 #include "net/upstream_pool.h"
@@ -120,6 +121,13 @@ class proxy_worker final : public tunnel_watcher {
   // when it has none (any thread; the sidecar asks every worker once a second).
   void request_load_report();
 
+  // The sidecar's taps for requests finished from the loop's next iteration on (null: none);
+  // batches of what they saw go to `out` (any thread).
+  void publish_taps(tap_set_ptr taps, std::shared_ptr<tap_sink> out);
+  // Whether a tap is installed: all a finished request checks while none is.
+  bool tapping() const { return taps_.active(); }
+  void tap(const tap_view& request);
+
   // Sends a fire-and-forget copy of a request (a complete head, no body) to `address`.
   void mirror(const sockaddr_in& address, const std::string& key, std::string_view head);
   void end_mirror(mirror_exchange* m);
@@ -187,6 +195,7 @@ class proxy_worker final : public tunnel_watcher {
   resolver resolver_;
   access_log_buffer log_buffer_;
   span_buffer span_buffer_;
+  tap_recorder taps_;
   timer flush_timer_;
   std::list<snapshot_slot> slots_;              // the current one and those exchanges still hold
   snapshot_slot* current_ = nullptr;            // routes new requests

@@ -79,6 +79,11 @@ struct proxy_stats {
   // Spans the tracing collector took, and those dropped (queue full, collector slow or gone).
   std::atomic<uint64_t> spans_exported{0};
   std::atomic<uint64_t> spans_dropped{0};
+  // `meshctl tap`: taps installed on this sidecar, events sent to them and matching requests
+  // their rate limits left out.
+  std::atomic<int64_t> taps_active{0};
+  std::atomic<uint64_t> tap_events{0};
+  std::atomic<uint64_t> tap_dropped{0};
 };
 
 // Owns every traffic_stats object; get() is for the control path (it locks), the returned

@@ -45,7 +45,7 @@ struct fixture : actor_fixture {
   commander_actor commander =
       spawn_commander(sys, ctx, "services:\n  payments: {export: true}\n  orders: {}\n", "");
   federation::gateway_actor gateway =
-      federation::spawn_gateway(sys, ctx, {discovery, commander, {}, {}, {}});
+      federation::spawn_gateway(sys, ctx, {discovery, commander, {}, {}, {}, {}});
 
   fixture() {
     self->send(discovery, source_atom::value, std::string{"inline"},

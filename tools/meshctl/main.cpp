@@ -44,6 +44,13 @@ commands:
                         requests/s, p50/p95/p99 latency, requests and how many
                         sidecars reported, per destination service; per (source,
                         destination) pair for SERVICE's callers or with --from/--to
+  tap SERVICE [--from S] [--path PREFIX] [--method M] [--status N|Nxx]
+      [--max-rps N] [--count N] [--duration SECONDS] [--json]
+                        a live stream of the requests to SERVICE that match, from
+                        every sidecar that proxies them: method, authority, path,
+                        status, latency, endpoint, attempts, caller and sidecar;
+                        at most --max-rps (100) per sidecar worker, the rest counted;
+                        ends after --count requests, --duration, or when interrupted
   clusters [--json]     federation: this cluster, what it exports, and each peer: its
                         gateway, link (up, down, stale), last heard, round trip and the
                         services imported from it with their endpoint counts
@@ -361,6 +368,72 @@ class client {
     return 0;
   }
 
+  int tap(const std::vector<std::string>& args) {
+    pb::TapRequest req;
+    bool json = false;
+    uint64_t count = 0;
+    double duration = 0;
+    for (size_t i = 0; i < args.size(); ++i) {
+      auto more = i + 1 < args.size();
+      if (args[i] == "--json") {
+        json = true;
+      } else if (args[i] == "--from" && more) {
+        req.set_from(args[++i]);
+      } else if (args[i] == "--path" && more) {
+        req.set_path_prefix(args[++i]);
+      } else if (args[i] == "--method" && more) {
+        req.set_method(args[++i]);
+      } else if (args[i] == "--status" && more) {
+        const auto& v = args[++i];
+        bool is_class = v.size() == 3 && v[0] >= '1' && v[0] <= '5' && v.substr(1) == "xx";
+        int status = is_class ? v[0] - '0' : std::atoi(v.c_str());
+        if (!is_class && (status < 100 || status > 599)) {
+          return usage_error("tap: --status must be a status (100-599) or a class (1xx-5xx)");
+        }
+        req.set_status(status);
+      } else if (args[i] == "--max-rps" && more) {
+        req.set_max_per_second(static_cast<uint32_t>(std::strtoul(args[++i].c_str(), nullptr, 10)));
+      } else if (args[i] == "--count" && more) {
+        count = std::strtoull(args[++i].c_str(), nullptr, 10);
+      } else if (args[i] == "--duration" && more) {
+        duration = std::strtod(args[++i].c_str(), nullptr);
+      } else if (args[i].rfind("--", 0) != 0 && req.service().empty()) {
+        req.set_service(args[i]);
+      } else {
+        return usage_error("tap: unexpected argument " + args[i]);
+      }
+    }
+    if (req.service().empty()) {
+      return usage_error("tap needs SERVICE");
+    }
+    auto ctx = context(false);
+    if (duration > 0) {
+      ctx->set_deadline(std::chrono::system_clock::now() +
+                        std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::duration<double>(duration)));
+    }
+    auto stream = stats_->Tap(ctx.get(), req);
+    pb::TapEvent e;
+    uint64_t seen = 0;
+    while ((count == 0 || seen < count) && stream->Read(&e)) {
+      seen += e.kind() == pb::TapEvent::REQUEST ? 1 : 0;
+      print(e, json);
+      std::fflush(stdout);
+    }
+    if (count > 0 && seen >= count) {
+      ctx->TryCancel();
+      return 0;
+    }
+    auto s = stream->Finish();
+    if (s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED && duration > 0) {
+      return 0;
+    }
+    if (s.error_code() == grpc::StatusCode::INVALID_ARGUMENT) {
+      return usage_error("tap: " + s.error_message());
+    }
+    return s.ok() ? 0 : rpc_error(s, server_);
+  }
+
   int lb(const std::vector<std::string>& args) {
     bool json = args.size() == 2 && args[1] == "--json";
     if (args.empty() || args.size() > (json ? 2u : 1u)) {
@@ -520,6 +593,45 @@ class client {
     return 1;
   }
 
+  static void print(const pb::TapEvent& e, bool json) {
+    if (e.kind() == pb::TapEvent::TAPPING) {
+      json
+          ? std::printf("{\"kind\":\"tapping\",\"sidecar\":%s}\n", json_string(e.sidecar()).c_str())
+          : std::printf("# tapping on sidecar %s\n", e.sidecar().c_str());
+      return;
+    }
+    if (e.kind() == pb::TapEvent::DROPPED) {
+      json ? std::printf("{\"kind\":\"dropped\",\"sidecar\":%s,\"dropped\":%llu}\n",
+                         json_string(e.sidecar()).c_str(), (unsigned long long)e.dropped())
+           : std::printf("# sidecar %s: %llu matching requests over the rate limit, not shown\n",
+                         e.sidecar().c_str(), (unsigned long long)e.dropped());
+      return;
+    }
+    if (json) {
+      std::printf(
+          "{\"kind\":\"request\",\"sidecar\":%s,\"unix_ms\":%lld,\"source\":%s,"
+          "\"destination\":%s,\"method\":%s,\"authority\":%s,\"path\":%s,\"status\":%d,"
+          "\"grpc_status\":%d,\"latency_ms\":%.3f,\"endpoint\":%s,\"attempt\":%u,"
+          "\"error\":%s}\n",
+          json_string(e.sidecar()).c_str(), (long long)e.unix_ms(), json_string(e.source()).c_str(),
+          json_string(e.destination()).c_str(), json_string(e.method()).c_str(),
+          json_string(e.authority()).c_str(), json_string(e.path()).c_str(), e.status(),
+          e.grpc_status(), e.latency_us() / 1000.0, json_string(e.endpoint()).c_str(), e.attempt(),
+          json_string(e.error()).c_str());
+      return;
+    }
+    std::string grpc =
+        e.grpc_status() >= 0 ? " grpc-status=" + std::to_string(e.grpc_status()) : "";
+    std::string error = e.error().empty() ? "" : " error=" + e.error();
+    std::printf(
+        "%s %s -> %s %s %s%s status=%d%s latency=%.3fms endpoint=%s attempt=%u sidecar=%s%s\n",
+        format_time(e.unix_ms()).c_str(), e.source().empty() ? "-" : e.source().c_str(),
+        e.destination().c_str(), e.method().c_str(), e.authority().c_str(), e.path().c_str(),
+        e.status(), grpc.c_str(), e.latency_us() / 1000.0,
+        e.endpoint().empty() ? "-" : e.endpoint().c_str(), e.attempt(), e.sidecar().c_str(),
+        error.c_str());
+  }
+
   static void print(const pb::EndpointsUpdate& update) {
     std::printf("# endpoints version %llu\n", (unsigned long long)update.version());
     // Protobuf maps are unordered: print services sorted.
@@ -635,6 +747,9 @@ int main(int argc, char** argv) {
   }
   if (command == "stat") {
     return c.stat(args);
+  }
+  if (command == "tap") {
+    return c.tap(args);
   }
   if (command == "clusters") {
     return c.clusters(args);
