@@ -33,7 +33,15 @@ struct breaker_state {
   net::endpoint_names endpoints;  // in id order
   bool published = false;         // workers have had a health from this actor
   uint64_t epoch = 0;
+  net::traffic_stats* traffic = nullptr;  // the service's outbound counters
   actor_stats* stats = nullptr;
+
+  ~breaker_state() {
+    if (traffic != nullptr) {  // no breaker any more: nothing open, nothing ejected
+      traffic->breaker_mode.store(0, std::memory_order_relaxed);
+      traffic->ejected.store(0, std::memory_order_relaxed);
+    }
+  }
 };
 
 using self_ptr = breaker_actor::stateful_pointer<breaker_state>;
@@ -66,6 +74,9 @@ void publish(self_ptr self) {
     h->ejected = st.outliers->in_state(policy::endpoint_health::ejected);
     h->probation = st.outliers->in_state(policy::endpoint_health::probation);
   }
+  // For the golden signals' report (the console) and /metrics.
+  st.traffic->breaker_mode.store(static_cast<int>(h->breaker), std::memory_order_relaxed);
+  st.traffic->ejected.store(static_cast<uint32_t>(h->ejected.size()), std::memory_order_relaxed);
   net::service_health_ptr ptr = std::move(h);
   handoff_release(ptr.get());
   for (auto& w : st.workers) {
@@ -141,6 +152,7 @@ breaker_actor::behavior_type breaker(self_ptr self, node_context* ctx, std::stri
   st.service = std::move(service);
   st.workers = std::move(workers);
   st.stats = ctx->actor_metrics.get("breaker");
+  st.traffic = ctx->stats.get(st.service, net::direction::outbound);
   self->delayed_send(self, tick_interval, poll_atom::value);
   return {
       [self](configure_atom, const config::service& svc, net::endpoint_names& endpoints) {

@@ -25,6 +25,8 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<config::export_list>("am.export_list");
   cfg.add_message_type<config::pair_signals>("am.pair_signals");
   cfg.add_message_type<std::vector<config::pair_signals>>("am.pair_signals_list");
+  cfg.add_message_type<config::service_health_signal>("am.service_health_signal");
+  cfg.add_message_type<std::vector<config::service_health_signal>>("am.service_health_list");
   cfg.add_message_type<config::signals_report>("am.signals_report");
   cfg.add_message_type<config::tap_filter>("am.tap_filter");
   cfg.add_message_type<config::tap_event>("am.tap_event");

@@ -164,7 +164,12 @@ typename Inspector::result_type inspect(Inspector& f, pair_signals& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, signals_report& x) {
-  return f(caf::meta::type_name("am.signals_report"), x.sidecar, x.pairs);
+  return f(caf::meta::type_name("am.signals_report"), x.sidecar, x.pairs, x.health);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, service_health_signal& x) {
+  return f(caf::meta::type_name("am.service_health_signal"), x.service, x.breaker, x.ejected);
 }
 
 template <class Inspector>

@@ -70,6 +70,12 @@ void add_traffic(const net::stats_registry& stats, std::vector<MetricFamily>& ou
                            "counts statuses out of range)",
                            MetricType::Counter);
   auto active = family("actormesh_active_requests", "Requests in flight", MetricType::Gauge);
+  auto breakers =
+      family("actormesh_breaker_state",
+             "The service's circuit breaker: 0 closed, 1 open, 2 half-open", MetricType::Gauge);
+  auto ejected =
+      family("actormesh_ejected_endpoints",
+             "Endpoints of the service its outlier detection ejected", MetricType::Gauge);
   auto bytes = family("actormesh_body_bytes_total", "Body bytes by service, direction and way",
                       MetricType::Counter);
   stats.for_each([&](const std::string& service, net::direction d, const net::traffic_stats& s) {
@@ -93,6 +99,13 @@ void add_traffic(const net::stats_registry& stats, std::vector<MetricFamily>& ou
     latency.metric.push_back(h);
     active.metric.push_back(
         gauge(base, static_cast<double>(s.active.load(std::memory_order_relaxed))));
+    if (d == net::direction::outbound) {
+      std::vector<ClientMetric::Label> svc = {{"service", service}};
+      breakers.metric.push_back(
+          gauge(svc, static_cast<double>(s.breaker_mode.load(std::memory_order_relaxed))));
+      ejected.metric.push_back(
+          gauge(svc, static_cast<double>(s.ejected.load(std::memory_order_relaxed))));
+    }
     auto in = base;
     in.push_back({"way", "in"});
     bytes.metric.push_back(counter(in, load(s.bytes_in)));
@@ -104,6 +117,8 @@ void add_traffic(const net::stats_registry& stats, std::vector<MetricFamily>& ou
   out.push_back(std::move(grpc_calls));
   out.push_back(std::move(latency));
   out.push_back(std::move(active));
+  out.push_back(std::move(breakers));
+  out.push_back(std::move(ejected));
   out.push_back(std::move(bytes));
 }
 

@@ -13,6 +13,7 @@
 
 #include "actors/admin.h"
 #include "actors/commander.h"
+#include "actors/console.h"
 #include "actors/control_gateway.h"
 #include "actors/control_link.h"
 #include "actors/control_plane_handles.h"
@@ -206,6 +207,11 @@ int run_node(const config::node& node, const node_launch& launch) {
       log_error(error);
       kill(getpid(), SIGTERM);
     }
+  }
+  console_listener console{sys, ctx, signals, gateway};
+  if (error.empty() && !console.start(error)) {
+    log_error(error);
+    kill(getpid(), SIGTERM);
   }
   admin_listener admin{ctx, [] { kill(getpid(), SIGTERM); }};
   if (error.empty() && !admin.start(error)) {

@@ -219,7 +219,7 @@ void send_signals(self_ptr self) {
   }
   auto report =
       st.signals.sample(st.ctx->stats, st.ctx->config.name, st.ctx->config.sidecar.service_name);
-  if (!report.pairs.empty()) {
+  if (st.signals.worth_sending(report)) {
     caf::anon_send(st.signals_to, signals_atom::value, std::move(report));
   }
 }

@@ -5,6 +5,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include <chrono>
+#include <map>
 
 namespace am::actors {
 
@@ -13,8 +14,14 @@ namespace {
 // Pairs silent for longer than the longest window are dropped this often.
 constexpr auto expire_interval = std::chrono::seconds{60};
 
+// A sidecar with breakers open or endpoints ejected says so every second: an older word is
+// from one that stopped reporting.
+constexpr int64_t health_max_age_ms = 5000;
+
 struct signals_state {
   lb::signal_windows windows{{net::latency_bounds_us.begin(), net::latency_bounds_us.end()}};
+  // Each sidecar's latest health (not empty) and when it said so.
+  std::map<std::string, std::pair<int64_t, std::vector<config::service_health_signal>>> health;
   actor_stats* stats = nullptr;
 };
 
@@ -32,7 +39,24 @@ signals_actor::behavior_type signals(self_ptr self, node_context* ctx) {
   return {
       [self](signals_atom, const config::signals_report& report) {
         metered_handler m{self->state.stats, self->mailbox().size()};
-        self->state.windows.add(report, now_ms(self));
+        auto now = now_ms(self);
+        self->state.windows.add(report, now);
+        if (report.health.empty()) {
+          self->state.health.erase(report.sidecar);
+        } else {
+          self->state.health[report.sidecar] = {now, report.health};
+        }
+      },
+      [self](health_atom) {
+        metered_handler m{self->state.stats, self->mailbox().size()};
+        auto now = now_ms(self);
+        config::health_by_sidecar out;
+        for (const auto& [sidecar, latest] : self->state.health) {
+          if (now - latest.first <= health_max_age_ms) {
+            out.emplace(sidecar, latest.second);
+          }
+        }
+        return out;
       },
       [self](stat_atom, const lb::signal_query& q) {
         metered_handler m{self->state.stats, self->mailbox().size()};
@@ -40,7 +64,10 @@ signals_actor::behavior_type signals(self_ptr self, node_context* ctx) {
       },
       [self](poll_atom) {
         self->delayed_send(self, expire_interval, poll_atom::value);
-        self->state.windows.expire(now_ms(self));
+        auto now = now_ms(self);
+        self->state.windows.expire(now);
+        std::erase_if(self->state.health,
+                      [&](const auto& h) { return now - h.second.first > health_max_age_ms; });
       },
   };
 }

@@ -16,7 +16,8 @@ namespace am::actors {
 using signals_actor = caf::typed_actor<
     caf::reacts_to<signals_atom, config::signals_report>,
     caf::replies_to<stat_atom, lb::signal_query>::with<std::vector<lb::signal_row>>,
-    caf::reacts_to<poll_atom>>;
+    // the breakers and ejections each sidecar reported lately (the console)
+    caf::replies_to<health_atom>::with<config::health_by_sidecar>, caf::reacts_to<poll_atom>>;
 
 signals_actor spawn_signals(caf::actor_system& sys, node_context& ctx);
 
@@ -25,3 +26,4 @@ signals_actor spawn_signals(caf::actor_system& sys, node_context& ctx);
 // Queries and rows stay in-process (the API runs in the control plane's process).
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(am::lb::signal_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<am::lb::signal_row>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(am::config::health_by_sidecar)

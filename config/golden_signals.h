@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -23,9 +24,24 @@ struct pair_signals {
   std::vector<uint64_t> latency;   // counts per latency bucket (net::latency_bounds_us, +Inf)
 };
 
+// A called service whose breaker is not closed or that has endpoints ejected, as one
+// sidecar's breaker actor decided (breaker: 0 closed, 1 open, 2 half-open).
+struct service_health_signal {
+  std::string service;
+  int32_t breaker = 0;
+  uint32_t ejected = 0;
+  bool operator==(const service_health_signal&) const = default;
+};
+
 struct signals_report {
   std::string sidecar;              // the node's name
   std::vector<pair_signals> pairs;  // only pairs with calls since the last report
+  // Every called service whose breaker is not closed or that has ejections, in every report
+  // while it lasts (and one report, maybe empty, once it is over).
+  std::vector<service_health_signal> health;
 };
+
+// The latest health each sidecar reported (sidecars reporting lately only).
+using health_by_sidecar = std::map<std::string, std::vector<service_health_signal>>;
 
 }  // namespace am::config

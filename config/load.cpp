@@ -551,6 +551,7 @@ parsed<node> parse_node(const std::string& yaml_text) {
   if (control.is_map() && control.exists()) {
     read_listener(control.child("listen"), n.control_listen);
     read_api_listener(control.child("api"), n.control_api);
+    read_listener(control.child("console"), n.control_console);
     control.reject_unknown_keys();
   }
   read_control_plane(r.child("control_plane"), n.control_plane);
@@ -588,6 +589,10 @@ parsed<node> parse_node(const std::string& yaml_text) {
   if (n.control_api.port != 0 && !local_control) {
     result.errors.push_back(
         {"control.api", "only a node with the discovery and commander roles serves the API"});
+  }
+  if (n.control_console.port != 0 && !local_control) {
+    result.errors.push_back(
+        {"control.console", "only a node with the discovery and commander roles serves it"});
   }
   if (federated && !local_control) {
     result.errors.push_back(

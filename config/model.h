@@ -275,6 +275,8 @@ struct node {
   listener control_listen{"127.0.0.1", 0};
   // The control-plane gRPC API (Commander, Discovery) that meshctl calls (port 0: off).
   api_listener control_api;  // 127.0.0.1, port 0
+  // The web console (port 0: off): a page and its JSON API, /api/overview.
+  listener control_console{"127.0.0.1", 0};
   // This node's certificate for the middleman links between sidecars and the control plane
   // (control.listen and control_plane): mutual TLS, both sides from the same CA. Off: plain.
   tls_files tls;

@@ -1,5 +1,7 @@
 #include "net/golden_signals.h"
 
+#include <utility>
+
 namespace am::net {
 
 size_t signals_sampler::response_class(size_t status) {
@@ -43,8 +45,18 @@ config::signals_report signals_sampler::sample(const stats_registry& stats,
       report.pairs.push_back(std::move(p));
     }
     last = now;
+    auto breaker = s.breaker_mode.load(std::memory_order_relaxed);
+    auto ejected = s.ejected.load(std::memory_order_relaxed);
+    if (breaker != 0 || ejected != 0) {
+      report.health.push_back({service, breaker, ejected});
+    }
   });
   return report;
+}
+
+bool signals_sampler::worth_sending(const config::signals_report& report) {
+  bool was_unhealthy = std::exchange(unhealthy_, !report.health.empty());
+  return !report.pairs.empty() || !report.health.empty() || was_unhealthy;
 }
 
 }  // namespace am::net

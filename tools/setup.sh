@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The two set-up commands of the README. Run from anywhere, as root on Debian 12:
 #   tools/setup.sh demo   install what is missing, build, start the embedded default mesh
-#   tools/setup.sh test   install what is missing, build, run every test, then the
+#   tools/setup.sh test   install what is missing, build, run every test (the console's in
+#                         headless Chromium), then the
 #                         AddressSanitizer + UndefinedBehaviorSanitizer build of the tests,
 #                         the ThreadSanitizer build of the unit and actor tests and of a
 #                         4-worker sidecar under churn and mixed load, a 2-minute soak, then
@@ -22,7 +23,7 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libcurl4-openssl-dev
   etcd-server etcd-client libnghttp2-dev nghttp2-client nghttp2-server libbenchmark-dev
   python3-h2 openssl libssl-dev clang-14 libfuzzer-14-dev libclang-rt-14-dev
-  iptables iproute2 python3-yaml python3-kubernetes systemd prometheus
+  iptables iproute2 python3-yaml python3-kubernetes systemd prometheus chromium
 )
 # kubectl checks the Kubernetes manifests client-side: Debian's, unless one is installed.
 command -v kubectl >/dev/null || packages+=(kubernetes-client)

@@ -18,7 +18,7 @@ config::signals_report report(const std::string& sidecar, const std::string& sou
   config::pair_signals p{source, destination, {ok, 0, 0, failed}, {}};
   p.latency.assign(net::latency_bounds_us.size() + 1, 0);
   p.latency[2] = ok + failed;  // (0.5, 1] ms
-  return {sidecar, {p}};
+  return {sidecar, {p}, {}};
 }
 
 struct fixture : actor_fixture {
@@ -34,6 +34,15 @@ struct fixture : actor_fixture {
     answer.receive([&](std::vector<lb::signal_row>& r) { rows = std::move(r); },
                    [&](caf::error& e) { CAF_FAIL(sys.render(e)); });
     return rows;
+  }
+
+  config::health_by_sidecar health() {
+    config::health_by_sidecar out;
+    auto answer = self->request(signals, caf::infinite, health_atom::value);
+    sched.run();
+    answer.receive([&](config::health_by_sidecar& h) { out = std::move(h); },
+                   [&](caf::error& e) { CAF_FAIL(sys.render(e)); });
+    return out;
   }
 };
 
@@ -68,6 +77,28 @@ CAF_TEST(pairs_silent_longer_than_ten_minutes_are_forgotten) {
   CAF_CHECK_EQUAL(stat({lb::signal_window::ten_minutes, "", "", true}).size(), 1u);
   after(2min);  // the next expiry after 10 minutes of silence
   CAF_CHECK(stat({lb::signal_window::ten_minutes, "", "", true}).empty());
+}
+
+CAF_TEST(each_sidecar_s_latest_health_is_kept_while_it_reports_it) {
+  auto unhealthy = report("web-1", "web", "api", 1, 0);
+  unhealthy.health = {{"api", 1, 0}, {"users", 0, 2}};
+  self->send(signals, signals_atom::value, unhealthy);
+  self->send(signals, signals_atom::value, report("web-2", "web", "api", 1, 0));
+  sched.run();
+  auto h = health();
+  CAF_REQUIRE_EQUAL(h.size(), 1u);  // web-2 has nothing open or ejected
+  CAF_CHECK(h["web-1"] == unhealthy.health);
+  // A report without health: all closed again.
+  self->send(signals, signals_atom::value, report("web-1", "web", "api", 1, 0));
+  sched.run();
+  CAF_CHECK(health().empty());
+  // A sidecar that stops reporting (gone) is not shown as open for long.
+  self->send(signals, signals_atom::value, unhealthy);
+  sched.run();
+  after(4s);
+  CAF_CHECK_EQUAL(health().size(), 1u);
+  after(2s);
+  CAF_CHECK(health().empty());
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

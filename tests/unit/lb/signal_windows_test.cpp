@@ -21,7 +21,7 @@ signals_report report(const std::string& sidecar, const std::string& source,
                       size_t bucket = 1) {
   pair_signals p{source, destination, {ok, 0, 0, failed}, {0, 0, 0, 0}};
   p.latency[bucket] = ok + failed;
-  return {sidecar, {p}};
+  return {sidecar, {p}, {}};
 }
 
 signal_query window(signal_window w, std::string from = "", std::string to = "") {

@@ -49,3 +49,26 @@ TEST_CASE("response classes") {
   CHECK(signals_sampler::response_class(500) == 3);
   CHECK(signals_sampler::response_class(0) == 3);
 }
+
+TEST_CASE("a destination's breaker and ejections are reported while they last, then once more") {
+  stats_registry stats;
+  auto* api = stats.get("api", direction::outbound);
+  stats.get("users", direction::outbound);
+  signals_sampler sampler;
+  auto quiet = sampler.sample(stats, "web-1", "web");
+  CHECK(quiet.health.empty());
+  CHECK_FALSE(sampler.worth_sending(quiet));  // no calls, nothing open: nothing to say
+  api->breaker_mode.store(1);
+  api->ejected.store(2);
+  auto open = sampler.sample(stats, "web-1", "web");
+  REQUIRE(open.health.size() == 1);
+  CHECK(open.health[0] == am::config::service_health_signal{"api", 1, 2});
+  CHECK(sampler.worth_sending(open));  // no calls, but a breaker open
+  CHECK(sampler.worth_sending(sampler.sample(stats, "web-1", "web")));  // still open
+  api->breaker_mode.store(0);
+  api->ejected.store(0);
+  auto closed = sampler.sample(stats, "web-1", "web");
+  CHECK(closed.health.empty());
+  CHECK(sampler.worth_sending(closed));  // says it is over, once
+  CHECK_FALSE(sampler.worth_sending(sampler.sample(stats, "web-1", "web")));
+}
