@@ -38,42 +38,6 @@ std::string global_weights_json(const node_context& ctx) {
   return out + "}";
 }
 
-// The federation gateway's view of its peers (null on a node without one).
-std::string federation_json(const node_context& ctx) {
-  auto f = ctx.status.federation();
-  if (f.cluster.empty()) {
-    return "null";
-  }
-  std::string out = "{\"cluster\":";
-  config::append_json_string(out, f.cluster);
-  out += ",\"exported\":[";
-  for (size_t i = 0; i < f.exported.size(); ++i) {
-    out += i > 0 ? "," : "";
-    config::append_json_string(out, f.exported[i]);
-  }
-  out += "],\"peers\":[";
-  for (size_t i = 0; i < f.peers.size(); ++i) {
-    const auto& p = f.peers[i];
-    out += i > 0 ? ",{\"name\":" : "{\"name\":";
-    config::append_json_string(out, p.name);
-    out += ",\"address\":";
-    config::append_json_string(out, p.address);
-    out += std::string{",\"connected\":"} + (p.connected ? "true" : "false") +
-           ",\"up\":" + (p.up ? "true" : "false") + ",\"stale\":" + (p.stale ? "true" : "false") +
-           ",\"last_heard_unix_ms\":" + std::to_string(p.last_heard_unix_ms) +
-           ",\"rtt_us\":" + std::to_string(p.rtt_us) + ",\"imported\":{";
-    bool first = true;
-    for (const auto& [service, n] : p.imported) {
-      out += first ? "" : ",";
-      first = false;
-      config::append_json_string(out, service);
-      out += ":" + std::to_string(n);
-    }
-    out += "}}";
-  }
-  return out + "]}";
-}
-
 }  // namespace
 
 admin_listener::admin_listener(node_context& ctx, std::function<void()> quit)
@@ -98,7 +62,7 @@ admin_listener::admin_listener(node_context& ctx, std::function<void()> quit)
                    ",\"endpoints_version\":" + std::to_string(ctx_.status.endpoints_version()) +
                    ",\"endpoints\":" + ctx_.status.endpoints_json() +
                    ",\"global_weights\":" + global_weights_json(ctx_) +
-                   ",\"federation\":" + federation_json(ctx_) + "}\n";
+                   ",\"federation\":" + to_json(ctx_.status.federation()) + "}\n";
         } else if (path == "/quitquitquit") {
           if (req.head.method != "POST") {
             r.status = 405;

@@ -78,35 +78,6 @@ void append_sidecar(std::string& out, const sidecar_status& s,
   out += "]}";
 }
 
-void append_federation(std::string& out, const federation_status& f) {
-  if (f.cluster.empty()) {
-    out += "null";
-    return;
-  }
-  out += "{\"cluster\":";
-  config::append_json_string(out, f.cluster);
-  out += ",\"peers\":[";
-  for (size_t i = 0; i < f.peers.size(); ++i) {
-    const auto& p = f.peers[i];
-    out += i > 0 ? ",{\"name\":" : "{\"name\":";
-    config::append_json_string(out, p.name);
-    out += ",\"address\":";
-    config::append_json_string(out, p.address);
-    out += std::string{",\"up\":"} + (p.up ? "true" : "false") +
-           ",\"stale\":" + (p.stale ? "true" : "false") +
-           ",\"rtt_us\":" + std::to_string(p.rtt_us) + ",\"imported\":{";
-    bool first = true;
-    for (const auto& [service, n] : p.imported) {
-      out += first ? "" : ",";
-      first = false;
-      config::append_json_string(out, service);
-      out += ":" + std::to_string(n);
-    }
-    out += "}}";
-  }
-  out += "]}";
-}
-
 }  // namespace
 
 std::string overview_json(const console_view& v) {
@@ -130,8 +101,7 @@ std::string overview_json(const console_view& v) {
     auto h = v.health.find(v.sidecars[i].name);
     append_sidecar(out, v.sidecars[i], h == v.health.end() ? nullptr : &h->second);
   }
-  out += "],\"federation\":";
-  append_federation(out, v.federation);
+  out += "],\"federation\":" + to_json(v.federation);
   out += ",\"actors\":[";
   for (size_t i = 0; i < v.actors.size(); ++i) {
     const auto& a = v.actors[i];
@@ -184,17 +154,10 @@ console_listener::console_listener(caf::actor_system& sys, node_context& ctx, si
       });
 }
 
-console_listener::~console_listener() {
-  if (server_) {
-    server_->stop();
-  }
-}
+console_listener::~console_listener() = default;
 
 bool console_listener::start(std::string& error) {
   const auto& at = ctx_.config.control_console;
-  if (at.port == 0) {
-    return true;
-  }
   if (!server_->start(at.address, at.port, error)) {
     error = "console: " + error;
     return false;

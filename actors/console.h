@@ -49,7 +49,7 @@ class console_listener {
                    control_gateway_actor gateway);
   ~console_listener();
 
-  // Binds control.console; false with `error` when it cannot. Nothing when it is not set.
+  // Binds control.console (set); false with `error` when it cannot.
   bool start(std::string& error);
 
  private:

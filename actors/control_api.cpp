@@ -373,12 +373,16 @@ class stats_service final : public pb::Stats::Service {
     }
     caf::scoped_actor self{sys_};
     auto session = caf::actor_cast<caf::actor>(self);
-    if (gateway_) {
-      self->send(gateway_, tap_atom::value, filter, session);
-    }
-    if (sidecar_) {
-      self->send(sidecar_, tap_atom::value, filter, session);
-    }
+    // Every sidecar: the attached ones through the gateway, and the node's own.
+    auto tell_sidecars = [&](auto... message) {
+      if (gateway_) {
+        self->send(gateway_, message...);
+      }
+      if (sidecar_) {
+        self->send(sidecar_, message...);
+      }
+    };
+    tell_sidecars(tap_atom::value, filter, session);
     bool open = true;
     while (open && !ctx->IsCancelled()) {
       self->receive(
@@ -404,12 +408,7 @@ class stats_service final : public pb::Stats::Service {
           },
           caf::after(watch_poll) >> [] {});
     }
-    if (gateway_) {
-      self->send(gateway_, untap_atom::value, session);
-    }
-    if (sidecar_) {
-      self->send(sidecar_, untap_atom::value, session);
-    }
+    tell_sidecars(untap_atom::value, session);
     return grpc::Status::OK;
   }
 

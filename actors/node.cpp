@@ -208,10 +208,13 @@ int run_node(const config::node& node, const node_launch& launch) {
       kill(getpid(), SIGTERM);
     }
   }
-  console_listener console{sys, ctx, signals, gateway};
-  if (error.empty() && !console.start(error)) {
-    log_error(error);
-    kill(getpid(), SIGTERM);
+  std::unique_ptr<console_listener> console;
+  if (error.empty() && node.control_console.port != 0) {
+    console = std::make_unique<console_listener>(sys, ctx, signals, gateway);
+    if (!console->start(error)) {
+      log_error(error);
+      kill(getpid(), SIGTERM);
+    }
   }
   admin_listener admin{ctx, [] { kill(getpid(), SIGTERM); }};
   if (error.empty() && !admin.start(error)) {

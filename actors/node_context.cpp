@@ -1,5 +1,7 @@
 #include "actors/node_context.h"
 
+#include "config/json.h"
+
 namespace am::actors {
 
 void node_status::set_endpoints(uint64_t version, std::string json) {
@@ -116,6 +118,40 @@ void node_status::set_federation(federation_status status) {
 federation_status node_status::federation() const {
   std::lock_guard<std::mutex> guard{mutex_};
   return federation_;
+}
+
+std::string to_json(const federation_status& f) {
+  if (f.cluster.empty()) {
+    return "null";
+  }
+  std::string out = "{\"cluster\":";
+  config::append_json_string(out, f.cluster);
+  out += ",\"exported\":[";
+  for (size_t i = 0; i < f.exported.size(); ++i) {
+    out += i > 0 ? "," : "";
+    config::append_json_string(out, f.exported[i]);
+  }
+  out += "],\"peers\":[";
+  for (size_t i = 0; i < f.peers.size(); ++i) {
+    const auto& p = f.peers[i];
+    out += i > 0 ? ",{\"name\":" : "{\"name\":";
+    config::append_json_string(out, p.name);
+    out += ",\"address\":";
+    config::append_json_string(out, p.address);
+    out += std::string{",\"connected\":"} + (p.connected ? "true" : "false") +
+           ",\"up\":" + (p.up ? "true" : "false") + ",\"stale\":" + (p.stale ? "true" : "false") +
+           ",\"last_heard_unix_ms\":" + std::to_string(p.last_heard_unix_ms) +
+           ",\"rtt_us\":" + std::to_string(p.rtt_us) + ",\"imported\":{";
+    bool first = true;
+    for (const auto& [service, n] : p.imported) {
+      out += first ? "" : ",";
+      first = false;
+      config::append_json_string(out, service);
+      out += ":" + std::to_string(n);
+    }
+    out += "}}";
+  }
+  return out + "]}";
 }
 
 }  // namespace am::actors

@@ -45,6 +45,9 @@ struct federation_status {
   std::vector<federation_peer_status> peers;
 };
 
+// The federation's state as JSON, for /config and the console ("null" without one).
+std::string to_json(const federation_status& f);
+
 // What a node runs, for what readiness means: a sidecar is ready when it can proxy, a
 // control-plane node when its discovery and commander have made their first versions.
 struct node_roles {

@@ -422,10 +422,11 @@ void proxy_worker::publish_taps(tap_set_ptr taps, std::shared_ptr<tap_sink> out)
 }
 
 void proxy_worker::tap(const tap_view& request) {
-  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                 std::chrono::system_clock::now().time_since_epoch())
-                 .count();
-  taps_.record(request, settings_.service_name, now);
+  taps_.record(request, settings_.service_name, [] {
+    return static_cast<int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count());
+  });
 }
 
 void proxy_worker::mirror(const sockaddr_in& address, const std::string& key,

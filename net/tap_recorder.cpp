@@ -22,7 +22,7 @@ void tap_recorder::install(tap_set_ptr taps, std::shared_ptr<tap_sink> out) {
   }
 }
 
-void tap_recorder::record(const tap_view& r, std::string_view source, int64_t now_unix_ms) {
+void tap_recorder::record(const tap_view& r, std::string_view source, clock unix_ms) {
   const auto& taps = taps_->taps;
   for (size_t i = 0; i < taps.size(); ++i) {
     if (!config::matches(taps[i].filter, r.destination, r.method, r.path, r.status)) {
@@ -35,7 +35,7 @@ void tap_recorder::record(const tap_view& r, std::string_view source, int64_t no
     --budget_[i];
     auto& e = pending_.events.emplace_back().event;
     pending_.events.back().tap = taps[i].id;
-    e.unix_ms = now_unix_ms - static_cast<int64_t>(r.latency_us / 1000);
+    e.unix_ms = unix_ms() - static_cast<int64_t>(r.latency_us / 1000);
     e.source = source;
     e.destination = r.destination;
     e.method = r.method;

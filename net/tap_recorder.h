@@ -60,7 +60,9 @@ class tap_recorder {
   void install(tap_set_ptr taps, std::shared_ptr<tap_sink> out);
   bool active() const { return taps_ != nullptr; }
   // A finished request: an event for every tap that matches it and has budget left.
-  void record(const tap_view& request, std::string_view source, int64_t now_unix_ms);
+  // `unix_ms` tells the time (read only for a request a tap takes).
+  using clock = int64_t (*)();
+  void record(const tap_view& request, std::string_view source, clock unix_ms);
   // A new second: every tap's budget is full again.
   void refill();
   // Hands what was recorded to the sink, if anything was (or the install is unacknowledged).

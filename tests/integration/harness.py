@@ -451,6 +451,18 @@ def control_plane_node(control, api, body, roles="discovery, commander"):
     return CONTROL_PLANE_HEAD % {"control": control, "api": api, "roles": roles} + body
 
 
+def api_and_web(api_port, web_port):
+    """The services section of a control plane (for control_plane_node) whose two services,
+    api and web, have one endpoint each."""
+    return """
+services:
+  api:
+    endpoints: [{{address: 127.0.0.1, port: %d}}]
+  web:
+    endpoints: [{{address: 127.0.0.1, port: %d}}]
+""" % (api_port, web_port)
+
+
 REMOTE_SIDECAR = """
 name: %(name)s
 roles: [sidecar]

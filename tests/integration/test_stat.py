@@ -12,16 +12,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (Mesh, Upstream, control_plane_node, eventually, free_port,  # noqa: E402
-                     meshctl, remote_sidecar, run)
-
-BODY = """
-services:
-  api:
-    endpoints: [{{address: 127.0.0.1, port: %(api)d}}]
-  web:
-    endpoints: [{{address: 127.0.0.1, port: %(web)d}}]
-"""
+from harness import (Mesh, Upstream, api_and_web, control_plane_node, eventually,  # noqa: E402
+                     free_port, meshctl, remote_sidecar, run)
 
 RATE = 20        # requests/s per caller
 DURATION = 20.0  # seconds of load
@@ -78,7 +70,7 @@ def rows(api, *args):
 def test_meshctl_stat_agrees_with_what_the_clients_counted():
     api_app, web_app = Upstream("api-app"), Upstream("web-app")
     control, api = free_port(), free_port()
-    cp = Mesh(control_plane_node(control, api, BODY % {"api": api_app.port, "web": web_app.port}),
+    cp = Mesh(control_plane_node(control, api, api_and_web(api_app.port, web_app.port)),
               expect_ready=False)
     web = api_side = None
     try:

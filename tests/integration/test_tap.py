@@ -15,16 +15,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (Mesh, Upstream, api_node, control_plane_node, eventually,  # noqa: E402
-                     free_port, remote_sidecar, run, tool)
-
-BODY = """
-services:
-  api:
-    endpoints: [{{address: 127.0.0.1, port: %(api)d}}]
-  web:
-    endpoints: [{{address: 127.0.0.1, port: %(web)d}}]
-"""
+from harness import (Mesh, Upstream, api_and_web, api_node, control_plane_node,  # noqa: E402
+                     eventually, free_port, remote_sidecar, run, tool)
 
 
 class Tap:
@@ -88,7 +80,7 @@ def quiet(tap, expected, settle=1.0):
 def test_tap_sees_exactly_the_matching_requests_from_every_sidecar():
     api_app, web_app = Upstream("api-app"), Upstream("web-app")
     control, api = free_port(), free_port()
-    cp = Mesh(control_plane_node(control, api, BODY % {"api": api_app.port, "web": web_app.port}),
+    cp = Mesh(control_plane_node(control, api, api_and_web(api_app.port, web_app.port)),
               expect_ready=False)
     sidecars, taps = [], []
     try:

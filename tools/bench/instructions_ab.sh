@@ -15,12 +15,8 @@ tmp=$(mktemp -d); pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
 trap cleanup EXIT
 backend=18790 inbound=18791 admin=18792
-cat > "$tmp/nginx.conf" <<NGINX
-worker_processes 1; daemon off; pid $tmp/nginx.pid; error_log $tmp/nginx.err warn;
-events { worker_connections 1024; }
-http { access_log off; server { listen 127.0.0.1:$backend; location / { return 200 "0123456789012345678901234567890123456789"; } } }
-NGINX
-nginx -c "$tmp/nginx.conf" & pids+=($!)
+source "$root/tools/bench/nginx_backend.sh"
+start_nginx_backend "$tmp" "$backend"
 cat > "$tmp/node.yaml" <<YAML
 name: ab
 roles: [sidecar, discovery, commander]

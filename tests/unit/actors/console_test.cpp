@@ -55,9 +55,9 @@ TEST_CASE("the overview: services, calls, sidecars with their health, peers and 
       "{\"service\":\"users\",\"breaker\":\"half-open\",\"ejected\":1}]},"
       "{\"name\":\"web-2\",\"connected\":false,\"config_version\":3,\"acked_unix_ms\":42,"
       "\"endpoints_version\":7,\"uses\":[],\"health\":[]}],"
-      "\"federation\":{\"cluster\":\"east\",\"peers\":[{\"name\":\"west\","
-      "\"address\":\"10.0.0.2:7000\",\"up\":true,\"stale\":false,\"rtt_us\":1200,"
-      "\"imported\":{\"api\":2}}]},"
+      "\"federation\":{\"cluster\":\"east\",\"exported\":[],\"peers\":[{\"name\":"
+      "\"west\",\"address\":\"10.0.0.2:7000\",\"connected\":true,\"up\":true,"
+      "\"stale\":false,\"last_heard_unix_ms\":5,\"rtt_us\":1200,\"imported\":{\"api\":2}}]},"
       "\"actors\":[{\"name\":\"signals\",\"messages\":10,\"mailbox\":1,\"processing_ms\":2.5}]}\n");
 }
 

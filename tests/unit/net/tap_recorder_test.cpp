@@ -18,6 +18,10 @@ tap_set_ptr taps_of(uint64_t generation, std::vector<tap_set::entry> entries) {
   return set;
 }
 
+int64_t ten_seconds() {
+  return 10'000;
+}
+
 tap_view request(std::string_view service, std::string_view method, std::string_view path,
                  int status) {
   return {service, method, "authority", path, status, -1, 2500, "127.0.0.1:9000", 2, ""};
@@ -73,9 +77,9 @@ TEST_CASE("matching requests become events of every tap that wants them") {
       taps_of(1, {{1, {"orders", "", "/a", "", 0, 10}}, {2, {"orders", "", "", "POST", 0, 10}}}),
       sink);
   r.flush();
-  r.record(request("orders", "GET", "/a/1", 200), "web", 10'000);
-  r.record(request("orders", "POST", "/a/2", 503), "web", 10'000);
-  r.record(request("billing", "POST", "/a/3", 200), "web", 10'000);
+  r.record(request("orders", "GET", "/a/1", 200), "web", ten_seconds);
+  r.record(request("orders", "POST", "/a/2", 503), "web", ten_seconds);
+  r.record(request("billing", "POST", "/a/3", 200), "web", ten_seconds);
   r.flush();
   REQUIRE(sink->batches.size() == 2);
   const auto& b = sink->batches[1];
@@ -102,20 +106,20 @@ TEST_CASE("each tap's rate limit: the rest is counted as dropped, and a new seco
   auto sink = std::make_shared<collecting_sink>();
   r.install(taps_of(1, {{4, {"orders", "", "", "", 0, 3}}}), sink);
   for (int i = 0; i < 10; ++i) {
-    r.record(request("orders", "GET", "/", 200), "web", 1);
+    r.record(request("orders", "GET", "/", 200), "web", ten_seconds);
   }
   r.flush();
   REQUIRE(sink->batches.size() == 1);
   CHECK(sink->batches[0].events.size() == 3);
   REQUIRE(sink->batches[0].dropped.size() == 1);
   CHECK(sink->batches[0].dropped[0] == std::pair<uint32_t, uint64_t>{4, 7});
-  r.record(request("orders", "GET", "/", 200), "web", 1);
+  r.record(request("orders", "GET", "/", 200), "web", ten_seconds);
   r.flush();
   REQUIRE(sink->batches.size() == 2);
   CHECK(sink->batches[1].events.empty());
   CHECK(sink->batches[1].dropped[0].second == 1);
   r.refill();
-  r.record(request("orders", "GET", "/", 200), "web", 1);
+  r.record(request("orders", "GET", "/", 200), "web", ten_seconds);
   r.flush();
   REQUIRE(sink->batches.size() == 3);
   CHECK(sink->batches[2].events.size() == 1);
