@@ -380,6 +380,7 @@ def test_the_systemd_units_verify_and_their_commands_run():
     with open(os.path.join(ROOT, "config", "examples", "control-plane.yaml")) as f:
         text = f.read().replace("port: 15010", "port: %d" % control) \
             .replace("port: 15020", "port: %d" % cp_admin).replace("port: 15011", "port: %d" % free_port()) \
+            .replace("port: 15012", "port: %d" % free_port()) \
             .replace("config/examples/endpoints.yaml", os.path.join(ROOT, "config", "examples", "endpoints.yaml"))
     with open(cp_file, "w") as f:
         f.write(text)
