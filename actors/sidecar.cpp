@@ -140,15 +140,21 @@ void publish(self_ptr self) {
     self->send(r, configure_atom::value, snapshot->find(name)->policy.retry_budget);
   }
   handoff_release(snapshot.get());
-  // Once every worker routes with it, this services version is in force.
+  // Once every worker routes with it, this services version is in force, and the status shows
+  // its endpoints: the first time, the sidecar is ready (routes what it was told, not only
+  // received it).
   auto remaining = std::make_shared<size_t>(st.workers.size());
   auto services_version = st.services_version;
+  auto endpoints_version = st.endpoints_version;
+  auto endpoints_json = std::make_shared<std::string>(config::to_json(st.endpoints));
   for (auto& w : st.workers) {
     self->request(w, caf::infinite, snapshot_atom::value, snapshot)
         .then(
             [=](uint64_t) {
               if (--*remaining == 0) {
                 in_force(self, services_version);
+                self->state.ctx->status.set_endpoints(endpoints_version,
+                                                      std::move(*endpoints_json));
               }
             },
             [](caf::error&) {});  // a worker that is gone: nothing is in force any more
@@ -322,7 +328,6 @@ sidecar_actor::behavior_type sidecar(self_ptr self, node_context* ctx,
         metered_handler m{self->state.stats, self->mailbox().size()};
         self->state.endpoints = table;
         self->state.endpoints_version = version;
-        self->state.ctx->status.set_endpoints(version, config::to_json(table));
         publish(self);
       },
       [self](services_atom, uint64_t version, const service_map& services) {
