@@ -83,11 +83,12 @@ class Server:
 
 
 class Load:
-    """CLIENTS threads on keep-alive connections to the sidecar, TOTAL requests in all; every
+    """CLIENTS threads on keep-alive connections to the sidecar, `total` (TOTAL) requests in all; every
     non-200 answer and every exception is a failure."""
 
-    def __init__(self, mesh, on_progress, host="api"):
+    def __init__(self, mesh, on_progress, host="api", total=TOTAL):
         self.mesh = mesh
+        self.total = total
         self.url = "http://%s/x" % host
         self.on_progress = on_progress
         self.lock = threading.Lock()
@@ -97,7 +98,7 @@ class Load:
 
     def next(self):
         with self.lock:
-            if self.sent >= TOTAL:
+            if self.sent >= self.total:
                 return None
             self.sent += 1
             return self.sent
@@ -139,7 +140,7 @@ class Load:
             t.start()
         for t in threads:
             t.join()
-        assert self.sent == TOTAL, "the load did not finish in %d s (%d sent)" % (deadline_s,
+        assert self.sent == self.total, "the load did not finish in %d s (%d sent)" % (deadline_s,
                                                                                   self.sent)
 
 
@@ -330,8 +331,9 @@ class MixedLoad:
     to grpc) going on for as long as it runs: a fault keyed to the HTTP/1.1 progress finds
     the other two running (`running()` says so at that moment)."""
 
-    def __init__(self, sidecar, on_progress=lambda n: None, grpc_target="grpc:50051"):
-        self.h1 = Load(sidecar, on_progress)
+    def __init__(self, sidecar, on_progress=lambda n: None, grpc_target="grpc:50051",
+                 total=TOTAL):
+        self.h1 = Load(sidecar, on_progress, total=total)
         self.h2 = H2Load(sidecar, "api")
         self.grpc = GrpcLoad(sidecar, grpc_target)
         self.stop = threading.Event()
@@ -362,7 +364,7 @@ class MixedLoad:
                 "grpc": self.grpc.failures()}
 
     def summary(self):
-        return "%d HTTP/1.1, %d h2c and %d gRPC requests" % (TOTAL, self.h2.requests,
+        return "%d HTTP/1.1, %d h2c and %d gRPC requests" % (self.h1.total, self.h2.requests,
                                                              self.grpc.result["replies"] +
                                                              self.grpc.result["failures"])
 
@@ -416,7 +418,9 @@ def test_live_edits_of_endpoints_services_and_policies_under_load_fail_no_reques
     try:
         assert eventually(lambda: meshctl(api, "get")[0] == 0, 10), cp.log()
         sidecar = remote_sidecar(control, workers=4)
-        mixed = MixedLoad(sidecar).start()
+        # Twice the usual load: at least one round of edits (each a meshctl run, slow in the
+        # sanitizer builds) must fit in it whatever the build.
+        mixed = MixedLoad(sidecar, total=2 * TOTAL).start()
         edits = 0
         while mixed.running() and edits < 200:
             time.sleep(0.15)
