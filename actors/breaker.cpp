@@ -34,10 +34,14 @@ struct breaker_state {
   bool published = false;         // workers have had a health from this actor
   uint64_t epoch = 0;
   net::traffic_stats* traffic = nullptr;  // the service's outbound counters
+  uint64_t id = 0;                        // this actor's, to claim the counters' health
   actor_stats* stats = nullptr;
 
   ~breaker_state() {
-    if (traffic != nullptr) {  // no breaker any more: nothing open, nothing ejected
+    // No breaker any more: nothing open, nothing ejected; unless a newer breaker of the
+    // service has claimed the counters already.
+    auto writer = id;
+    if (traffic != nullptr && traffic->health_writer.compare_exchange_strong(writer, 0)) {
       traffic->breaker_mode.store(0, std::memory_order_relaxed);
       traffic->ejected.store(0, std::memory_order_relaxed);
     }
@@ -75,8 +79,10 @@ void publish(self_ptr self) {
     h->probation = st.outliers->in_state(policy::endpoint_health::probation);
   }
   // For the golden signals' report (the console) and /metrics.
-  st.traffic->breaker_mode.store(static_cast<int>(h->breaker), std::memory_order_relaxed);
-  st.traffic->ejected.store(static_cast<uint32_t>(h->ejected.size()), std::memory_order_relaxed);
+  if (st.traffic->health_writer.load() == st.id) {
+    st.traffic->breaker_mode.store(static_cast<int>(h->breaker), std::memory_order_relaxed);
+    st.traffic->ejected.store(static_cast<uint32_t>(h->ejected.size()), std::memory_order_relaxed);
+  }
   net::service_health_ptr ptr = std::move(h);
   handoff_release(ptr.get());
   for (auto& w : st.workers) {
@@ -153,6 +159,8 @@ breaker_actor::behavior_type breaker(self_ptr self, node_context* ctx, std::stri
   st.workers = std::move(workers);
   st.stats = ctx->actor_metrics.get("breaker");
   st.traffic = ctx->stats.get(st.service, net::direction::outbound);
+  st.id = self->id();
+  st.traffic->health_writer.store(st.id);  // the newest breaker of the service speaks for it
   self->delayed_send(self, tick_interval, poll_atom::value);
   return {
       [self](configure_atom, const config::service& svc, net::endpoint_names& endpoints) {

@@ -265,6 +265,7 @@ void h2_upstream_connection::on_connect_timeout(void* p) {
 }
 
 void h2_upstream_connection::on_data() {
+  heard_from_peer_ = true;
   bool ok = session_.feed(in_.data(), in_.size());
   in_.clear();
   if (!ok) {
@@ -294,8 +295,17 @@ void h2_upstream_connection::on_drained() {
 }
 
 void h2_upstream_connection::on_eof(int error) {
-  fail_all(proxy_error::upstream_reset, key_ + (error != 0 ? std::string{": "} + describe(error)
-                                                           : std::string{": connection closed"}));
+  auto why = error != 0 ? describe(error) : std::string{"connection closed"};
+  if (!heard_from_peer_) {
+    // A server sends its SETTINGS before it reads anything, so a connection closed before
+    // that was never served, whatever we sent on it: e.g. one the kernel accepted into the
+    // backlog of a server that was killed. Failed like a refused connect (retried even for a
+    // non-idempotent request), not like a reset.
+    fail_all(proxy_error::upstream_connect_failed,
+             key_ + ": " + why + " before its HTTP/2 preface");
+  } else {
+    fail_all(proxy_error::upstream_reset, key_ + ": " + why);
+  }
   close();
 }
 

@@ -81,6 +81,7 @@ class h2_upstream_connection final : public connection, private h2_events {
   int64_t idle_timeout_ms_;
   uint32_t assumed_streams_;
   bool connecting_ = true;
+  bool heard_from_peer_ = false;  // any byte; a server's first is its SETTINGS preface
   bool goaway_ = false;
   int32_t goaway_last_stream_ = 0;
 };

@@ -42,9 +42,12 @@ struct traffic_stats {
   std::atomic<uint64_t> bytes_in{0};
   std::atomic<uint64_t> bytes_out{0};
   // The service's breaker actor's last decision (outbound): 0 closed, 1 open, 2 half-open,
-  // and how many endpoints it ejected.
+  // and how many endpoints it ejected. Written only by the actor whose id is health_writer, so
+  // a breaker ended by a config change cannot overwrite (or, ending late, zero) what the
+  // service's new breaker decided.
   std::atomic<int> breaker_mode{0};
   std::atomic<uint32_t> ejected{0};
+  std::atomic<uint64_t> health_writer{0};
   // gRPC calls by their status (index: code; the last slot counts codes out of range).
   std::array<std::atomic<uint64_t>, 18> grpc_by_status{};
 

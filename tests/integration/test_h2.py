@@ -7,6 +7,7 @@ gets GOAWAY and a clean close."""
 import atexit
 import os
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -227,10 +228,61 @@ def test_a_protocol_error_gets_goaway_and_a_clean_close():
         s.stop()
 
 
+class Mute:
+    """A TCP server that resets every connection it accepts without a byte sent: what a
+    client meets on a connection the kernel accepted for a server killed before it did."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.accepted = 0
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return  # stopped
+            self.accepted += 1
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            c.close()
+
+    def stop(self):
+        self.sock.close()
+
+
+def test_an_http2_upstream_closed_before_its_preface_is_retried_like_a_refused_connect():
+    # The server never spoke HTTP/2, so it served nothing: a POST, which the policy does not
+    # retry after a reset, is retried on the other endpoint as after a refused connect.
+    mute, h2 = Mute(), Nghttpd({"small": 1000})
+    mesh = Mesh(node_head("h2") + """services:
+  files:
+    protocol: http2
+    retry: {{attempts: 3, backoff: {{base: 1ms, max: 2ms}}, on: [connect_failure]}}
+    endpoints:
+      - {{address: 127.0.0.1, port: %d}}
+      - {{address: 127.0.0.1, port: %d}}
+""" % (mute.port, h2.port), executable="actormesh-sidecar")
+    try:
+        for _ in range(4):
+            code, out, err = curl("-s", "-o", "/dev/null", "-w", "%{http_code}", "-d", "x",
+                                  "http://files/small", proxy=mesh.proxy)
+            assert out == b"200", (out, err)
+        assert mute.accepted >= 1, "the mute endpoint was never tried"
+    finally:
+        mesh.stop()
+        mute.stop()
+        h2.stop()
+
+
 if __name__ == "__main__":
     run([test_h2c_and_http1_share_the_listener_and_reach_both_kinds_of_upstream,
          test_an_h2_stream_the_sidecar_fails_gets_its_error_and_the_connection_goes_on,
          test_an_upstream_full_of_streams_gets_another_connection,
          test_slow_readers_slow_the_upstream_through_windows_not_buffers,
          test_a_drain_sends_goaway_and_lets_the_stream_in_flight_finish,
-         test_a_protocol_error_gets_goaway_and_a_clean_close])
+         test_a_protocol_error_gets_goaway_and_a_clean_close,
+         test_an_http2_upstream_closed_before_its_preface_is_retried_like_a_refused_connect])
