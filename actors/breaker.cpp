@@ -33,6 +33,8 @@ struct breaker_state {
   net::endpoint_names endpoints;  // in id order
   bool published = false;         // workers have had a health from this actor
   uint64_t epoch = 0;
+  uint64_t poll_generation = 0;           // only the newest poll scheduled counts
+  int64_t poll_due_ms = -1;               // when it comes; -1: none
   net::traffic_stats* traffic = nullptr;  // the service's outbound counters
   uint64_t id = 0;                        // this actor's, to claim the counters' health
   actor_stats* stats = nullptr;
@@ -88,6 +90,31 @@ void publish(self_ptr self) {
   for (auto& w : st.workers) {
     self->send(w, health_atom::value, st.service, ptr);
   }
+}
+
+// Schedules the next tick, if time can change anything: soon while the breaker is open (it
+// half-opens) or an endpoint is ejected (its ejection ends); once an interval for the outlier
+// detector's rate detectors; never for a closed or half-open breaker alone (probes close it).
+void schedule_poll(self_ptr self) {
+  auto& s = self->state;
+  int64_t delay = -1;
+  bool open = s.breaker && s.breaker->state() == policy::breaker_state::open;
+  if (open || (s.outliers && s.outliers->ejected_count() > 0)) {
+    delay = tick_interval.count();
+  } else if (s.outliers) {
+    delay = std::max<int64_t>(tick_interval.count(), s.outlier_spec->interval_ms);
+  }
+  auto now = now_ms(self);
+  if (delay < 0) {
+    ++s.poll_generation;  // a pending poll has nothing to do
+    s.poll_due_ms = -1;
+    return;
+  }
+  if (s.poll_due_ms >= 0 && s.poll_due_ms <= now + delay) {
+    return;  // one comes soon enough
+  }
+  s.poll_due_ms = now + delay;
+  self->delayed_send(self, std::chrono::milliseconds{delay}, poll_atom::value, ++s.poll_generation);
 }
 
 // Takes a new policy and endpoint set, keeping every piece of state they did not change.
@@ -161,7 +188,6 @@ breaker_actor::behavior_type breaker(self_ptr self, node_context* ctx, std::stri
   st.traffic = ctx->stats.get(st.service, net::direction::outbound);
   st.id = self->id();
   st.traffic->health_writer.store(st.id);  // the newest breaker of the service speaks for it
-  self->delayed_send(self, tick_interval, poll_atom::value);
   return {
       [self](configure_atom, const config::service& svc, net::endpoint_names& endpoints) {
         metered_handler m{self->state.stats, self->mailbox().size()};
@@ -169,6 +195,7 @@ breaker_actor::behavior_type breaker(self_ptr self, node_context* ctx, std::stri
           log_change(self, "configured");
           publish(self);
         }
+        schedule_poll(self);
       },
       [self](outcomes_atom, const net::outcome_batch& batch) {
         metered_handler m{self->state.stats, self->mailbox().size()};
@@ -187,11 +214,15 @@ breaker_actor::behavior_type breaker(self_ptr self, node_context* ctx, std::stri
         if (changed) {
           log_change(self, "outcomes");
           publish(self);
+          schedule_poll(self);
         }
       },
-      [self](poll_atom) {
+      [self](poll_atom, uint64_t generation) {
         auto& s = self->state;
-        self->delayed_send(self, tick_interval, poll_atom::value);
+        if (generation != s.poll_generation) {
+          return;  // replaced by a sooner one
+        }
+        s.poll_due_ms = -1;
         auto now = now_ms(self);
         bool changed = false;
         if (s.breaker && s.breaker->tick(now)) {
@@ -205,6 +236,7 @@ breaker_actor::behavior_type breaker(self_ptr self, node_context* ctx, std::stri
           log_change(self, "timer");
           publish(self);
         }
+        schedule_poll(self);
       },
   };
 }

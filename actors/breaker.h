@@ -7,6 +7,10 @@
 //   configure (the service's policy, its endpoints by id) from the sidecar with every
 //   snapshot: what did not change keeps its state (an open breaker stays open, an ejected
 //   endpoint stays ejected), and workers hear only of real changes.
+//
+// Its timer runs only while time can change something: every 25 ms while the breaker is
+// open or an endpoint is ejected, once per detection interval for outlier detection's rate
+// detectors, and not at all for a closed breaker alone (a mesh of idle services stays idle).
 #pragma once
 
 #include <memory>
@@ -23,7 +27,8 @@ namespace am::actors {
 
 using breaker_actor =
     caf::typed_actor<caf::reacts_to<configure_atom, config::service, net::endpoint_names>,
-                     caf::reacts_to<outcomes_atom, net::outcome_batch>, caf::reacts_to<poll_atom>>;
+                     caf::reacts_to<outcomes_atom, net::outcome_batch>,
+                     caf::reacts_to<poll_atom, uint64_t>>;
 
 // Does nothing until its first configure.
 breaker_actor spawn_breaker(caf::actor_system& sys, node_context& ctx, std::string service,

@@ -74,6 +74,7 @@ class access_log_buffer {
   bool enabled() const { return writer_ != nullptr && writer_->enabled(); }
   void append(const access_record& r);
   void flush();
+  bool empty() const { return pending_.empty(); }
 
  private:
   access_log_writer* writer_;

@@ -15,6 +15,9 @@ namespace am::net {
 
 namespace {
 
+// An idle loop with no timer armed still wakes once a second (nothing needs it: a safety net).
+constexpr int64_t max_idle_wait_ms = 1000;
+
 // The wake-up eventfd's handler: drains the counter; posted work runs after the batch.
 class wake_handler final : public io_handler {
  public:
@@ -135,30 +138,42 @@ void event_loop::run_flushes() {
 void event_loop::run() {
   constexpr int max_events = 256;
   epoll_event events[max_events];
+  bool idle = false;  // the last wait ended with no event
   while (!stopping_) {
-    // Wake at least once a tick so that the timing wheel advances, and in time for the first
-    // precise timer.
+    // Busy, wake at least once a tick so that the timing wheel advances; idle (the last wait
+    // saw no event), sleep until the wheel's next armed slot: a loop without timers due does
+    // not wake 100 times a second for nothing. And wake in time for the first precise timer.
+    auto wheel_wait_ms = timer_wheel::tick_ms;
+    if (idle) {
+      auto w = timers_.idle_wait_ms(now_ms_);
+      wheel_wait_ms = w < 0 ? max_idle_wait_ms : std::clamp<int64_t>(w, 0, max_idle_wait_ms);
+    }
     int n = 0;
     if (auto next = precise_.next_deadline_us(); next >= 0 && precise_wait_) {
       read_clock();
-      auto wait_us = std::clamp<int64_t>(next - now_us_, 0, timer_wheel::tick_ms * 1000);
-      timespec timeout{0, static_cast<long>(wait_us * 1000)};
+      auto wait_us = std::clamp<int64_t>(next - now_us_, 0, wheel_wait_ms * 1000);
+      timespec timeout{static_cast<time_t>(wait_us / 1'000'000),
+                       static_cast<long>(wait_us % 1'000'000 * 1000)};
       n = epoll_pwait2(epoll_fd_, events, max_events, &timeout, nullptr);
       if (n < 0 && errno == ENOSYS) {  // a kernel before 5.11: to the millisecond, rounded up
         precise_wait_ = false;
         continue;
       }
     } else {
-      auto timeout = timer_wheel::tick_ms;
+      auto timeout = wheel_wait_ms;
       if (next >= 0) {
         read_clock();
         timeout = std::clamp<int64_t>((next - now_us_ + 999) / 1000, 0, timeout);
       }
       n = epoll_wait(epoll_fd_, events, max_events, static_cast<int>(timeout));
     }
-    if (n < 0 && errno != EINTR) {
-      throw_errno("epoll_wait");
+    if (n < 0) {
+      if (errno != EINTR) {
+        throw_errno("epoll_wait");
+      }
+      n = 0;
     }
+    idle = n == 0;
     read_clock();
     for (int i = 0; i < n; ++i) {
       static_cast<io_handler*>(events[i].data.ptr)->on_io(events[i].events);

@@ -520,6 +520,7 @@ void exchange::record() {
     r.service = stats->service;
     r.direction = to_string(stats->dir);
     log.append(r);
+    worker_.flush_soon();
   }
   if (auto& spans = worker_.spans(); spans.enabled() && trace_.context.sampled) {
     span_record s;
@@ -537,6 +538,7 @@ void exchange::record() {
     s.start_unix_us = start_unix_ms_ * 1000;
     s.duration_us = us;
     spans.append(s);
+    worker_.flush_soon();
   }
   if (worker_.tapping() && side_ == listener_side::outbound) {
     worker_.tap({stats->service, method_, authority_, path_, status_, grpc_ ? grpc_status_ : -1, us,

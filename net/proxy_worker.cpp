@@ -23,7 +23,6 @@ namespace am::net {
 namespace {
 
 constexpr int64_t log_flush_ms = 50;
-constexpr int64_t outcome_flush_ms = 10;  // one tick: the breaker learns within ~10 ms
 constexpr int64_t weights_check_ms = 100;
 constexpr int64_t tap_flush_ms = 100;
 constexpr int64_t tap_budget_ms = 1000;  // taps' limits are per second
@@ -150,7 +149,6 @@ void proxy_worker::pass_through6(int fd) {
 }
 
 void proxy_worker::start() {
-  loop_.schedule(flush_timer_, outcome_flush_ms);
   thread_ = std::thread{[this] { loop_.run(); }};
 }
 
@@ -343,6 +341,7 @@ void proxy_worker::record_attempt(service_state& svc, endpoint_state& endpoint, 
                                   uint64_t latency_us) {
   if (svc.sink) {
     svc.outcomes.attempts.push_back({endpoint.id, status});
+    flush_soon();
   }
   if (svc.global) {
     ++endpoint.completed;
@@ -358,6 +357,7 @@ void proxy_worker::publish_weights(weight_table_ptr table) {
       if (i != services_.end() && i->second->global) {
         i->second->apply(weights, loop_.now_ms());
         i->second->stats->lb_mode.store(1, std::memory_order_relaxed);
+        flush_soon();  // the tick expires them
       }
     }
   });
@@ -391,6 +391,11 @@ void proxy_worker::report_load() {
 }
 
 // Weights older than the configured age are dropped: local least request until fresh ones.
+bool proxy_worker::any_weights_fresh() const {
+  return std::any_of(services_.begin(), services_.end(),
+                     [](const auto& s) { return s.second->weights_fresh; });
+}
+
 void proxy_worker::expire_weights() {
   auto now = loop_.now_ms();
   for (auto& [name, svc] : services_) {
@@ -418,10 +423,12 @@ void proxy_worker::publish_taps(tap_set_ptr taps, std::shared_ptr<tap_sink> out)
   loop_.post([this, taps = std::move(taps), out = std::move(out)]() mutable {
     taps_.install(std::move(taps), std::move(out));
     taps_.flush();  // the acknowledgement: requests finished from now on are tapped
+    flush_soon();   // the tick refills their budgets
   });
 }
 
 void proxy_worker::tap(const tap_view& request) {
+  flush_soon();
   taps_.record(request, settings_.service_name, [] {
     return static_cast<int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                     std::chrono::system_clock::now().time_since_epoch())
@@ -456,6 +463,7 @@ bool proxy_worker::spend_retry(service_state& svc) {
   }
   --svc.retry_tokens;
   ++svc.retries;
+  flush_soon();
   return true;
 }
 
@@ -646,22 +654,33 @@ void proxy_worker::on_flush_timer(void* p) {
   auto* self = static_cast<proxy_worker*>(p);
   self->flush_outcomes();
   self->report_usage();
-  ++self->flush_ticks_;
-  if (self->flush_ticks_ % (log_flush_ms / outcome_flush_ms) == 0) {
+  auto now = self->loop_.now_ms();
+  auto due = [now](int64_t& last, int64_t interval) {
+    if (now - last < interval) {
+      return false;
+    }
+    last = now;
+    return true;
+  };
+  if (due(self->logs_flushed_ms_, log_flush_ms)) {
     self->log_buffer_.flush();
     self->span_buffer_.flush();
   }
-  if (self->flush_ticks_ % (weights_check_ms / outcome_flush_ms) == 0) {
+  bool weights = self->any_weights_fresh();
+  if (weights && due(self->weights_checked_ms_, weights_check_ms)) {
     self->expire_weights();
   }
-  if (self->flush_ticks_ % (tap_flush_ms / outcome_flush_ms) == 0) {
+  if (due(self->taps_flushed_ms_, tap_flush_ms)) {
     self->taps_.flush();
   }
-  if (self->flush_ticks_ % (tap_budget_ms / outcome_flush_ms) == 0) {
+  if (due(self->taps_refilled_ms_, tap_budget_ms)) {
     self->taps_.refill();
   }
-
-  self->loop_.schedule(self->flush_timer_, outcome_flush_ms);
+  // Again while something waits for a later tick; else the next buffered record arms it.
+  if (!self->log_buffer_.empty() || !self->span_buffer_.empty() || self->taps_.active() ||
+      weights) {
+    self->loop_.schedule(self->flush_timer_, flush_tick_ms);
+  }
 }
 
 }  // namespace am::net

@@ -79,6 +79,7 @@ class span_buffer {
   bool enabled() const { return exporter_ != nullptr; }
   void append(const span_record& s);
   void flush();
+  bool empty() const { return count_ == 0; }
 
  private:
   span_exporter* exporter_;

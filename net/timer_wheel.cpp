@@ -1,5 +1,7 @@
 #include "net/timer_wheel.h"
 
+#include <algorithm>
+
 namespace am::net {
 
 timer_wheel::timer_wheel() {
@@ -69,6 +71,17 @@ void timer_wheel::advance(int64_t now_ms) {
     due.prev_ = due.next_ = nullptr;
   }
   last_tick_ = now_tick;
+}
+
+int64_t timer_wheel::idle_wait_ms(int64_t now_ms) const {
+  auto first = last_tick_ < 0 ? now_ms / tick_ms : last_tick_ + 1;
+  for (auto tick = first; tick < first + slots; ++tick) {
+    const auto& head = heads_[tick % slots];
+    if (head.next_ != &head) {
+      return std::max<int64_t>(0, tick * tick_ms - now_ms);
+    }
+  }
+  return -1;
 }
 
 precise_timers::precise_timers() {

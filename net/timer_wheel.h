@@ -60,6 +60,11 @@ class timer_wheel {
   // Fires every timer whose deadline is at or before `now_ms`.
   void advance(int64_t now_ms);
 
+  // Milliseconds from `now_ms` until the first slot to visit that holds a timer (one of a
+  // later revolution, maybe: then the loop just looks again), or -1 when none is armed. It
+  // scans the slots: for a loop with nothing else to do, so that it sleeps until then.
+  int64_t idle_wait_ms(int64_t now_ms) const;
+
  private:
   timer heads_[slots];
   int64_t last_tick_ = -1;

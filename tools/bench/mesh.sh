@@ -147,7 +147,7 @@ EOF
 # The processes and their descendants (nginx and nghttpx serve from worker processes).
 tree() { local p; for p in "$@"; do echo "$p"; tree $(pgrep -P "$p" || true); done; }
 # Run time (ns) of every thread of the given processes.
-run_ns() { cat $(for p in "$@"; do echo /proc/$p/task/*/schedstat; done) 2>/dev/null | awk '{t += $1} END {printf "%d\n", t}'; }
+run_ns() { cat $(for p in "$@"; do echo /proc/$p/task/*/schedstat; done) 2>/dev/null | awk '{t += $1} END {printf "%.0f\n", t}'; }
 hwm_mb() { for p in "$@"; do awk '/^VmHWM:/ {print $2}' /proc/$p/status; done | awk '{t += $1} END {printf "%.1f", t / 1024}'; }
 
 load() {  # PORT SECONDS RATE(0: closed loop) [LOG]
@@ -205,7 +205,7 @@ for round in $(seq "$ROUNDS"); do
 done
 
 # Medians over the rounds; "added" is the pair's median minus direct's.
-sort -t$'\t' -k2,2 -k3,3 "$RAW" | awk -F'\t' '
+awk -F'\t' '
   function med(list,   n, v, i, j, t) {
     n = split(list, v, " ")
     for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
@@ -216,14 +216,16 @@ sort -t$'\t' -k2,2 -k3,3 "$RAW" | awk -F'\t' '
   END {
     printf "%-10s %-6s %9s %8s %8s %10s %10s %11s %8s %7s\n", "pair", "mode", "requests", "p50_ms", "p99_ms",
       "+p50_ms", "+p99_ms", "CPUms/10k", "RSS_MB", "failed"
-    for (k in seen) {
-      split(k, kk, SUBSEP); d = "direct" SUBSEP kk[2]
-      printf "%-10s %-6s %9d %8.3f %8.3f %10s %10s %11.1f %8.1f %7d\n", kk[1], kk[2], REQ[k],
+    nm = split("rate closed", modes, " "); np = split("direct actormesh haproxy nginx nghttpx", pairs, " ")
+    for (m = 1; m <= nm; m++) for (q = 1; q <= np; q++) {
+      k = pairs[q] SUBSEP modes[m]; d = "direct" SUBSEP modes[m]
+      if (!(k in seen)) continue
+      printf "%-10s %-6s %9d %8.3f %8.3f %10s %10s %11.1f %8.1f %7d\n", pairs[q], modes[m], REQ[k],
         med(P50[k]) / 1000, med(P99[k]) / 1000,
-        kk[1] == "direct" ? "-" : sprintf("%.3f", (med(P50[k]) - med(P50[d])) / 1000),
-        kk[1] == "direct" ? "-" : sprintf("%.3f", (med(P99[k]) - med(P99[d])) / 1000),
+        q == 1 ? "-" : sprintf("%.3f", (med(P50[k]) - med(P50[d])) / 1000),
+        q == 1 ? "-" : sprintf("%.3f", (med(P99[k]) - med(P99[d])) / 1000),
         med(CPU[k]), med(RSS[k]), FAIL[k]
     }
-  }' | { read -r header; echo "$header"; sort -k2,2 -k1,1; }
+  }' "$RAW"
 echo "(medians of $ROUNDS rounds; $RATE req/s over $CONNS connections for ${DURATION}s in mode rate;" \
   "CPU and RSS: both proxies of the pair, direct: the backend)"

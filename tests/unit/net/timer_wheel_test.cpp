@@ -98,6 +98,33 @@ TEST_CASE("a callback may re-arm its own timer") {
   CHECK(r.fired == 3);
 }
 
+TEST_CASE("an idle loop may sleep until the first armed slot, and forever with none") {
+  timer_wheel wheel;
+  counter c;
+  wheel.advance(1000);
+  CHECK(wheel.idle_wait_ms(1000) == -1);
+  timer soon{&counter::fire, &c}, later{&counter::fire, &c};
+  wheel.schedule(later, 8000);
+  CHECK(wheel.idle_wait_ms(1003) == 6997);
+  wheel.schedule(soon, 1500);
+  CHECK(wheel.idle_wait_ms(1003) == 497);
+  wheel.advance(1000 + 497 + 3);  // waking then fires it
+  CHECK(c.fired == 1);
+  CHECK(wheel.idle_wait_ms(1500) == 6500);
+  // A timer of a later revolution shares a slot with an earlier one: the loop wakes at the
+  // slot, finds it not due, and looks again.
+  timer far{&counter::fire, &c};
+  wheel.cancel(later);
+  wheel.schedule(far, 1500 + timer_wheel::slots * timer_wheel::tick_ms + 10);
+  auto wait = wheel.idle_wait_ms(1500);
+  CHECK(wait == 10);
+  wheel.advance(1500 + wait);
+  CHECK(c.fired == 1);
+  CHECK(wheel.idle_wait_ms(1510) == timer_wheel::slots * timer_wheel::tick_ms);
+  wheel.cancel(far);
+  CHECK(wheel.idle_wait_ms(1510) == -1);
+}
+
 TEST_CASE("precise timers fire in deadline order, to the microsecond, and can be cancelled") {
   precise_timers timers;
   std::vector<int> order;
