@@ -390,12 +390,12 @@ void proxy_worker::report_load() {
   sink->deliver(std::move(report));  // even empty: the sidecar counts the answers
 }
 
-// Weights older than the configured age are dropped: local least request until fresh ones.
 bool proxy_worker::any_weights_fresh() const {
   return std::any_of(services_.begin(), services_.end(),
                      [](const auto& s) { return s.second->weights_fresh; });
 }
 
+// Weights older than the configured age are dropped: local least request until fresh ones.
 void proxy_worker::expire_weights() {
   auto now = loop_.now_ms();
   for (auto& [name, svc] : services_) {
@@ -428,7 +428,6 @@ void proxy_worker::publish_taps(tap_set_ptr taps, std::shared_ptr<tap_sink> out)
 }
 
 void proxy_worker::tap(const tap_view& request) {
-  flush_soon();
   taps_.record(request, settings_.service_name, [] {
     return static_cast<int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                     std::chrono::system_clock::now().time_since_epoch())
