@@ -101,8 +101,10 @@ class proxy_worker final : public tunnel_watcher {
   // when none is left. Requests and retries are reported to the actor every tick.
   bool spend_retry(service_state& svc);
   void count_request(service_state& svc) {
-    ++svc.requests;
-    flush_soon();
+    if (svc.usage) {  // only a retry actor reads the count
+      ++svc.requests;
+      flush_soon();
+    }
   }
   // A new lease from the service's retry actor (any thread).
   void publish_lease(std::string service, uint64_t tokens);

@@ -83,8 +83,8 @@ class Server:
 
 
 class Load:
-    """CLIENTS threads on keep-alive connections to the sidecar, `total` (TOTAL) requests in all; every
-    non-200 answer and every exception is a failure."""
+    """CLIENTS threads on keep-alive connections to the sidecar, `total` (TOTAL) requests in
+    all; every non-200 answer and every exception is a failure."""
 
     def __init__(self, mesh, on_progress, host="api", total=TOTAL):
         self.mesh = mesh

@@ -102,7 +102,7 @@ start_nghttpx() {  # NAME PORT UPSTREAM-PORT
 # The two sidecars as a mesh runs them (the access log off and no generated request ids, as
 # tools/bench/candidate.sh, since the peers log nothing): "web" calls the mesh service "api"
 # through its outbound listener, with api's policies (timeout, retries, outlier detection);
-# api's endpoint is the "api" sidecar's inbound listener, in front of the backend.
+# api's endpoint is the other sidecar's inbound listener, in front of the backend.
 start_actormesh() {
   cat > "$T/web.yaml" <<EOF
 name: web
@@ -122,19 +122,9 @@ services:
     endpoints:
       - {address: 127.0.0.1, port: $PB}
 EOF
-  cat > "$T/api.yaml" <<EOF
-name: api
-roles: [sidecar, discovery, commander]
-sidecar:
-  service_name: api
-  workers: 1
-  outbound: {address: 127.0.0.1, port: 0}
-  inbound: {address: 127.0.0.1, port: $PB, app_address: 127.0.0.1, app_port: $BE}
-  admin: {address: 127.0.0.1, port: $((PB + 1000))}
-  access_log: {enabled: false}
-  generate_request_id: false
-EOF
-  start "$PROXY_CPU" "$sidecar" --config "$T/api.yaml"
+  # api's sidecar is the peers benchmark's candidate: inbound, in front of the backend.
+  start "$PROXY_CPU" env LISTEN_PORT=$PB BACKEND_HOST=127.0.0.1 BACKEND_PORT=$BE \
+    ACTORMESH_BINARY="$sidecar" "$root/tools/bench/candidate.sh"
   start "$PROXY_CPU" "$sidecar" --config "$T/web.yaml"
   for p in $((PA + 1000)) $((PB + 1000)); do  # ready: routes with its first snapshot
     for _ in $(seq 100); do
