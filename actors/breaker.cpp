@@ -190,7 +190,7 @@ breaker_actor::behavior_type breaker(self_ptr self, node_context* ctx, std::stri
   st.traffic->health_writer.store(st.id);  // the newest breaker of the service speaks for it
   return {
       [self](configure_atom, const config::service& svc, net::endpoint_names& endpoints) {
-        metered_handler m{self->state.stats, self->mailbox().size()};
+        metered_handler m{self};
         if (configure(self->state, svc, std::move(endpoints))) {
           log_change(self, "configured");
           publish(self);
@@ -198,7 +198,7 @@ breaker_actor::behavior_type breaker(self_ptr self, node_context* ctx, std::stri
         schedule_poll(self);
       },
       [self](outcomes_atom, const net::outcome_batch& batch) {
-        metered_handler m{self->state.stats, self->mailbox().size()};
+        metered_handler m{self};
         auto& s = self->state;
         auto now = now_ms(self);
         bool changed = false;
@@ -218,6 +218,7 @@ breaker_actor::behavior_type breaker(self_ptr self, node_context* ctx, std::stri
         }
       },
       [self](poll_atom, uint64_t generation) {
+        metered_handler m{self};
         auto& s = self->state;
         if (generation != s.poll_generation) {
           return;  // replaced by a sooner one

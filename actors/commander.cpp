@@ -244,38 +244,39 @@ commander_actor::behavior_type commander(self_ptr self, node_context* ctx, std::
     self->delayed_send(self, poll_interval, poll_atom::value);
   }
   self->set_down_handler([self](const caf::down_msg& msg) {
+    metered_handler m{self};
     self->state.subscribers.remove(msg);
     self->state.document_subscribers.remove(msg);
   });
   return {
       [self](subscribe_atom, services_sink sink) {
-        metered_handler m{self->state.stats, self->mailbox().size()};
+        metered_handler m{self};
         self->send(sink, services_atom::value, self->state.current().version, self->state.services);
         self->state.subscribers.add(self, std::move(sink));
       },
       [self](subscribe_atom, document_sink sink) {
-        metered_handler m{self->state.stats, self->mailbox().size()};
+        metered_handler m{self};
         const auto& rev = self->state.current();
         self->send(sink, document_atom::value, rev.version, rev.document);
         self->state.document_subscribers.add(self, std::move(sink));
       },
       [self](poll_atom) {
+        metered_handler m{self};
         self->delayed_send(self, poll_interval, poll_atom::value);
         auto now = identify(self->state.file);
         if (now == self->state.seen) {
           return;
         }
-        metered_handler m{self->state.stats, self->mailbox().size()};
         self->state.seen = now;
         reload_file(self);
       },
       [self](apply_atom, const std::string& document, uint64_t expected,
              const std::string& source) {
-        metered_handler m{self->state.stats, self->mailbox().size()};
+        metered_handler m{self};
         return apply(self, document, expected, source);
       },
       [self](rollback_atom, uint64_t version, const std::string& caller) {
-        metered_handler m{self->state.stats, self->mailbox().size()};
+        metered_handler m{self};
         auto& history = self->state.history;
         auto it = std::find_if(history.begin(), history.end(),
                                [&](const config_revision& r) { return r.version == version; });
@@ -293,11 +294,12 @@ commander_actor::behavior_type commander(self_ptr self, node_context* ctx, std::
                      "rolled_back");
       },
       [self](reject_atom, const std::string& source, const std::vector<std::string>& errors) {
-        metered_handler m{self->state.stats, self->mailbox().size()};
+        metered_handler m{self};
         reject(self, source, errors);
       },
       [self](current_atom) { return self->state.current(); },
       [self](history_atom) {
+        metered_handler m{self};
         std::vector<config_revision> out;
         for (const auto& r : self->state.history) {
           out.push_back({r.version, r.source, r.applied_unix_ms, {}});

@@ -109,6 +109,7 @@ control_gateway_actor::behavior_type gateway(self_ptr self, node_context* ctx,
   self->send(discovery, subscribe_atom::value, endpoints_sink{self});
   self->send(commander, subscribe_atom::value, document_sink{self});
   self->set_down_handler([self](const caf::down_msg& msg) {
+    metered_handler m{self};
     if (auto* s = find_by_link(self, msg.source)) {
       log_info("control gateway: sidecar " + s->status.name + " detached");
       s->link = nullptr;
@@ -120,7 +121,7 @@ control_gateway_actor::behavior_type gateway(self_ptr self, node_context* ctx,
   });
   return {
       [self](endpoints_atom, uint64_t version, const config::endpoint_table& table) {
-        metered_handler m{self->state.stats, self->mailbox().size()};
+        metered_handler m{self};
         auto& st = self->state;
         st.endpoints_version = version;
         st.endpoints = table;
@@ -131,7 +132,7 @@ control_gateway_actor::behavior_type gateway(self_ptr self, node_context* ctx,
         }
       },
       [self](document_atom, uint64_t version, const std::string& text) {
-        metered_handler m{self->state.stats, self->mailbox().size()};
+        metered_handler m{self};
         auto& st = self->state;
         st.document_version = version;
         st.document = text;
@@ -144,7 +145,7 @@ control_gateway_actor::behavior_type gateway(self_ptr self, node_context* ctx,
       },
       [self](attach_atom, caf::actor link, const std::string& name,
              const std::vector<std::string>& uses) {
-        metered_handler m{self->state.stats, self->mailbox().size()};
+        metered_handler m{self};
         auto& st = self->state;
         log_info("control gateway: sidecar " + name + " attached");
         std::erase_if(st.sidecars, [&](const attached_sidecar& old) {
@@ -168,7 +169,7 @@ control_gateway_actor::behavior_type gateway(self_ptr self, node_context* ctx,
         report(self);
       },
       [self](ack_atom, uint64_t version) {
-        metered_handler m{self->state.stats, self->mailbox().size()};
+        metered_handler m{self};
         auto sender = caf::actor_cast<caf::actor_addr>(self->current_sender());
         if (auto* s = find_by_link(self, sender)) {
           s->status.config_version = version;
@@ -177,6 +178,7 @@ control_gateway_actor::behavior_type gateway(self_ptr self, node_context* ctx,
         }
       },
       [self](load_atom, net::load_report& report) {
+        metered_handler m{self};
         // Passed on as the sidecar's own, so that the global-lb answers its control link.
         if (self->state.global_lb) {
           caf::actor_cast<caf::abstract_actor*>(self->state.global_lb)
@@ -185,12 +187,13 @@ control_gateway_actor::behavior_type gateway(self_ptr self, node_context* ctx,
         }
       },
       [self](signals_atom, config::signals_report& report) {
+        metered_handler m{self};
         if (self->state.signals) {
           self->send(self->state.signals, signals_atom::value, std::move(report));
         }
       },
       [self](tap_atom, const config::tap_filter& filter, caf::actor session) {
-        metered_handler m{self->state.stats, self->mailbox().size()};
+        metered_handler m{self};
         untap(self, session.address());
         self->monitor(session);
         for (auto& s : self->state.sidecars) {
@@ -202,6 +205,7 @@ control_gateway_actor::behavior_type gateway(self_ptr self, node_context* ctx,
       },
       [self](untap_atom, const caf::actor& session) { untap(self, session.address()); },
       [self](status_atom) {
+        metered_handler m{self};
         std::vector<sidecar_status> out;
         for (const auto& s : self->state.sidecars) {
           out.push_back(s.status);

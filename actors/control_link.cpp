@@ -48,6 +48,7 @@ void connect(self_ptr self) {
   self->request(mm, connect_timeout, caf::connect_atom::value, cp.address, cp.port)
       .then(
           [self](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
+            metered_handler reply{self};
             auto& st = self->state;
             if (!ptr) {
               retry_later(self);
@@ -63,6 +64,7 @@ void connect(self_ptr self) {
             log_info("control link: attached to " + target(self));
           },
           [self](caf::error& e) {
+            metered_handler reply{self};
             log_warn("control link: cannot reach " + target(self) + ": " +
                      self->system().render(e) + "; retrying");
             retry_later(self);
@@ -76,6 +78,7 @@ caf::behavior control_link(self_ptr self, node_context* ctx, sidecar_actor sidec
   st.stats = ctx->actor_metrics.get("control_link");
   st.ctx->status.set_control_plane(false);
   self->set_down_handler([self](const caf::down_msg& msg) {
+    metered_handler m{self};
     if (msg.source != self->state.gateway.address()) {
       return;
     }
@@ -91,12 +94,14 @@ caf::behavior control_link(self_ptr self, node_context* ctx, sidecar_actor sidec
       // its weights come back here (while detached, reports are dropped: the sidecar falls
       // back to local balancing as its weights age).
       [self](load_atom, const net::load_report& report) {
+        metered_handler m{self};
         if (self->state.gateway) {
           self->send(self->state.gateway, load_atom::value, report);
         }
       },
       // Golden signals go the same way, to the control plane's signals actor.
       [self](signals_atom, const config::signals_report& report) {
+        metered_handler m{self};
         if (self->state.gateway) {
           self->send(self->state.gateway, signals_atom::value, report);
         }
@@ -104,20 +109,23 @@ caf::behavior control_link(self_ptr self, node_context* ctx, sidecar_actor sidec
       // Taps: the gateway passes on a session's filter and its end; events go from the
       // sidecar straight to the session.
       [self](tap_atom, const config::tap_filter& filter, const caf::actor& session) {
+        metered_handler m{self};
         self->send(self->state.sidecar, tap_atom::value, filter, session);
       },
       [self](untap_atom, const caf::actor& session) {
+        metered_handler m{self};
         self->send(self->state.sidecar, untap_atom::value, session);
       },
       [self](weights_atom, const net::weight_table& table) {
+        metered_handler m{self};
         self->send(self->state.sidecar, weights_atom::value, table);
       },
       [self](endpoints_atom, uint64_t version, const config::endpoint_table& table) {
-        metered_handler m{self->state.stats, self->mailbox().size()};
+        metered_handler m{self};
         self->send(self->state.sidecar, endpoints_atom::value, version, table);
       },
       [self](document_atom, uint64_t version, const std::string& text) {
-        metered_handler m{self->state.stats, self->mailbox().size()};
+        metered_handler m{self};
         auto parsed = config::parse_mesh_config(text);
         if (!parsed.ok()) {
           // The commander validated it: a mismatch means different versions of actormesh.
@@ -132,6 +140,7 @@ caf::behavior control_link(self_ptr self, node_context* ctx, sidecar_actor sidec
         self->request(self->state.sidecar, caf::infinite, in_force_atom::value, version)
             .then(
                 [self](uint64_t in_force) {
+                  metered_handler reply{self};
                   if (self->state.gateway) {
                     self->send(self->state.gateway, ack_atom::value, in_force);
                   }

@@ -84,10 +84,13 @@ discovery_actor::behavior_type discovery(self_ptr self, node_context* ctx,
     self->state.first_deadline = self->state.last_version + first_view_wait;
     self->delayed_send(self, first_view_wait, settle_atom::value);
   }
-  self->set_down_handler([self](const caf::down_msg& msg) { self->state.subscribers.remove(msg); });
+  self->set_down_handler([self](const caf::down_msg& msg) {
+    metered_handler m{self};
+    self->state.subscribers.remove(msg);
+  });
   return {
       [self](source_atom, const std::string& source, config::endpoint_table& table) {
-        metered_handler m{self->state.stats, self->mailbox().size()};
+        metered_handler m{self};
         auto& st = self->state;
         st.sources[source] = std::move(table);
         st.changed_sources.insert(source);
@@ -105,7 +108,7 @@ discovery_actor::behavior_type discovery(self_ptr self, node_context* ctx,
         self->delayed_send(self, next - now, settle_atom::value);
       },
       [self](settle_atom) {
-        metered_handler m{self->state.stats, self->mailbox().size()};
+        metered_handler m{self};
         auto& st = self->state;
         if (awaiting_first_views(st)) {
           if (self->clock().now() < st.first_deadline) {
@@ -122,7 +125,7 @@ discovery_actor::behavior_type discovery(self_ptr self, node_context* ctx,
         make_version(self);
       },
       [self](subscribe_atom, endpoints_sink sink) {
-        metered_handler m{self->state.stats, self->mailbox().size()};
+        metered_handler m{self};
         if (self->state.version > 0) {
           self->send(sink, endpoints_atom::value, self->state.version, self->state.merged);
         }

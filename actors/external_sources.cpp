@@ -19,7 +19,7 @@ caf::behavior endpoint_source(caf::event_based_actor* self, actor_stats* stats,
                               discovery_actor discovery) {
   return {
       [=](source_atom, const std::string& name, const config::endpoint_table& table) {
-        metered_handler m{stats, self->mailbox().size()};
+        metered_handler m{stats, self->mailbox().size(), self};
         self->send(discovery, source_atom::value, name, table);
       },
   };
@@ -31,11 +31,11 @@ caf::behavior config_source(caf::event_based_actor* self, actor_stats* stats,
                             commander_actor commander) {
   return {
       [=](reject_atom, const std::string& source, const std::vector<std::string>& errors) {
-        metered_handler m{stats, self->mailbox().size()};
+        metered_handler m{stats, self->mailbox().size(), self};
         self->send(commander, reject_atom::value, source, errors);
       },
       [=](apply_atom, const std::string& document, const std::string& source) {
-        metered_handler m{stats, self->mailbox().size()};
+        metered_handler m{stats, self->mailbox().size(), self};
         self->request(commander, std::chrono::seconds{10}, apply_atom::value, document, uint64_t{0},
                       source)
             .then(

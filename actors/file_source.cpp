@@ -31,7 +31,7 @@ file_source_actor::behavior_type file_source(
   self->send(self, poll_atom::value);
   return {
       [self](poll_atom) {
-        metered_handler m{self->state.stats, self->mailbox().size()};
+        metered_handler m{self};
         auto& s = self->state;
         self->delayed_send(self, s.interval, poll_atom::value);
         auto now = identify(s.path);

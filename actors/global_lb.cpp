@@ -181,7 +181,7 @@ global_lb_actor::behavior_type global_lb(self_ptr self, node_context* ctx) {
   log_info("global-lb: up");
   return {
       [self](load_atom, net::load_report& report) {
-        metered_handler m{self->state.stats, self->mailbox().size()};
+        metered_handler m{self};
         auto sender = caf::actor_cast<caf::actor>(self->current_sender());
         auto& s = self->state.sidecars[sender.address()];
         s.reply_to = std::move(sender);
@@ -195,7 +195,7 @@ global_lb_actor::behavior_type global_lb(self_ptr self, node_context* ctx) {
       },
       [self](lb_status_atom, const std::string& service) { return table_of(self, service); },
       [self](poll_atom) {
-        metered_handler m{self->state.stats, self->mailbox().size()};
+        metered_handler m{self};
         self->delayed_send(self, interval, poll_atom::value);
         tick(self);
       },

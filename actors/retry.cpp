@@ -38,14 +38,14 @@ retry_actor::behavior_type retry(self_ptr self, node_context* ctx, config::servi
   }
   return {
       [self](configure_atom, const config::retry_budget_spec& spec) {
-        metered_handler m{self->state.stats, self->mailbox().size()};
+        metered_handler m{self};
         if (!(spec == self->state.spec)) {
           self->state.spec = spec;
           self->state.budget.emplace(spec);
         }
       },
       [self](usage_atom, const net::usage_report& report) {
-        metered_handler m{self->state.stats, self->mailbox().size()};
+        metered_handler m{self};
         auto& s = self->state;
         auto now = now_ms(self);
         s.budget->record(now, report.requests, report.retries);

@@ -151,6 +151,7 @@ void publish(self_ptr self) {
     self->request(w, caf::infinite, snapshot_atom::value, snapshot)
         .then(
             [=](uint64_t) {
+              metered_handler reply{self};
               if (--*remaining == 0) {
                 in_force(self, services_version);
                 self->state.ctx->status.set_endpoints(endpoints_version,
@@ -275,11 +276,14 @@ sidecar_actor::behavior_type sidecar(self_ptr self, node_context* ctx,
   self->state.load_sink = make_actor_sink<net::load_report, load_atom>(sidecar_actor{self});
   self->state.tap_sink = make_actor_sink<net::tap_batch, tap_atom>(sidecar_actor{self});
   // A tap session that ends without saying so (its control plane gone) ends its tap.
-  self->set_down_handler([self](const caf::down_msg& msg) { untap(self, msg.source); });
+  self->set_down_handler([self](const caf::down_msg& msg) {
+    metered_handler m{self};
+    untap(self, msg.source);
+  });
   self->delayed_send(self, load_report_interval, poll_atom::value);
   return {
       [self](load_atom, const net::load_report& report) {
-        metered_handler m{self->state.stats, self->mailbox().size()};
+        metered_handler m{self};
         auto& st = self->state;
         merge_load(st, report);
         if (st.awaiting > 0 && --st.awaiting == 0) {
@@ -287,18 +291,19 @@ sidecar_actor::behavior_type sidecar(self_ptr self, node_context* ctx,
         }
       },
       [self](weights_atom, const net::weight_table& table) {
-        metered_handler m{self->state.stats, self->mailbox().size()};
+        metered_handler m{self};
         apply_weights(self, table);
       },
       [self](report_to_atom, caf::actor target) { self->state.report_to = std::move(target); },
       [self](signals_to_atom, caf::actor target) { self->state.signals_to = std::move(target); },
       [self](poll_atom) {
+        metered_handler m{self};
         self->delayed_send(self, load_report_interval, poll_atom::value);
         ask_load(self);
         send_signals(self);
       },
       [self](tap_atom, config::tap_filter& filter, caf::actor session) {
-        metered_handler m{self->state.stats, self->mailbox().size()};
+        metered_handler m{self};
         auto& st = self->state;
         const auto& own = st.ctx->config.sidecar.service_name;
         if (!filter.from.empty() && filter.from != own) {
@@ -310,7 +315,7 @@ sidecar_actor::behavior_type sidecar(self_ptr self, node_context* ctx,
       },
       [self](untap_atom, const caf::actor& session) { untap(self, session.address()); },
       [self](tap_atom, net::tap_batch& batch) {
-        metered_handler m{self->state.stats, self->mailbox().size()};
+        metered_handler m{self};
         auto& st = self->state;
         if (batch.installed) {
           for (auto& session : st.taps.installed(batch.generation, st.workers.size())) {
@@ -325,20 +330,20 @@ sidecar_actor::behavior_type sidecar(self_ptr self, node_context* ctx,
         }
       },
       [self](endpoints_atom, uint64_t version, const config::endpoint_table& table) {
-        metered_handler m{self->state.stats, self->mailbox().size()};
+        metered_handler m{self};
         self->state.endpoints = table;
         self->state.endpoints_version = version;
         publish(self);
       },
       [self](services_atom, uint64_t version, const service_map& services) {
-        metered_handler m{self->state.stats, self->mailbox().size()};
+        metered_handler m{self};
         self->state.services = services;
         self->state.services_version = version;
         self->state.ctx->status.set_services(version);
         publish(self);
       },
       [self](in_force_atom, uint64_t version) -> caf::result<uint64_t> {
-        metered_handler m{self->state.stats, self->mailbox().size()};
+        metered_handler m{self};
         auto& st = self->state;
         if (st.services_in_force >= version) {
           return st.services_in_force;
@@ -348,7 +353,7 @@ sidecar_actor::behavior_type sidecar(self_ptr self, node_context* ctx,
         return promise;
       },
       [self](drain_atom) -> caf::result<bool> {
-        metered_handler m{self->state.stats, self->mailbox().size()};
+        metered_handler m{self};
         auto& st = self->state;
         st.ctx->status.set_draining();
         auto promise = self->make_response_promise<bool>();
@@ -363,12 +368,14 @@ sidecar_actor::behavior_type sidecar(self_ptr self, node_context* ctx,
           self->request(w, deadline, drain_atom::value)
               .then(
                   [=](bool ok) mutable {
+                    metered_handler reply{self};
                     *all_ok = *all_ok && ok;
                     if (--*remaining == 0) {
                       promise.deliver(*all_ok);
                     }
                   },
                   [=](caf::error&) mutable {
+                    metered_handler reply{self};
                     *all_ok = false;
                     if (--*remaining == 0) {
                       promise.deliver(false);

@@ -38,7 +38,7 @@ signals_actor::behavior_type signals(self_ptr self, node_context* ctx) {
   self->delayed_send(self, expire_interval, poll_atom::value);
   return {
       [self](signals_atom, const config::signals_report& report) {
-        metered_handler m{self->state.stats, self->mailbox().size()};
+        metered_handler m{self};
         auto now = now_ms(self);
         self->state.windows.add(report, now);
         if (report.health.empty()) {
@@ -48,7 +48,7 @@ signals_actor::behavior_type signals(self_ptr self, node_context* ctx) {
         }
       },
       [self](health_atom) {
-        metered_handler m{self->state.stats, self->mailbox().size()};
+        metered_handler m{self};
         auto now = now_ms(self);
         config::health_by_sidecar out;
         for (const auto& [sidecar, latest] : self->state.health) {
@@ -59,10 +59,11 @@ signals_actor::behavior_type signals(self_ptr self, node_context* ctx) {
         return out;
       },
       [self](stat_atom, const lb::signal_query& q) {
-        metered_handler m{self->state.stats, self->mailbox().size()};
+        metered_handler m{self};
         return self->state.windows.query(q, now_ms(self));
       },
       [self](poll_atom) {
+        metered_handler m{self};
         self->delayed_send(self, expire_interval, poll_atom::value);
         auto now = now_ms(self);
         self->state.windows.expire(now);

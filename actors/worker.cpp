@@ -44,7 +44,7 @@ worker_actor::behavior_type worker(worker_actor::stateful_pointer<worker_state> 
   self->state.stats = ctx->actor_metrics.get("worker");
   return {
       [self](snapshot_atom, const net::routing_snapshot_ptr& snapshot) -> caf::result<uint64_t> {
-        metered_handler m{self->state.stats, self->mailbox().size()};
+        metered_handler m{self};
         handoff_acquire(snapshot.get());
         auto& st = self->state;
         auto version = snapshot->version;
@@ -57,7 +57,7 @@ worker_actor::behavior_type worker(worker_actor::stateful_pointer<worker_state> 
         return promise;
       },
       [self](installed_atom) {
-        metered_handler m{self->state.stats, self->mailbox().size()};
+        metered_handler m{self};
         auto& waiters = self->state.install_waiters;
         waiters.reach(self->state.worker->installed_version());
         if (!waiters.empty()) {
@@ -65,27 +65,27 @@ worker_actor::behavior_type worker(worker_actor::stateful_pointer<worker_state> 
         }
       },
       [self](health_atom, std::string& service, net::service_health_ptr& health) {
-        metered_handler m{self->state.stats, self->mailbox().size()};
+        metered_handler m{self};
         handoff_acquire(health.get());
         self->state.worker->publish_health(std::move(service), std::move(health));
       },
       [self](lease_atom, std::string& service, uint64_t tokens) {
-        metered_handler m{self->state.stats, self->mailbox().size()};
+        metered_handler m{self};
         self->state.worker->publish_lease(std::move(service), tokens);
       },
       [self](weights_atom, const net::weight_table_ptr& table) {
-        metered_handler m{self->state.stats, self->mailbox().size()};
+        metered_handler m{self};
         handoff_acquire(table.get());
         self->state.worker->publish_weights(table);
       },
       [self](load_atom) { self->state.worker->request_load_report(); },
       [self](tap_atom, net::tap_set_ptr& taps, std::shared_ptr<net::tap_sink>& out) {
-        metered_handler m{self->state.stats, self->mailbox().size()};
+        metered_handler m{self};
         handoff_acquire(taps.get());
         self->state.worker->publish_taps(std::move(taps), std::move(out));
       },
       [self](drain_atom) -> caf::result<bool> {
-        metered_handler m{self->state.stats, self->mailbox().size()};
+        metered_handler m{self};
         auto& st = self->state;
         if (st.drained) {
           return true;
@@ -104,7 +104,7 @@ worker_actor::behavior_type worker(worker_actor::stateful_pointer<worker_state> 
         return promise;
       },
       [self](drained_atom) {
-        metered_handler m{self->state.stats, self->mailbox().size()};
+        metered_handler m{self};
         if (!self->state.drain_done || !self->state.drain_done->load()) {
           self->delayed_send(self, drain_poll, drained_atom::value);
           return;

@@ -194,6 +194,7 @@ void say_hello(self_ptr self, const peer_link& link) {
                 self->state.settings().cluster, caf::actor_cast<caf::actor>(self))
       .then(
           [self, name](uint32_t version, const std::string& cluster) {
+            metered_handler reply{self};
             auto* p = find_peer(self, name);
             if (p == nullptr || !p->gateway) {
               return;
@@ -217,6 +218,7 @@ void say_hello(self_ptr self, const peer_link& link) {
             mark_up(self, *p);
           },
           [self, name](caf::error& e) {
+            metered_handler reply{self};
             if (auto* p = find_peer(self, name); p != nullptr && p->gateway) {
               log_warn("federation: peer " + p->describe() +
                        " answered no hello: " + self->system().render(e));
@@ -236,6 +238,7 @@ void connect(self_ptr self, const peer_link& link) {
       .then(
           [self, name](const caf::node_id&, caf::strong_actor_ptr& ptr,
                        const std::set<std::string>&) {
+            metered_handler reply{self};
             auto* p = find_peer(self, name);
             if (p == nullptr || p->gateway) {
               return;
@@ -250,6 +253,7 @@ void connect(self_ptr self, const peer_link& link) {
             say_hello(self, *p);
           },
           [self, name](caf::error& e) {
+            metered_handler reply{self};
             if (auto* p = find_peer(self, name)) {
               if (p->backoff == first_backoff || p->connected) {
                 log_warn("federation: cannot reach peer " + p->describe() + ": " +
@@ -272,6 +276,7 @@ void ping_peers(self_ptr self) {
     self->request(link.gateway, st.settings().peer_timeout, ping_atom::value, steady_us_now())
         .then(
             [self, name](int64_t sent_us) {
+              metered_handler reply{self};
               if (auto* p = find_peer(self, name)) {
                 p->ping_in_flight = false;
                 p->rtt_us = steady_us_now() - sent_us;
@@ -279,6 +284,7 @@ void ping_peers(self_ptr self) {
               }
             },
             [self, name](caf::error&) {
+              metered_handler reply{self};
               if (auto* p = find_peer(self, name)) {
                 p->ping_in_flight = false;
                 if (p->connected) {
@@ -312,7 +318,10 @@ gateway_actor::behavior_type gateway(self_ptr self, node_context* ctx, discovery
     link.config = peer;
     link.dials = init.settings().cluster < peer.name;
   }
-  self->set_down_handler([self](const caf::down_msg& msg) { on_down(self, msg); });
+  self->set_down_handler([self](const caf::down_msg& msg) {
+    metered_handler m{self};
+    on_down(self, msg);
+  });
   self->send(init.discovery, subscribe_atom::value, caf::actor_cast<endpoints_sink>(self));
   self->send(commander, subscribe_atom::value, caf::actor_cast<services_sink>(self));
   for (auto& p : init.peers) {
@@ -325,7 +334,7 @@ gateway_actor::behavior_type gateway(self_ptr self, node_context* ctx, discovery
   return {
       [self](hello_atom, uint32_t version, const std::string& cluster,
              const caf::actor& from) -> caf::result<uint32_t, std::string> {
-        metered_handler m{self->state.stats, self->mailbox().size()};
+        metered_handler m{self};
         auto& st = self->state;
         auto* p = find_peer(self, cluster);
         std::string refused;
@@ -360,7 +369,7 @@ gateway_actor::behavior_type gateway(self_ptr self, node_context* ctx, discovery
         return {protocol_version, st.settings().cluster};
       },
       [self](exports_atom, const std::string& cluster, config::export_list& list) {
-        metered_handler m{self->state.stats, self->mailbox().size()};
+        metered_handler m{self};
         auto* p = find_peer(self, cluster);
         auto sender = caf::actor_cast<caf::actor_addr>(self->current_sender());
         if (p == nullptr || !p->gateway || p->gateway.address() != sender) {
@@ -378,7 +387,7 @@ gateway_actor::behavior_type gateway(self_ptr self, node_context* ctx, discovery
       },
       [](ping_atom, int64_t sent_us) { return sent_us; },
       [self](endpoints_atom, uint64_t version, const config::endpoint_table& table) {
-        metered_handler m{self->state.stats, self->mailbox().size()};
+        metered_handler m{self};
         auto& st = self->state;
         auto local = local_endpoints(table, st.settings().cluster);
         bool first = st.endpoints_version == 0;
@@ -392,11 +401,12 @@ gateway_actor::behavior_type gateway(self_ptr self, node_context* ctx, discovery
         update_exports(self);
       },
       [self](services_atom, uint64_t, service_map& services) {
-        metered_handler m{self->state.stats, self->mailbox().size()};
+        metered_handler m{self};
         self->state.services = std::move(services);
         update_exports(self);
       },
       [self](subscribe_atom, endpoints_sink sink) {
+        metered_handler m{self};
         auto& st = self->state;
         if (st.endpoints_version > 0) {
           self->send(sink, endpoints_atom::value, st.endpoints_version, st.local);
@@ -405,11 +415,13 @@ gateway_actor::behavior_type gateway(self_ptr self, node_context* ctx, discovery
       },
       [self](poll_atom) { ping_peers(self); },
       [self](reconnect_atom, const std::string& name) {
+        metered_handler m{self};
         if (auto* p = find_peer(self, name); p != nullptr && !p->gateway) {
           connect(self, *p);
         }
       },
       [self](withdraw_atom, const std::string& name, uint64_t epoch) {
+        metered_handler m{self};
         auto* p = find_peer(self, name);
         if (p == nullptr || !p->stale || p->epoch != epoch) {
           return;  // it answered since

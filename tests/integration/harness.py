@@ -390,7 +390,7 @@ class Mesh:
                 continue
             if marker in text:
                 raise AssertionError("sanitizer report:\n" +
-                                     text[max(0, text.index(marker) - 200):][:6000])
+                                     text[max(0, text.index(marker) - 200):][:30000])
 
 
 def known_caf_leak(text):
