@@ -48,7 +48,12 @@ EOF
 wakeups() { { cat /proc/"$1"/task/*/status 2>/dev/null || true; } | awk '/^voluntary_ctxt_switches/ {n += $2} END {print n}'; }
 run_ns() { { cat /proc/"$1"/task/*/schedstat 2>/dev/null || true; } | awk '{t += $1} END {printf "%.0f\n", t}'; }
 
-printf '%-60s %14s %12s %8s\n' binary "CPU ms/min" "wakeups/s" "RSS MB"
+# RSS counts the library and executable pages a sidecar maps: clean file pages, shared with
+# every process of the node that maps the same files (and PSS divides them among those running
+# now); anon is memory only this process can hold (heap, stacks, relocated data): what each more
+# sidecar on a node costs.
+printf '%-60s %14s %12s %8s %8s %8s\n' binary "CPU ms/min" "wakeups/s" "RSS MB" "PSS MB" \
+  "anon MB"
 for b in "${binaries[@]}"; do
   "$b" --config "$T/idle.yaml" > "$T/log" 2>&1 &
   pid=$!
@@ -58,8 +63,11 @@ for b in "${binaries[@]}"; do
   sleep "$SECONDS_IDLE"
   w1=$(wakeups $pid) n1=$(run_ns $pid)
   rss=$(awk '/^VmRSS/ {printf "%.1f", $2 / 1024}' /proc/$pid/status)
+  pss=$(awk '/^Pss:/ {printf "%.1f", $2 / 1024}' /proc/$pid/smaps_rollup)
+  anon=$(awk '/^Anonymous:/ {printf "%.1f", $2 / 1024}' /proc/$pid/smaps_rollup)
   kill $pid; wait $pid 2>/dev/null || true; pid=""
   awk -v b="$b" -v n=$((n1 - n0)) -v w=$((w1 - w0)) -v s="$SECONDS_IDLE" -v r="$rss" \
-    'BEGIN {printf "%-60s %14.1f %12.1f %8s\n", b, n / 1e6 * 60 / s, w / s, r}'
+    -v p="$pss" -v o="$anon" \
+    'BEGIN {printf "%-60s %14.1f %12.1f %8s %8s %8s\n", b, n / 1e6 * 60 / s, w / s, r, p, o}'
 done
 echo "($SERVICES services with a breaker, outlier detection and retries; idle ${SECONDS_IDLE}s)"
