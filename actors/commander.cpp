@@ -297,7 +297,10 @@ commander_actor::behavior_type commander(self_ptr self, node_context* ctx, std::
         metered_handler m{self};
         reject(self, source, errors);
       },
-      [self](current_atom) { return self->state.current(); },
+      [self](current_atom) {
+        metered_handler m{self};
+        return self->state.current();
+      },
       [self](history_atom) {
         metered_handler m{self};
         std::vector<config_revision> out;

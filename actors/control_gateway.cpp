@@ -203,7 +203,10 @@ control_gateway_actor::behavior_type gateway(self_ptr self, node_context* ctx,
         }
         self->state.taps.emplace_back(std::move(session), filter);
       },
-      [self](untap_atom, const caf::actor& session) { untap(self, session.address()); },
+      [self](untap_atom, const caf::actor& session) {
+        metered_handler m{self};
+        untap(self, session.address());
+      },
       [self](status_atom) {
         metered_handler m{self};
         std::vector<sidecar_status> out;

@@ -89,7 +89,10 @@ caf::behavior control_link(self_ptr self, node_context* ctx, sidecar_actor sidec
   });
   connect(self);
   return {
-      [self](reconnect_atom) { connect(self); },
+      [self](reconnect_atom) {
+        metered_handler m{self};
+        connect(self);
+      },
       // The sidecar's load report goes to the control plane's global-lb through the gateway;
       // its weights come back here (while detached, reports are dropped: the sidecar falls
       // back to local balancing as its weights age).

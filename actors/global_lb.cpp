@@ -193,7 +193,10 @@ global_lb_actor::behavior_type global_lb(self_ptr self, node_context* ctx) {
           s.services_key += '\n';
         }
       },
-      [self](lb_status_atom, const std::string& service) { return table_of(self, service); },
+      [self](lb_status_atom, const std::string& service) {
+        metered_handler m{self};
+        return table_of(self, service);
+      },
       [self](poll_atom) {
         metered_handler m{self};
         self->delayed_send(self, interval, poll_atom::value);

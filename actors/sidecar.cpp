@@ -294,8 +294,14 @@ sidecar_actor::behavior_type sidecar(self_ptr self, node_context* ctx,
         metered_handler m{self};
         apply_weights(self, table);
       },
-      [self](report_to_atom, caf::actor target) { self->state.report_to = std::move(target); },
-      [self](signals_to_atom, caf::actor target) { self->state.signals_to = std::move(target); },
+      [self](report_to_atom, caf::actor target) {
+        metered_handler m{self};
+        self->state.report_to = std::move(target);
+      },
+      [self](signals_to_atom, caf::actor target) {
+        metered_handler m{self};
+        self->state.signals_to = std::move(target);
+      },
       [self](poll_atom) {
         metered_handler m{self};
         self->delayed_send(self, load_report_interval, poll_atom::value);
@@ -313,7 +319,10 @@ sidecar_actor::behavior_type sidecar(self_ptr self, node_context* ctx,
         self->monitor(session);
         publish_taps(self, st.taps.add(std::move(session), std::move(filter)));
       },
-      [self](untap_atom, const caf::actor& session) { untap(self, session.address()); },
+      [self](untap_atom, const caf::actor& session) {
+        metered_handler m{self};
+        untap(self, session.address());
+      },
       [self](tap_atom, net::tap_batch& batch) {
         metered_handler m{self};
         auto& st = self->state;

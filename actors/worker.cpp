@@ -78,7 +78,10 @@ worker_actor::behavior_type worker(worker_actor::stateful_pointer<worker_state> 
         handoff_acquire(table.get());
         self->state.worker->publish_weights(table);
       },
-      [self](load_atom) { self->state.worker->request_load_report(); },
+      [self](load_atom) {
+        metered_handler m{self};
+        self->state.worker->request_load_report();
+      },
       [self](tap_atom, net::tap_set_ptr& taps, std::shared_ptr<net::tap_sink>& out) {
         metered_handler m{self};
         handoff_acquire(taps.get());

@@ -413,7 +413,10 @@ gateway_actor::behavior_type gateway(self_ptr self, node_context* ctx, discovery
         }
         st.sidecars.add(self, std::move(sink));
       },
-      [self](poll_atom) { ping_peers(self); },
+      [self](poll_atom) {
+        metered_handler m{self};
+        ping_peers(self);
+      },
       [self](reconnect_atom, const std::string& name) {
         metered_handler m{self};
         if (auto* p = find_peer(self, name); p != nullptr && !p->gateway) {
