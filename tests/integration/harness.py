@@ -232,6 +232,10 @@ class UpstreamHandler(http.server.BaseHTTPRequestHandler):
 
 class Upstream(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
+    # Python's default backlog (5) drops the SYNs of a burst of new connections (a sidecar's
+    # workers reconnecting at once); a dropped SYN is resent after 1 s and a second drop
+    # times the connect out, a failure no real server's backlog would cause.
+    request_queue_size = 256
     allow_reuse_address = True
 
     def __init__(self, name="upstream", port=None, status=0, host="127.0.0.1"):
