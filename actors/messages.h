@@ -54,6 +54,8 @@ using document_atom = caf::atom_constant<caf::atom("document")>;
 using reconnect_atom = caf::atom_constant<caf::atom("reconnect")>;
 // file source's poll timer.
 using poll_atom = caf::atom_constant<caf::atom("poll")>;
+// the sidecar's timer to return freed memory to the OS after a new snapshot.
+using trim_atom = caf::atom_constant<caf::atom("trim")>;
 // the commander's API (from the gRPC server, Kubernetes resources): apply a document,
 // roll back to a version, the current version, the history.
 using apply_atom = caf::atom_constant<caf::atom("apply")>;

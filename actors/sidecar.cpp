@@ -6,10 +6,12 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include <thread>
+#include <utility>
 
 #include "actors/actor_sink.h"
 #include "actors/breaker.h"
 #include "actors/log.h"
+#include "actors/memory_release.h"
 #include "actors/retry.h"
 #include "actors/sidecar_taps.h"
 #include "actors/tsan_handoff.h"
@@ -58,6 +60,7 @@ struct sidecar_state {
   // batches of what they saw.
   sidecar_taps taps;
   std::shared_ptr<net::tap_sink> tap_sink;
+  bool trim_scheduled = false;  // a release of freed memory is due (memory_release.h)
   actor_stats* stats = nullptr;
 };
 
@@ -105,6 +108,25 @@ void in_force(self_ptr self, uint64_t services_version) {
   auto& st = self->state;
   st.services_in_force = std::max(st.services_in_force, services_version);
   st.in_force_waiters.reach(st.services_in_force);
+}
+
+// Long enough for the workers' in-flight exchanges to let go of the snapshot before, and for a
+// burst of changes to end in one release.
+constexpr auto trim_delay = std::chrono::seconds{2};
+
+void schedule_trim(self_ptr self) {
+  if (!std::exchange(self->state.trim_scheduled, true)) {
+    self->delayed_send(self, trim_delay, trim_atom::value);
+  }
+}
+
+void trim(self_ptr self) {
+  self->state.trim_scheduled = false;
+  auto r = release_free_memory();
+  log_info("sidecar: returned freed memory to the OS after snapshot " +
+           std::to_string(self->state.snapshot_version) + ": anonymous " +
+           std::to_string(r.anonymous_before_kb) + " -> " + std::to_string(r.anonymous_after_kb) +
+           " KB");
 }
 
 void publish(self_ptr self) {
@@ -156,6 +178,7 @@ void publish(self_ptr self) {
                 in_force(self, services_version);
                 self->state.ctx->status.set_endpoints(endpoints_version,
                                                       std::move(*endpoints_json));
+                schedule_trim(self);
               }
             },
             [](caf::error&) {});  // a worker that is gone: nothing is in force any more
@@ -307,6 +330,10 @@ sidecar_actor::behavior_type sidecar(self_ptr self, node_context* ctx,
         self->delayed_send(self, load_report_interval, poll_atom::value);
         ask_load(self);
         send_signals(self);
+      },
+      [self](trim_atom) {
+        metered_handler m{self};
+        trim(self);
       },
       [self](tap_atom, config::tap_filter& filter, caf::actor session) {
         metered_handler m{self};

@@ -22,7 +22,7 @@ using sidecar_actor = caf::typed_actor<
     caf::replies_to<drain_atom>::with<bool>, caf::reacts_to<load_atom, net::load_report>,
     caf::reacts_to<weights_atom, net::weight_table>, caf::reacts_to<report_to_atom, caf::actor>,
     caf::reacts_to<signals_to_atom, caf::actor>, caf::reacts_to<poll_atom>,
-    caf::reacts_to<tap_atom, config::tap_filter, caf::actor>,
+    caf::reacts_to<trim_atom>, caf::reacts_to<tap_atom, config::tap_filter, caf::actor>,
     caf::reacts_to<untap_atom, caf::actor>, caf::reacts_to<tap_atom, net::tap_batch>>;
 
 // Opens the listeners of every worker first, so that a port in use fails here, with `error`
