@@ -7,7 +7,6 @@
 #include <caf/atom.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/openssl/manager.hpp>
-#include <caf/openssl/publish.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
@@ -22,6 +21,7 @@
 #include "actors/global_lb.h"
 #include "actors/log.h"
 #include "actors/sidecar.h"
+#include "actors/tls_remoting.h"
 
 namespace am::actors {
 
@@ -108,7 +108,10 @@ int run_node(const config::node& node, const node_launch& launch) {
     if (node.tls.enabled()) {
       // Mutual TLS on every middleman link: a peer without a certificate from the CA, or
       // speaking plaintext, fails its handshake (CAF_GUIDE.md §3).
-      cfg.load<caf::openssl::manager>();
+      if (std::string error; !load_tls_remoting(cfg, error)) {
+        log_error("tls: " + error);
+        return 1;
+      }
       cfg.openssl_certificate = node.tls.cert;
       cfg.openssl_key = node.tls.key;
       cfg.openssl_cafile = node.tls.ca;
@@ -184,11 +187,11 @@ int run_node(const config::node& node, const node_launch& launch) {
   }
   if (node.control_listen.port != 0) {
     gateway = spawn_control_gateway(sys, ctx, discovery, commander, global_lb, signals);
-    auto port = node.tls.enabled()
-                    ? caf::openssl::publish(gateway, node.control_listen.port,
-                                            node.control_listen.address.c_str(), true)
-                    : sys.middleman().publish(gateway, node.control_listen.port,
-                                              node.control_listen.address.c_str(), true);
+    auto port =
+        node.tls.enabled()
+            ? publish_tls(gateway, node.control_listen.port, node.control_listen.address.c_str())
+            : sys.middleman().publish(gateway, node.control_listen.port,
+                                      node.control_listen.address.c_str(), true);
     if (!port) {
       error = "control: cannot listen on " + node.control_listen.address + ":" +
               std::to_string(node.control_listen.port) + ": " + sys.render(port.error());

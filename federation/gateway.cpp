@@ -3,7 +3,6 @@
 #include <caf/actor_system.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/openssl/manager.hpp>
-#include <caf/openssl/publish.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
@@ -11,6 +10,7 @@
 
 #include "actors/log.h"
 #include "actors/subscribers.h"
+#include "actors/tls_remoting.h"
 #include "federation/exports.h"
 
 namespace am::federation {
@@ -451,7 +451,7 @@ caf::actor start_gateway(caf::actor_system& sys, node_context& ctx,
   const auto& f = ctx.config.federation;
   auto gw = spawn_gateway(sys, ctx, handles);
   bool tls = ctx.config.tls.enabled();
-  auto port = tls ? caf::openssl::publish(gw, f.listen.port, f.listen.address.c_str(), true)
+  auto port = tls ? actors::publish_tls(gw, f.listen.port, f.listen.address.c_str())
                   : sys.middleman().publish(gw, f.listen.port, f.listen.address.c_str(), true);
   if (!port) {
     error = "federation: cannot listen on " + f.listen.address + ":" +

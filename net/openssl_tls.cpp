@@ -1,5 +1,5 @@
-#include "net/tls.h"
-
+// The OpenSSL implementation of net/tls.h, built into the TLS module (net/tls_module.h) and
+// reached through its one entry point, actormesh_tls_context.
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -7,6 +7,10 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
+#include <type_traits>
+
+#include "net/tls.h"
+#include "net/tls_module.h"
 
 namespace am::net {
 
@@ -55,18 +59,53 @@ int clamp(size_t size) {
   return static_cast<int>(size > INT_MAX ? INT_MAX : size);
 }
 
-}  // namespace
+class openssl_stream final : public tls_stream {
+ public:
+  openssl_stream(SSL_CTX* ctx, tls_role role, int fd, std::string_view alpn);
+  ~openssl_stream() override { SSL_free(ssl_); }
+  openssl_stream(const openssl_stream&) = delete;
+  openssl_stream& operator=(const openssl_stream&) = delete;
 
-std::unique_ptr<tls_context> tls_context::create(tls_role role, const std::string& cert,
-                                                 const std::string& key, const std::string& ca,
-                                                 std::string& error) {
+  status handshake() override;
+  status read(char* data, size_t size, size_t& moved) override;
+  status write(const char* data, size_t size, size_t& moved) override;
+  bool has_pending() const override { return SSL_has_pending(ssl_) == 1; }
+  void close_notify() override;
+  std::string_view alpn() const override;
+
+ private:
+  status result_of(int ret);
+
+  SSL* ssl_;
+};
+
+class openssl_context final : public tls_context {
+ public:
+  openssl_context(tls_role role, SSL_CTX* ctx) : role_(role), ctx_(ctx) {}
+  ~openssl_context() override { SSL_CTX_free(ctx_); }
+  openssl_context(const openssl_context&) = delete;
+  openssl_context& operator=(const openssl_context&) = delete;
+
+  tls_role role() const override { return role_; }
+  std::unique_ptr<tls_stream> open(int fd, std::string_view alpn) const override {
+    return std::make_unique<openssl_stream>(ctx_, role_, fd, alpn);
+  }
+
+ private:
+  tls_role role_;
+  SSL_CTX* ctx_;
+};
+
+std::unique_ptr<tls_context> create_context(tls_role role, const std::string& cert,
+                                            const std::string& key, const std::string& ca,
+                                            std::string& error) {
   ERR_clear_error();
   SSL_CTX* ctx = SSL_CTX_new(role == tls_role::server ? TLS_server_method() : TLS_client_method());
   if (ctx == nullptr) {
     error = "cannot create a TLS context: " + drain_errors();
     return nullptr;
   }
-  std::unique_ptr<tls_context> out{new tls_context(role, ctx)};
+  auto out = std::make_unique<openssl_context>(role, ctx);
   auto fail = [&](const std::string& what) {
     error = what + ": " + drain_errors();
     return nullptr;
@@ -98,14 +137,10 @@ std::unique_ptr<tls_context> tls_context::create(tls_role role, const std::strin
   return out;
 }
 
-tls_context::~tls_context() {
-  SSL_CTX_free(ctx_);
-}
-
-tls_stream::tls_stream(const tls_context& ctx, int fd, std::string_view alpn)
-    : ssl_(SSL_new(ctx.native())) {
+openssl_stream::openssl_stream(SSL_CTX* ctx, tls_role role, int fd, std::string_view alpn)
+    : ssl_(SSL_new(ctx)) {
   SSL_set_fd(ssl_, fd);
-  if (ctx.role() == tls_role::client) {
+  if (role == tls_role::client) {
     SSL_set_connect_state(ssl_);
     if (!alpn.empty()) {
       std::string wire(1, static_cast<char>(alpn.size()));
@@ -118,11 +153,7 @@ tls_stream::tls_stream(const tls_context& ctx, int fd, std::string_view alpn)
   }
 }
 
-tls_stream::~tls_stream() {
-  SSL_free(ssl_);
-}
-
-tls_stream::status tls_stream::handshake() {
+tls_stream::status openssl_stream::handshake() {
   clear_errors();
   int ret = SSL_do_handshake(ssl_);
   if (ret == 1) {
@@ -132,7 +163,7 @@ tls_stream::status tls_stream::handshake() {
   return result_of(ret);
 }
 
-tls_stream::status tls_stream::read(char* data, size_t size, size_t& moved) {
+tls_stream::status openssl_stream::read(char* data, size_t size, size_t& moved) {
   clear_errors();
   int ret = SSL_read(ssl_, data, clamp(size));
   if (ret > 0) {
@@ -142,7 +173,7 @@ tls_stream::status tls_stream::read(char* data, size_t size, size_t& moved) {
   return result_of(ret);
 }
 
-tls_stream::status tls_stream::write(const char* data, size_t size, size_t& moved) {
+tls_stream::status openssl_stream::write(const char* data, size_t size, size_t& moved) {
   clear_errors();
   int ret = SSL_write(ssl_, data, clamp(size));
   if (ret > 0) {
@@ -152,7 +183,7 @@ tls_stream::status tls_stream::write(const char* data, size_t size, size_t& move
   return result_of(ret);
 }
 
-tls_stream::status tls_stream::result_of(int ret) {
+tls_stream::status openssl_stream::result_of(int ret) {
   int saved_errno = errno;
   switch (SSL_get_error(ssl_, ret)) {
     case SSL_ERROR_WANT_READ:
@@ -181,18 +212,14 @@ tls_stream::status tls_stream::result_of(int ret) {
   }
 }
 
-bool tls_stream::has_pending() const {
-  return SSL_has_pending(ssl_) == 1;
-}
-
-void tls_stream::close_notify() {
+void openssl_stream::close_notify() {
   if (established_) {
     clear_errors();
     SSL_shutdown(ssl_);
   }
 }
 
-std::string_view tls_stream::alpn() const {
+std::string_view openssl_stream::alpn() const {
   const unsigned char* name = nullptr;
   unsigned size = 0;
   SSL_get0_alpn_selected(ssl_, &name, &size);
@@ -200,4 +227,15 @@ std::string_view tls_stream::alpn() const {
                          : std::string_view{reinterpret_cast<const char*>(name), size};
 }
 
+}  // namespace
+
 }  // namespace am::net
+
+extern "C" std::unique_ptr<am::net::tls_context> actormesh_tls_context(am::net::tls_role role,
+                                                                       const std::string& cert,
+                                                                       const std::string& key,
+                                                                       const std::string& ca,
+                                                                       std::string& error) {
+  return am::net::create_context(role, cert, key, ca, error);
+}
+static_assert(std::is_same_v<decltype(&actormesh_tls_context), am::net::tls_context_factory>);

@@ -550,7 +550,7 @@ void proxy_worker::on_accept(int fd, listener_side side, bool transparent) {
                                                    : settings_.outbound;
   std::unique_ptr<tls_stream> tls;
   if (side == listener_side::ingress && ingress_tls_) {
-    tls = std::make_unique<tls_stream>(*ingress_tls_, fd);
+    tls = ingress_tls_->open(fd);
   }
   if (l.protocol == config::listener_protocol::http2) {
     new h2_downstream_connection(*this, fd, side, std::move(tls));

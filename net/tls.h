@@ -1,6 +1,10 @@
 // Mesh TLS on the data path: mutual authentication by one CA and ALPN (`h2`, `http/1.1`), for
-// a federation ingress and the sidecars that call it. OpenSSL over a connection's own
-// non-blocking socket; connection.cpp drives it from the event loop.
+// a federation ingress and the sidecars that call it. connection.cpp drives a stream over a
+// connection's own non-blocking socket from the event loop.
+//
+// These are interfaces: the implementation (OpenSSL, net/openssl_tls.cpp) lives in the TLS
+// module, loaded the first time a context is created (net/tls_module.h), so a sidecar without
+// TLS never maps libssl and libcrypto (1.9 MB of its idle RSS).
 #pragma once
 
 #include <cstddef>
@@ -8,35 +12,9 @@
 #include <string>
 #include <string_view>
 
-struct ssl_st;
-struct ssl_ctx_st;
-
 namespace am::net {
 
 enum class tls_role { server, client };
-
-// One side's settings, shared by its connections: this side's certificate and key, and the CA
-// the peer's certificate must chain to (servers ask clients for one and refuse those without).
-// Hostnames are not checked: a mesh peer is whoever holds a certificate of the mesh's CA.
-class tls_context {
- public:
-  // Null, with `error` saying which file and why, when the files do not load.
-  static std::unique_ptr<tls_context> create(tls_role role, const std::string& cert,
-                                             const std::string& key, const std::string& ca,
-                                             std::string& error);
-  ~tls_context();
-  tls_context(const tls_context&) = delete;
-  tls_context& operator=(const tls_context&) = delete;
-
-  tls_role role() const { return role_; }
-  ssl_ctx_st* native() const { return ctx_; }
-
- private:
-  tls_context(tls_role role, ssl_ctx_st* ctx) : role_(role), ctx_(ctx) {}
-
-  tls_role role_;
-  ssl_ctx_st* ctx_;
-};
 
 // One connection's TLS session over its socket. Calls never block: they say what the socket
 // must become (readable, writable) before the same call can go on.
@@ -44,38 +22,49 @@ class tls_stream {
  public:
   enum class status { done, want_read, want_write, closed, failed };
 
-  // A client offers `alpn` ("h2" or "http/1.1"); a server picks h2 or http/1.1 from what the
-  // client offers, in the client's order.
-  tls_stream(const tls_context& ctx, int fd, std::string_view alpn = {});
-  ~tls_stream();
-  tls_stream(const tls_stream&) = delete;
-  tls_stream& operator=(const tls_stream&) = delete;
+  virtual ~tls_stream() = default;
 
-  status handshake();
+  virtual status handshake() = 0;
   bool established() const { return established_; }
 
   // Moves up to `size` bytes; `moved` is set when the status is done.
-  status read(char* data, size_t size, size_t& moved);
-  status write(const char* data, size_t size, size_t& moved);
+  virtual status read(char* data, size_t size, size_t& moved) = 0;
+  virtual status write(const char* data, size_t size, size_t& moved) = 0;
 
-  // Bytes OpenSSL holds that the socket will not announce again (a record read whole).
-  bool has_pending() const;
+  // Bytes the TLS library holds that the socket will not announce again (a record read whole).
+  virtual bool has_pending() const = 0;
 
   // Sends close_notify (best effort: the socket is closed after it anyway).
-  void close_notify();
+  virtual void close_notify() = 0;
 
   // The protocol ALPN settled on ("" when none).
-  std::string_view alpn() const;
+  virtual std::string_view alpn() const = 0;
 
   // Why the last call failed (the handshake: "certificate verify failed", ...).
   const std::string& error() const { return error_; }
 
- private:
-  status result_of(int ret);
-
-  ssl_st* ssl_;
+ protected:
   bool established_ = false;
   std::string error_;
+};
+
+// One side's settings, shared by its connections: this side's certificate and key, and the CA
+// the peer's certificate must chain to (servers ask clients for one and refuse those without).
+// Hostnames are not checked: a mesh peer is whoever holds a certificate of the mesh's CA.
+class tls_context {
+ public:
+  // Null, with `error` saying which file and why (or why the TLS module did not load), when
+  // the files do not load.
+  static std::unique_ptr<tls_context> create(tls_role role, const std::string& cert,
+                                             const std::string& key, const std::string& ca,
+                                             std::string& error);
+  virtual ~tls_context() = default;
+
+  virtual tls_role role() const = 0;
+
+  // A session over `fd`. A client offers `alpn` ("h2" or "http/1.1"); a server picks h2 or
+  // http/1.1 from what the client offers, in the client's order.
+  virtual std::unique_ptr<tls_stream> open(int fd, std::string_view alpn = {}) const = 0;
 };
 
 }  // namespace am::net

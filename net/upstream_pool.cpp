@@ -70,7 +70,7 @@ int upstream_pool::open_socket(const sockaddr_in& address, const limits& l, std:
   }
   stats_.upstream_connections_opened.fetch_add(1, std::memory_order_relaxed);
   if (l.tls) {
-    tls = std::make_unique<tls_stream>(*tls_, fd, alpn);
+    tls = tls_->open(fd, alpn);
   }
   return fd;
 }

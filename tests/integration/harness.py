@@ -259,7 +259,7 @@ class Mesh:
     """actormesh --config FILE with the given node YAML (ports filled in), or `demo`."""
 
     def __init__(self, yaml_text=None, demo=False, extra_files=None, expect_ready=True,
-                 executable=None, max_open_files=None):
+                 executable=None, max_open_files=None, env=None):
         self.outbound = free_port()
         self.admin = free_port()
         self.inbound = free_port()
@@ -290,7 +290,7 @@ class Mesh:
             limit = lambda: resource.setrlimit(resource.RLIMIT_NOFILE,
                                                (max_open_files, max_open_files))
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=self.stderr,
-                                     preexec_fn=limit)
+                                     preexec_fn=limit, env={**os.environ, **(env or {})})
         # A test that fails before it stops its nodes must not leave them running.
         atexit.register(self._kill_if_running)
         if expect_ready:

@@ -443,14 +443,15 @@ def test_the_container_recipe_installs_every_library_the_binaries_load():
     m = re.search(r'ARG RUNTIME_PACKAGES="([^"]*)"', recipe)
     assert m, "no RUNTIME_PACKAGES in the recipe"
     packages = set(m.group(1).replace("\\\n", " ").split())
-    # The binaries the recipe copies: the plain build's (tools/setup.sh build), whichever build
-    # runs the tests (a sanitized one links more).
-    image_build = os.path.join(ROOT, "build", "tools")
+    # The binaries and the TLS module the recipe copies: the plain build's (tools/setup.sh
+    # build), whichever build runs the tests (a sanitized one links more).
+    image_build = os.path.join(ROOT, "build")
     needed = {}
-    for name in ("actormesh", "actormesh-sidecar", "meshctl/meshctl"):
+    for name in ("tools/actormesh", "tools/actormesh-sidecar", "tools/meshctl/meshctl",
+                 "lib/actormesh/libactormesh-tls.so"):
         binary = os.path.join(image_build, name)
         assert os.path.exists(binary), binary
-        assert "/build/tools/" + name in recipe, name  # the image has it
+        assert "/build/" + name in recipe, name  # the image has it
         dynamic = subprocess.run(["objdump", "-p", binary], capture_output=True, text=True).stdout
         for lib in re.findall(r"NEEDED\s+(\S+)", dynamic):
             needed.setdefault(lib, set()).add(os.path.basename(binary))

@@ -294,9 +294,6 @@ def test_a_port_in_use_fails_start_up_clearly():
         mesh.stop()
 
 
-
-
-
 def test_the_audit_log_records_accepted_and_rejected_configs():
     up = Upstream()
     base = node(up.port) + "commander: {{audit_log: {dir}/audit.log}}\n"

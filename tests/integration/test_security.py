@@ -5,6 +5,7 @@ middleman links (mutual TLS)."""
 
 import json
 import os
+import re
 import resource
 import socket
 import subprocess
@@ -461,6 +462,53 @@ def test_middleman_links_use_mutual_tls_and_refuse_foreign_and_plaintext_sidecar
         cp.stop()
 
 
+STANDALONE = """
+name: %(name)s
+roles: [sidecar, discovery, commander]
+%(tls)s
+sidecar:
+  workers: 1
+  outbound: {{address: 127.0.0.1, port: {outbound}}}
+  admin: {{address: 127.0.0.1, port: {admin}}}
+  access_log: {{enabled: false}}
+"""
+
+
+def mapped_tls_libraries(pid):
+    """The TLS module and OpenSSL's libraries among what the process maps."""
+    with open("/proc/%d/maps" % pid) as f:
+        paths = {line.split()[-1] for line in f if "/" in line}
+    return sorted(os.path.basename(p) for p in paths
+                  if re.search(r"lib(ssl|crypto|caf_openssl|actormesh-tls)\.so", p))
+
+
+def test_only_a_node_with_tls_loads_openssl_and_a_missing_tls_module_is_named():
+    # OpenSSL is in the TLS module, loaded when a node has `tls`: a sidecar without it never
+    # maps libssl and libcrypto (1.9 MB of its idle RSS). A module that cannot be loaded stops
+    # the node at start, naming the path it tried.
+    pki = Pki("module-ca")
+    cert, key = pki.issue("sidecar")
+    tls = literal(tls_section(cert, key, pki.ca))
+    plain = Mesh(STANDALONE % {"name": "plain", "tls": ""}, executable="actormesh-sidecar")
+    with_tls = Mesh(STANDALONE % {"name": "with-tls", "tls": tls},
+                    executable="actormesh-sidecar")
+    try:
+        assert mapped_tls_libraries(plain.proc.pid) == []
+        mapped = mapped_tls_libraries(with_tls.proc.pid)
+        assert {"libactormesh-tls.so", "libssl.so.3", "libcrypto.so.3"} <= set(mapped), mapped
+    finally:
+        plain.stop()
+        with_tls.stop()
+    missing = "/nonexistent/libactormesh-tls.so"
+    node = Mesh(STANDALONE % {"name": "no-module", "tls": tls}, executable="actormesh-sidecar",
+                env={"ACTORMESH_TLS_MODULE": missing}, expect_ready=False)
+    try:
+        assert node.proc.wait(timeout=10) != 0, node.log()
+        assert "tls: cannot load the TLS module " + missing in node.log(), node.log()
+    finally:
+        node.stop()
+
+
 if __name__ == "__main__":
     run([
         test_a_request_to_the_sidecars_own_listener_is_refused_at_the_first_hop,
@@ -475,4 +523,5 @@ if __name__ == "__main__":
         test_api_bearer_tokens_refuse_unauthenticated_calls_and_audit_the_verified_identity,
         test_api_mutual_tls_takes_only_clients_with_a_certificate_from_its_ca,
         test_middleman_links_use_mutual_tls_and_refuse_foreign_and_plaintext_sidecars,
+        test_only_a_node_with_tls_loads_openssl_and_a_missing_tls_module_is_named,
     ])

@@ -143,8 +143,10 @@ TEST_CASE("tls: peers of one CA shake hands, agree on ALPN and carry bytes both 
   auto client_ctx = mesh.context(tls_role::client, "west-sidecar");
   for (std::string alpn : {"h2", "http/1.1"}) {
     socket_pair pair;
-    tls_stream client(*client_ctx, pair.fds[0], alpn);
-    tls_stream server(*server_ctx, pair.fds[1]);
+    auto client_stream = client_ctx->open(pair.fds[0], alpn);
+    auto& client = *client_stream;
+    auto server_stream = server_ctx->open(pair.fds[1]);
+    auto& server = *server_stream;
     auto [c, s] = handshake(client, server);
     REQUIRE(c == tls_stream::status::done);
     REQUIRE(s == tls_stream::status::done);
@@ -167,8 +169,10 @@ TEST_CASE("tls: a client offering no protocol the server speaks goes on without 
   auto server_ctx = mesh.context(tls_role::server, "ingress");
   auto client_ctx = mesh.context(tls_role::client, "sidecar");
   socket_pair pair;
-  tls_stream client(*client_ctx, pair.fds[0], "spdy/3");
-  tls_stream server(*server_ctx, pair.fds[1]);
+  auto client_stream = client_ctx->open(pair.fds[0], "spdy/3");
+  auto& client = *client_stream;
+  auto server_stream = server_ctx->open(pair.fds[1]);
+  auto& server = *server_stream;
   auto [c, s] = handshake(client, server);
   CHECK(c == tls_stream::status::done);
   CHECK(s == tls_stream::status::done);
@@ -184,8 +188,10 @@ TEST_CASE("tls: a certificate of another CA is refused, by the server and by the
     auto client_ctx = tls_context::create(tls_role::client, cert, key, mesh.ca_path(), error);
     REQUIRE(client_ctx);
     socket_pair pair;
-    tls_stream client(*client_ctx, pair.fds[0], "h2");
-    tls_stream server(*server_ctx, pair.fds[1]);
+    auto client_stream = client_ctx->open(pair.fds[0], "h2");
+    auto& client = *client_stream;
+    auto server_stream = server_ctx->open(pair.fds[1]);
+    auto& server = *server_stream;
     auto [c, s] = handshake(client, server);
     CHECK(s == tls_stream::status::failed);
     INFO(server.error());
@@ -200,8 +206,10 @@ TEST_CASE("tls: a certificate of another CA is refused, by the server and by the
     auto server_ctx = foreign.context(tls_role::server, "impostor");
     auto client_ctx = mesh.context(tls_role::client, "sidecar");
     socket_pair pair;
-    tls_stream client(*client_ctx, pair.fds[0], "h2");
-    tls_stream server(*server_ctx, pair.fds[1]);
+    auto client_stream = client_ctx->open(pair.fds[0], "h2");
+    auto& client = *client_stream;
+    auto server_stream = server_ctx->open(pair.fds[1]);
+    auto& server = *server_stream;
     auto [c, s] = handshake(client, server);
     CHECK(c == tls_stream::status::failed);
     CHECK(client.error().find("certificate verify failed") != std::string::npos);
