@@ -11,12 +11,12 @@ extern "C" void actormesh_caf_openssl_load(caf::actor_system_config& cfg) {
   cfg.load<caf::openssl::manager>();
 }
 
-extern "C" caf::expected<uint16_t> actormesh_caf_openssl_publish(caf::actor_system& sys,
-                                                                 const caf::strong_actor_ptr& whom,
-                                                                 std::set<std::string>&& signatures,
-                                                                 uint16_t port,
-                                                                 const char* address) {
-  return caf::openssl::publish(sys, whom, std::move(signatures), port, address, true);
+extern "C" void actormesh_caf_openssl_publish(caf::actor_system& sys,
+                                              const caf::strong_actor_ptr& whom,
+                                              std::set<std::string>&& signatures, uint16_t port,
+                                              const char* address,
+                                              caf::expected<uint16_t>& result) {
+  result = caf::openssl::publish(sys, whom, std::move(signatures), port, address, true);
 }
 
 static_assert(

@@ -25,7 +25,9 @@ caf::expected<uint16_t> publish_tls(caf::actor_system& sys, const caf::strong_ac
   if (publish == nullptr) {
     return caf::make_error(caf::sec::runtime_error, error);
   }
-  return publish(sys, whom, std::move(signatures), port, address);
+  caf::expected<uint16_t> result{caf::sec::runtime_error};
+  publish(sys, whom, std::move(signatures), port, address, result);
+  return result;
 }
 
 }  // namespace am::actors

@@ -17,7 +17,8 @@ namespace am::actors {
 // when the TLS module does not load.
 bool load_tls_remoting(caf::actor_system_config& cfg, std::string& error);
 
-// caf::openssl::publish through the module; load_tls_remoting must have succeeded.
+// caf::openssl::publish through the module (with SO_REUSEADDR, as every listener of a node);
+// load_tls_remoting must have succeeded.
 caf::expected<uint16_t> publish_tls(caf::actor_system& sys, const caf::strong_actor_ptr& whom,
                                     std::set<std::string> signatures, uint16_t port,
                                     const char* address);
@@ -29,12 +30,12 @@ caf::expected<uint16_t> publish_tls(const Handle& whom, uint16_t port, const cha
                      port, address);
 }
 
-// The module's entry points (extern "C" in actors/openssl_remoting.cpp).
+// The module's entry points (extern "C" in actors/openssl_remoting.cpp). C linkage allows no
+// C++ class by value across the boundary, so the publisher fills `result` in.
 using tls_remoting_loader = void (*)(caf::actor_system_config& cfg);
-using tls_remoting_publisher = caf::expected<uint16_t> (*)(caf::actor_system& sys,
-                                                           const caf::strong_actor_ptr& whom,
-                                                           std::set<std::string>&& signatures,
-                                                           uint16_t port, const char* address);
+using tls_remoting_publisher = void (*)(caf::actor_system& sys, const caf::strong_actor_ptr& whom,
+                                        std::set<std::string>&& signatures, uint16_t port,
+                                        const char* address, caf::expected<uint16_t>& result);
 inline constexpr const char* tls_remoting_loader_symbol = "actormesh_caf_openssl_load";
 inline constexpr const char* tls_remoting_publisher_symbol = "actormesh_caf_openssl_publish";
 

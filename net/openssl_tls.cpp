@@ -231,11 +231,10 @@ std::string_view openssl_stream::alpn() const {
 
 }  // namespace am::net
 
-extern "C" std::unique_ptr<am::net::tls_context> actormesh_tls_context(am::net::tls_role role,
-                                                                       const std::string& cert,
-                                                                       const std::string& key,
-                                                                       const std::string& ca,
-                                                                       std::string& error) {
-  return am::net::create_context(role, cert, key, ca, error);
+extern "C" am::net::tls_context* actormesh_tls_context(am::net::tls_role role,
+                                                       const std::string& cert,
+                                                       const std::string& key,
+                                                       const std::string& ca, std::string& error) {
+  return am::net::create_context(role, cert, key, ca, error).release();
 }
 static_assert(std::is_same_v<decltype(&actormesh_tls_context), am::net::tls_context_factory>);

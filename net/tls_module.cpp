@@ -61,7 +61,8 @@ std::unique_ptr<tls_context> tls_context::create(tls_role role, const std::strin
                                                  std::string& error) {
   auto factory =
       reinterpret_cast<tls_context_factory>(tls_module_symbol(tls_context_factory_symbol, error));
-  return factory == nullptr ? nullptr : factory(role, cert, key, ca, error);
+  return std::unique_ptr<tls_context>{factory == nullptr ? nullptr
+                                                         : factory(role, cert, key, ca, error)};
 }
 
 }  // namespace am::net

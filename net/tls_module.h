@@ -15,11 +15,11 @@ namespace am::net {
 // the module or the symbol cannot be found.
 void* tls_module_symbol(const char* symbol, std::string& error);
 
-// The module's entry points (extern "C", so dlsym finds them by these names).
-using tls_context_factory = std::unique_ptr<tls_context> (*)(tls_role role, const std::string& cert,
-                                                             const std::string& key,
-                                                             const std::string& ca,
-                                                             std::string& error);
+// The module's entry points (extern "C", so dlsym finds them by these names). C linkage allows
+// no C++ class by value across the boundary, so the factory hands over a raw owning pointer.
+using tls_context_factory = tls_context* (*)(tls_role role, const std::string& cert,
+                                             const std::string& key, const std::string& ca,
+                                             std::string& error);
 inline constexpr const char* tls_context_factory_symbol = "actormesh_tls_context";
 
 }  // namespace am::net
