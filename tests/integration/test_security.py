@@ -410,17 +410,19 @@ def test_api_mutual_tls_takes_only_clients_with_a_certificate_from_its_ca():
         cp.stop()
 
 
-SIDECAR = """
-name: %(name)s
-roles: [sidecar]
-control_plane: {{address: 127.0.0.1, port: %(control)d}}
-%(tls)s
-sidecar:
+ONE_WORKER = """sidecar:
   workers: 1
   outbound: {{address: 127.0.0.1, port: {outbound}}}
   admin: {{address: 127.0.0.1, port: {admin}}}
   access_log: {{enabled: false}}
 """
+
+SIDECAR = """
+name: %(name)s
+roles: [sidecar]
+control_plane: {{address: 127.0.0.1, port: %(control)d}}
+%(tls)s
+""" + ONE_WORKER
 
 
 def tls_section(cert, key, ca):
@@ -466,12 +468,7 @@ STANDALONE = """
 name: %(name)s
 roles: [sidecar, discovery, commander]
 %(tls)s
-sidecar:
-  workers: 1
-  outbound: {{address: 127.0.0.1, port: {outbound}}}
-  admin: {{address: 127.0.0.1, port: {admin}}}
-  access_log: {{enabled: false}}
-"""
+""" + ONE_WORKER
 
 
 def mapped_tls_libraries(pid):
