@@ -461,7 +461,10 @@ bool spawn_sidecar(caf::actor_system& sys, node_context& ctx, sidecar_actor& out
                       std::to_string(ctx.config.sidecar.transparent.port) + " and [" +
                       ctx.config.sidecar.transparent.address6 +
                       "]:" + std::to_string(ctx.config.sidecar.transparent.port)
-                : std::string{}));
+                : std::string{}) +
+           (started.front()->loop().batches_writes()
+                ? "; writes batched through io_uring"
+                : "; io_uring unavailable or off: one send() per write"));
   out = sys.spawn(sidecar, &ctx, std::move(workers));
   return true;
 }

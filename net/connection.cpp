@@ -202,10 +202,25 @@ void connection::handle_write() {
   }
 }
 
+void connection::on_written(ssize_t result) {
+  write_queued_ = false;
+  if (closed()) {
+    return;
+  }
+  if (result > 0) {
+    out_.consume(static_cast<size_t>(result));
+  } else if (result != -EAGAIN && result != -EWOULDBLOCK && result != -EINTR) {
+    on_eof(static_cast<int>(-result));
+    return;
+  }
+  handle_write();  // what a partial write left, or EPOLLOUT; on_drained() once all is out
+}
+
 void connection::send(std::string_view data) {
   if (closed() || data.empty()) {
     return;
   }
+  submit_queued_write();
   out_.append(data);
   request_output();
 }
@@ -219,6 +234,7 @@ void connection::request_output() {
 
 void connection::on_flush() {
   flush_queued_ = false;
+  submit_queued_write();
   if (closed() || !ready()) {
     return;
   }
@@ -230,7 +246,12 @@ void connection::on_flush() {
     produce_output();
   }
   if (!closed() && !out_.empty()) {
-    handle_write();
+    if (tls_) {
+      handle_write();  // TLS writes records of its own: not through the batch
+    } else {
+      write_queued_ = true;
+      loop_.write_later(fd_, out_.data(), out_.size(), this);
+    }
   }
 }
 
@@ -267,6 +288,7 @@ std::string connection::describe(int error) const {
 }
 
 void connection::close() {
+  submit_queued_write();  // the bytes queued go before the FIN
   if (closed()) {
     return;
   }
@@ -278,6 +300,7 @@ void connection::close() {
 }
 
 void connection::shutdown_write() {
+  submit_queued_write();
   if (!closed()) {
     if (tls_ && ready()) {
       tls_->close_notify();
@@ -287,6 +310,7 @@ void connection::shutdown_write() {
 }
 
 detached_socket connection::detach() {
+  submit_queued_write();
   detached_socket out;
   if (closed()) {
     return out;

@@ -26,7 +26,7 @@ struct detached_socket {
   std::string unsent;
 };
 
-class connection : public io_handler {
+class connection : public io_handler, private write_batch::writer {
  public:
   // Above this much unsent output the side feeding this connection stops reading.
   static constexpr size_t high_watermark = 256 * 1024;
@@ -92,6 +92,14 @@ class connection : public io_handler {
  private:
   void handle_read();
   void handle_write();
+  // The outcome of the write on_flush() queued on the loop's batch.
+  void on_written(ssize_t result) override;
+  // The queued write must go before out_ changes or the socket closes.
+  void submit_queued_write() {
+    if (write_queued_) {
+      loop_.submit_writes();
+    }
+  }
   void update_interest();
   void set_interest(uint32_t want);
   // Connected (and through the TLS handshake): output queued meanwhile goes, then on_connected.
@@ -112,6 +120,7 @@ class connection : public io_handler {
   bool read_again_ = false;
   bool read_paused_ = false;
   bool flush_queued_ = false;
+  bool write_queued_ = false;  // out_ is in the loop's write batch
   uint32_t interest_ = 0;
 };
 

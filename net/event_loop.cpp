@@ -124,14 +124,16 @@ void event_loop::run_posted() {
 }
 
 void event_loop::run_flushes() {
-  // Retired handlers are still alive here (they are freed after this), and a flush may queue
-  // further flushes (an error closes a peer): take the list until it stays empty.
-  while (!pending_flush_.empty()) {
+  // Retired handlers are still alive here (they are freed after this), and a flush, or a
+  // write's outcome, may queue further flushes (an error closes a peer): go on until both the
+  // list and the writes stay empty.
+  while (!pending_flush_.empty() || !writes_.empty()) {
     auto batch = std::move(pending_flush_);
     pending_flush_.clear();
     for (auto* h : batch) {
       h->on_flush();
     }
+    writes_.submit();
   }
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "net/timer_wheel.h"
+#include "net/write_batch.h"
 
 namespace am::net {
 
@@ -47,6 +48,15 @@ class event_loop {
   // Calls h->on_flush() once the current batch of events is handled, so that everything a
   // batch queues for one socket goes out in one write (a response head and its body, say).
   void flush_later(io_handler* h) { pending_flush_.push_back(h); }
+
+  // Queues a write for the end of the batch, where the writes of every flushed socket go out
+  // in one submission (net/write_batch.h); submit_writes() sends what is queued at once (before
+  // a queued socket's buffer changes or it closes).
+  void write_later(int fd, const char* data, size_t size, write_batch::writer* w) {
+    writes_.add(fd, data, size, w);
+  }
+  void submit_writes() { writes_.submit(); }
+  bool batches_writes() const { return writes_.uses_io_uring(); }
 
   // -- timers ------------------------------------------------------------------------------------
 
@@ -89,6 +99,7 @@ class event_loop {
   std::unordered_set<io_handler*> owned_;
   std::vector<std::unique_ptr<io_handler>> retired_;
   std::vector<io_handler*> pending_flush_;
+  write_batch writes_;
   std::mutex posted_mutex_;
   std::vector<std::function<void()>> posted_;
 };

@@ -19,7 +19,7 @@ esac
 
 packages=(
   build-essential cmake ninja-build pkg-config ccache python3 curl ca-certificates clang-format
-  libcaf-dev libhttp-parser-dev libyaml-cpp-dev prometheus-cpp-dev catch2 libre2-dev
+  libcaf-dev libhttp-parser-dev libyaml-cpp-dev prometheus-cpp-dev catch2 libre2-dev liburing-dev
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libcurl4-openssl-dev
   etcd-server etcd-client libnghttp2-dev nghttp2-client nghttp2-server libbenchmark-dev
   python3-h2 openssl libssl-dev clang-14 libfuzzer-14-dev libclang-rt-14-dev
