@@ -270,7 +270,8 @@ void connection::update_interest() {
   if (closed() || !ready()) {
     return;
   }
-  set_interest((read_paused_ ? 0u : EPOLLIN) | (out_.empty() ? 0u : EPOLLOUT));
+  // A queued write is the batch's to send: EPOLLOUT only for what a write left behind.
+  set_interest((read_paused_ ? 0u : EPOLLIN) | (out_.empty() || write_queued_ ? 0u : EPOLLOUT));
 }
 
 void connection::set_interest(uint32_t want) {
